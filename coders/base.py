@@ -1,0 +1,256 @@
+"""The Coder base class: two contexts, determinism with reasons, structure-based equality.
+
+A coder turns a value into bytes in one of two contexts:
+
+* *outer*: the value owns the whole byte string (``encode`` / ``decode``), so a
+  variable-length value needs no length prefix;
+* *nested*: other bytes may follow (``encode_nested`` / ``decode_nested``), so every
+  variable-length value is self-delimiting.
+
+Subclasses implement two methods that work on a shared buffer, which is how
+composite coders call their components without copying:
+
+* ``encode_to(value, out: bytearray, nested: bool) -> None``
+* ``decode_from(data, pos: int, nested: bool) -> (value, new_pos)``; in the outer
+  context the value ends at ``len(data)`` (a coder that bounds a value, such as a
+  length prefix, hands its component a slice).
+
+They may also override the public methods with faster specialised versions; the
+test kit checks that both paths give the same bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import typing
+from typing import Any, Iterator
+
+from .errors import DecodeError, DeterminismIssue, EncodeError, NonDeterministicCoderError
+
+__all__ = ["Coder"]
+
+# Errors a decoder may hit on malformed input that are not already DecodeError; the
+# public decode methods turn them into DecodeError so callers catch one type.
+_MALFORMED = (IndexError, struct.error, UnicodeDecodeError, OverflowError, ValueError, TypeError, KeyError, RecursionError, AttributeError)
+
+_guard = threading.local()
+
+
+def _in_progress(kind: str) -> set:
+    s = getattr(_guard, kind, None)
+    if s is None:
+        s = set()
+        setattr(_guard, kind, s)
+    return s
+
+
+class Coder:
+    """Base of every coderkit coder. See the module docstring for the two contexts."""
+
+    # ---- the two methods a subclass implements -------------------------------------------
+
+    def encode_to(self, value: Any, out: bytearray, nested: bool) -> None:
+        """Append the encoding of ``value`` to ``out`` in the given context."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement encode_to")
+
+    def decode_from(self, data, pos: int, nested: bool) -> tuple[Any, int]:
+        """Decode one value starting at ``pos``; return it with the position just after it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement decode_from")
+
+    # ---- public encode / decode ----------------------------------------------------------
+
+    def encode(self, value: Any) -> bytes:
+        """Encode ``value`` in the outer context (the bytes belong to this value alone)."""
+        out = bytearray()
+        self.encode_to(value, out, False)
+        return bytes(out)
+
+    def encode_nested(self, value: Any) -> bytes:
+        """Encode ``value`` in the nested context (self-delimiting; other bytes may follow)."""
+        out = bytearray()
+        self.encode_to(value, out, True)
+        return bytes(out)
+
+    def decode(self, data) -> Any:
+        """Decode bytes produced by ``encode``; all of ``data`` must be consumed."""
+        return self._decode_all(data, False)
+
+    def decode_nested(self, data) -> Any:
+        """Decode bytes produced by ``encode_nested``; all of ``data`` must be consumed."""
+        return self._decode_all(data, True)
+
+    def decode_nested_at(self, data, pos: int = 0) -> tuple[Any, int]:
+        """Decode one nested value at ``pos`` of a larger buffer; returns ``(value, next_pos)``."""
+        try:
+            return self.decode_from(data, pos, True)
+        except DecodeError as e:
+            if e.coder is None:
+                e.coder = self
+            raise
+        except _MALFORMED as e:
+            raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
+
+    def _decode_all(self, data, nested: bool) -> Any:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{self!r}.decode takes bytes, not {type(data).__name__}")
+        try:
+            value, pos = self.decode_from(data, 0, nested)
+        except DecodeError as e:
+            if e.coder is None:
+                e.coder = self
+            raise
+        except _MALFORMED as e:
+            raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
+        if pos != len(data):
+            raise DecodeError(
+                f"trailing data: {len(data) - pos} byte(s) left after the value", offset=pos, coder=self
+            )
+        return value
+
+    # ---- size ------------------------------------------------------------------------------
+
+    def estimate_size(self, value: Any, nested: bool = False) -> int:
+        """Estimated encoded size in bytes: exact for fixed-width coders, never wildly off."""
+        out = bytearray()
+        self.encode_to(value, out, nested)
+        return len(out)
+
+    # ---- determinism -----------------------------------------------------------------------
+
+    def own_determinism_issues(self) -> list[tuple[str, str | None]]:
+        """``(reason, fix)`` pairs for this coder alone, not its components. Override."""
+        return []
+
+    def labelled_components(self) -> list[tuple[str, "Coder"]]:
+        """``(path segment, component)`` pairs, such as ``("[0]", VarIntCoder())``. Override."""
+        return []
+
+    def components(self) -> tuple["Coder", ...]:
+        """The component coders, in order."""
+        return tuple(c for _, c in self.labelled_components())
+
+    def path_name(self) -> str:
+        """How this coder is named at the root of a determinism path (a record uses its class name)."""
+        return type(self).__name__
+
+    def determinism_issues(self) -> list[DeterminismIssue]:
+        """Every reason this coder is not deterministic, each with its path in the coder tree."""
+        issues: list[DeterminismIssue] = []
+        seen: set[int] = set()
+
+        def walk(coder: Coder, path: str) -> None:
+            if id(coder) in seen:
+                return
+            seen.add(id(coder))
+            for reason, fix in coder.own_determinism_issues():
+                issues.append(DeterminismIssue(path, coder, reason, fix))
+            for segment, child in coder.labelled_components():
+                walk(child, path + segment)
+
+        walk(self, self.path_name())
+        return issues
+
+    def is_deterministic(self) -> bool:
+        """True when equal values always encode to equal bytes (so bytes can stand for values)."""
+        return not self.determinism_issues()
+
+    def verify_deterministic(self, context: str | None = None) -> None:
+        """Raise NonDeterministicCoderError listing every reason, with its path, if not deterministic."""
+        issues = self.determinism_issues()
+        if issues:
+            raise NonDeterministicCoderError(self, issues, context=context)
+
+    def as_deterministic_coder(self, context: str | None = None) -> "Coder":
+        """A deterministic variant of this coder (self when already deterministic), or raise with the reason.
+
+        Composite coders override this to rebuild themselves from their components'
+        deterministic variants; coders with a canonical form (maps, sets, floats) return it.
+        """
+        self.verify_deterministic(context)
+        return self
+
+    # ---- typing ----------------------------------------------------------------------------
+
+    def to_type_hint(self) -> Any:
+        """The Python type hint this coder encodes."""
+        return typing.Any
+
+    # ---- structure: ==, hash, repr ----------------------------------------------------------
+
+    def _params(self) -> tuple:
+        """Non-coder parameters that make two coders of the same class differ. Override."""
+        return ()
+
+    def _key(self) -> tuple:
+        return (self._params(), tuple(self.labelled_components()))
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return NotImplemented if not isinstance(other, Coder) else False
+        # Coinductive equality: a pair already being compared (a recursive coder) is assumed equal.
+        pairs = _in_progress("eq")
+        pair = (id(self), id(other))
+        if pair in pairs:
+            return True
+        pairs.add(pair)
+        try:
+            return self._key() == other._key()
+        finally:
+            pairs.discard(pair)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        busy = _in_progress("hash")
+        if id(self) in busy:
+            return hash(type(self).__name__)
+        busy.add(id(self))
+        try:
+            return hash((type(self).__name__, self._key()))
+        finally:
+            busy.discard(id(self))
+
+    def _repr_args(self) -> list[str]:
+        """What goes between the brackets of the repr. Default: the components' reprs."""
+        return [repr(c) for c in self.components()]
+
+    def __repr__(self) -> str:
+        busy = _in_progress("repr")
+        if id(self) in busy:
+            return f"{self.path_name()}[...]"
+        busy.add(id(self))
+        try:
+            args = self._repr_args()
+        finally:
+            busy.discard(id(self))
+        name = type(self).__name__
+        return f"{name}[{', '.join(args)}]" if args else name
+
+    def walk(self) -> Iterator["Coder"]:
+        """Every coder in this tree once (recursive coders are visited once)."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            c = stack.pop()
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            yield c
+            stack.extend(reversed(c.components()))
+
+    # ---- helpers for subclasses --------------------------------------------------------------
+
+    def _encode_error(self, value: Any, expected: str, fix: str | None = None) -> EncodeError:
+        """An EncodeError saying this coder expected ``expected`` and got ``value``."""
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        return EncodeError(
+            f"{type(self).__name__} expected {expected}, got {type(value).__name__} {shown}",
+            coder=self, value=value, fix=fix,
+        )
