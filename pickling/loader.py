@@ -1,0 +1,192 @@
+"""Load a pipeline file the way a job submission would, without running the pipeline.
+
+``coderkit doctor my_pipeline.py`` must see *every* problem, but Beam pickles each
+fn when ``beam.ParDo(...)`` is constructed and raises at the first one that fails,
+so the rest of the file never runs. While a file is loaded here:
+
+* Beam's construction-time ``pickler.roundtrip`` is deferred (it returns the object
+  unchanged), so the pipeline builds in full and the checker finds every problem;
+* ``Pipeline.run`` records the pipeline and returns a result that says it did not
+  run: no DoFn ``setup()`` is called, no data moves;
+* every ``beam.Pipeline`` the file creates is captured, including ones built inside
+  a function that is never run.
+
+The file executes as ``__main__`` in a real module installed in ``sys.modules``
+(as on a submitting machine), and stays installed until the ``LoadedPipelines``
+context exits, so pickling checks run against the same ``__main__`` the job would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = ["LoadError", "LoadedPipelines", "load_pipelines", "deferred_pickling_checks", "captured_pipelines"]
+
+
+class LoadError(Exception):
+    """The target could not be loaded: a missing file or function, or the file raised while building."""
+
+
+class NotRunResult:
+    """What ``Pipeline.run`` returns while a file is loaded by the doctor: the job never ran."""
+
+    state = "NOT_RUN"
+
+    def wait_until_finish(self, duration=None):
+        return self.state
+
+    def cancel(self):
+        return self.state
+
+    def metrics(self):
+        raise LoadError("the pipeline was not run (coderkit doctor only builds it), so it has no metrics")
+
+
+@contextlib.contextmanager
+def deferred_pickling_checks() -> Iterator[None]:
+    """Make Beam's construction-time ``pickler.roundtrip(fn)`` a no-op, so a bad fn does not stop the build."""
+    from apache_beam.internal import pickler
+
+    original = pickler.roundtrip
+    pickler.roundtrip = lambda obj: obj
+    try:
+        yield
+    finally:
+        pickler.roundtrip = original
+
+
+@contextlib.contextmanager
+def captured_pipelines(into: list) -> Iterator[list]:
+    """Record every Pipeline created, and make ``run`` (and ``with Pipeline()`` exit) record instead of run."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    originals = {
+        (beam.Pipeline, "__init__"): beam.Pipeline.__init__,
+        (beam.Pipeline, "run"): beam.Pipeline.run,
+        (TestPipeline, "run"): TestPipeline.run,
+    }
+    original_init = beam.Pipeline.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if not any(p is self for p in into):
+            into.append(self)
+
+    def recording_run(self, *args, **kwargs):
+        if not any(p is self for p in into):
+            into.append(self)
+        return NotRunResult()
+
+    beam.Pipeline.__init__ = recording_init
+    beam.Pipeline.run = recording_run
+    TestPipeline.run = recording_run
+    try:
+        yield into
+    finally:
+        for (cls, name), value in originals.items():
+            setattr(cls, name, value)
+
+
+@dataclass
+class LoadedPipelines:
+    """The pipelines a file built, with its ``__main__`` module kept installed while in use."""
+
+    target: str
+    pipelines: list = field(default_factory=list)
+    module: types.ModuleType | None = None
+    _saved_main: Any = None
+    _saved_path: list = field(default_factory=list)
+
+    def __enter__(self) -> "LoadedPipelines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._saved_main is not None:
+            sys.modules["__main__"] = self._saved_main
+            self._saved_main = None
+        if self._saved_path:
+            sys.path[:] = self._saved_path
+            self._saved_path = []
+
+
+def _split_target(target: str) -> tuple[str, str | None]:
+    path, sep, function = target.rpartition(":")
+    if sep and path.endswith(".py") and function.isidentifier():
+        return path, function
+    return target, None
+
+
+def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipelines:
+    """Load ``PATH.py`` or ``PATH.py:FUNCTION`` and return every pipeline it builds, unrun.
+
+    With FUNCTION, the file is imported as a module (its ``if __name__ == "__main__"``
+    block does not run) and FUNCTION is called with no arguments; a Pipeline it
+    returns is included. Without, the file runs as ``__main__``. ``argv`` becomes
+    ``sys.argv[1:]`` for the file's own argument parsing.
+    """
+    path, function = _split_target(target)
+    if not os.path.isfile(path):
+        raise LoadError(f"no such pipeline file: {path!r}")
+    with open(path, "rb") as f:
+        source = f.read()
+    try:
+        code = compile(source, path, "exec")
+    except SyntaxError as e:
+        raise LoadError(f"{path} does not compile: {e}") from e
+
+    loaded = LoadedPipelines(target=target)
+    module = types.ModuleType("__main__" if function is None else _module_name_for(path))
+    module.__file__ = os.path.abspath(path)
+    module.__builtins__ = __builtins__
+    loaded.module = module
+    loaded._saved_main = sys.modules.get("__main__") if function is None else None
+    loaded._saved_path = list(sys.path)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    if function is None:
+        sys.modules["__main__"] = module
+    else:
+        sys.modules[module.__name__] = module
+
+    saved_argv = sys.argv
+    sys.argv = [path, *(argv or [])]
+    try:
+        with deferred_pickling_checks(), captured_pipelines(loaded.pipelines):
+            try:
+                exec(code, module.__dict__)
+                if function is not None:
+                    fn: Callable | None = module.__dict__.get(function)
+                    if not callable(fn):
+                        raise LoadError(f"{path} defines no function {function!r}")
+                    result = fn()
+                    if result is not None and type(result).__name__ in {"Pipeline", "TestPipeline"}:
+                        if not any(p is result for p in loaded.pipelines):
+                            loaded.pipelines.append(result)
+            except LoadError:
+                raise
+            except SystemExit as e:
+                if e.code not in (0, None):
+                    raise LoadError(f"{path} exited with status {e.code} while building its pipeline") from e
+            except BaseException as e:
+                raise LoadError(
+                    f"{path} raised {type(e).__name__} while building its pipeline: {e}"
+                ) from e
+    except BaseException:
+        loaded.close()
+        raise
+    finally:
+        sys.argv = saved_argv
+    return loaded
+
+
+def _module_name_for(path: str) -> str:
+    name = os.path.splitext(os.path.basename(path))[0]
+    return name if name.isidentifier() else "coderkit_doctor_target"
