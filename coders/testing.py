@@ -1,0 +1,903 @@
+"""The coder test kit: plain assertion functions for any pytest test, in the spirit of Scio's
+CoderAssertions and Beam's coder test harness.
+
+Every function raises ``AssertionError`` saying exactly what differed: the hex of both
+byte strings and where they first differ, both values with their types, the context
+(outer or nested) and the coder's repr. Nothing here needs a fixture or a plugin::
+
+    from coders.testing import assert_roundtrip, CoderAssertions
+
+    def test_point_coder():
+        assert_roundtrip(point_coder, Point(1, 2.0))
+        CoderAssertions(point_coder).roundtrips(Point(0, -0.0)).is_deterministic()
+
+"Equal" in this module is stricter than ``==``: a decoded value must have the same type as
+the original at every depth (``1``, ``1.0`` and ``True`` differ; so do ``0.0`` and ``-0.0``,
+and ``Decimal("1.0")`` and ``Decimal("1.00")``), while a NaN equals any NaN.
+
+``strategy_for(coder)`` builds a hypothesis strategy of valid values for a coder tree;
+hypothesis is imported only when it is called, so ``import coders.testing`` works without it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import decimal
+import enum
+import importlib
+import math
+import pickle
+import sys
+from typing import Any, Callable, Iterable, Sequence
+
+from .base import Coder
+from .errors import DecodeError, NonDeterministicCoderError
+from .streams import INT64_MAX, INT64_MIN
+
+__all__ = [
+    "assert_roundtrip",
+    "assert_encodes_to",
+    "assert_deterministic",
+    "assert_non_deterministic",
+    "assert_consistent_with_equals",
+    "assert_size_estimate",
+    "assert_picklable",
+    "assert_not_fallback",
+    "assert_rejects_truncated",
+    "assert_fully_compliant",
+    "CoderAssertions",
+    "first_difference",
+    "strategy_for",
+    "register_strategy",
+]
+
+# Bytes put around a nested encoding to prove decode_nested_at neither reads nor eats them.
+_LEADER = b"\xa5\x5a\x00"
+_TRAILER = b"\xde\xad\xbe\xef\x00\xff\x7f\x80"
+
+# A non-fixed-width coder's estimate must lie within [actual / factor - slack, actual * factor + slack].
+DEFAULT_SIZE_FACTOR = 4.0
+DEFAULT_SIZE_SLACK = 16
+
+# At most this many truncation points are tried per value (spread over the encoding).
+_MAX_TRUNCATIONS = 64
+
+
+# ---- describing values, bytes and coders in failure messages ----------------------------------
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    try:
+        text = repr(value)
+    except Exception as e:  # a broken __repr__ must not hide the real failure
+        text = f"<unrepresentable {type(value).__name__}: {type(e).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(value: Any) -> str:
+    return f"{_short_repr(value)} (type {_type_name(value)})"
+
+
+def _type_name(value: Any) -> str:
+    t = type(value)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def _hex(data: bytes, limit: int = 128) -> str:
+    shown = bytes(data[:limit]).hex(" ")
+    if len(data) > limit:
+        shown += f" ... ({len(data)} bytes in all)"
+    return f"[{len(data)} bytes] {shown}" if shown else "[0 bytes] (empty)"
+
+
+def _first_byte_difference(a: bytes, b: bytes) -> int | None:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def _context(nested: bool) -> str:
+    return "nested" if nested else "outer"
+
+
+def _fail(coder: Coder, headline: str, *details: str, nested: bool | None = None, cause=None):
+    where = f" in the {_context(nested)} context" if nested is not None else ""
+    lines = [f"{headline}{where}", f"  coder:    {_short_repr(coder, 400)}"]
+    lines += [f"  {d}" for d in details]
+    raise AssertionError("\n".join(lines)) from cause
+
+
+def _bytes_details(label_a: str, a: bytes, label_b: str, b: bytes) -> list[str]:
+    width = max(len(label_a), len(label_b)) + 1
+    lines = [f"{label_a + ':':<{width}} {_hex(a)}", f"{label_b + ':':<{width}} {_hex(b)}"]
+    at = _first_byte_difference(a, b)
+    if at is not None:
+        lines.append(f"first difference at byte offset {at}")
+    return lines
+
+
+# ---- exact value comparison ---------------------------------------------------------------------
+
+
+def _is_namedtuple(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+
+
+def first_difference(expected: Any, actual: Any, path: str = "value") -> str | None:
+    """Describe the first place where ``actual`` is not exactly ``expected``, or None when it is.
+
+    Types must match at every depth; floats compare by value and sign (any NaN equals any
+    NaN); decimals by value and exponent; dicts and sets by their elements, whatever the
+    order; dataclasses and NamedTuples field by field.
+    """
+    return _difference(expected, actual, path, set())
+
+
+def _difference(a: Any, b: Any, path: str, busy: set) -> str | None:
+    if type(a) is not type(b):
+        return f"{path}: type changed from {_type_name(a)} to {_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
+    if a is b:
+        return None
+    t = type(a)
+    if t is float:
+        return _float_difference(a, b, path)
+    if t is complex:
+        return _float_difference(a.real, b.real, path + ".real") or _float_difference(a.imag, b.imag, path + ".imag")
+    if isinstance(a, decimal.Decimal):
+        return _decimal_difference(a, b, path)
+    if isinstance(a, (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time, datetime.timedelta)):
+        return None if a == b else f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+    pair = (id(a), id(b))
+    if pair in busy:  # a cycle already being compared
+        return None
+    busy.add(pair)
+    try:
+        if _is_namedtuple(a):
+            return _fields_difference(a, b, list(type(a)._fields), path, busy)
+        if isinstance(a, (list, tuple)):
+            if len(a) != len(b):
+                return f"{path}: length {len(a)} became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
+            for i, (x, y) in enumerate(zip(a, b)):
+                found = _difference(x, y, f"{path}[{i}]", busy)
+                if found:
+                    return found
+            return None
+        if isinstance(a, dict):
+            return _dict_difference(a, b, path, busy)
+        if isinstance(a, (set, frozenset)):
+            return _set_difference(a, b, path, busy)
+        if dataclasses.is_dataclass(a):
+            return _fields_difference(a, b, [f.name for f in dataclasses.fields(a)], path, busy)
+        if _is_array(a):
+            same = a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+            return None if same else f"{path}: array {_short_repr(a)} became {_short_repr(b)}"
+        try:
+            equal = bool(a == b)
+        except Exception as e:
+            return f"{path}: cannot compare {_type_name(a)} values ({type(e).__name__}: {e})"
+        if equal:
+            return None
+        if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__:
+            return (f"{path}: {_type_name(a)} does not define __eq__, so a decoded copy never equals the "
+                    f"original; define __eq__ (or make it a dataclass) to compare by value")
+        return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+    finally:
+        busy.discard(pair)
+
+
+def _float_difference(a: float, b: float, path: str) -> str | None:
+    if math.isnan(a) and math.isnan(b):
+        return None
+    if a == b and math.copysign(1.0, a) == math.copysign(1.0, b):
+        return None
+    return f"{path}: float {a!r} became {b!r}"
+
+
+def _decimal_difference(a: decimal.Decimal, b: decimal.Decimal, path: str) -> str | None:
+    if a.is_nan() and b.is_nan():
+        return None
+    if a.is_nan() or b.is_nan() or a != b:
+        return f"{path}: Decimal {a!r} became {b!r}"
+    if a.is_finite() and a.as_tuple().exponent != b.as_tuple().exponent:
+        return f"{path}: Decimal {a!r} became {b!r} (same value, different exponent)"
+    return None
+
+
+def _is_array(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "tobytes") and hasattr(value, "dtype")
+
+
+def _fields_difference(a: Any, b: Any, names: list[str], path: str, busy: set) -> str | None:
+    for name in names:
+        found = _difference(getattr(a, name), getattr(b, name), f"{path}.{name}", busy)
+        if found:
+            return found
+    return None
+
+
+def _matching_key(container, key):
+    """The element of ``container`` equal to ``key`` (so its type can be compared), or a miss marker."""
+    if key in container:
+        for candidate in container:
+            if candidate == key and hash(candidate) == hash(key):
+                return candidate
+    for candidate in container:  # NaN keys are never `in` anything; match them by difference
+        if _difference(key, candidate, "", set()) is None:
+            return candidate
+    return _MISSING
+
+
+_MISSING = object()
+
+
+def _dict_difference(a: dict, b: dict, path: str, busy: set) -> str | None:
+    for key in a:
+        other_key = _matching_key(b, key)
+        if other_key is _MISSING:
+            return f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
+        found = _difference(key, other_key, f"{path} key {_short_repr(key, 60)}", busy)
+        if found:
+            return found
+        found = _difference(a[key], b[other_key], f"{path}[{_short_repr(key, 60)}]", busy)
+        if found:
+            return found
+    if len(a) != len(b):
+        return f"{path}: {len(a)} entries became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
+    return None
+
+
+def _set_difference(a, b, path: str, busy: set) -> str | None:
+    for element in a:
+        other = _matching_key(b, element)
+        if other is _MISSING:
+            return f"{path}: element {_short_repr(element)} is missing after decoding ({_short_repr(b)})"
+        found = _difference(element, other, f"{path} element {_short_repr(element, 60)}", busy)
+        if found:
+            return found
+    if len(a) != len(b):
+        return f"{path}: {len(a)} elements became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
+    return None
+
+
+def _values_equal(a: Any, b: Any) -> bool:
+    """``a == b``, except that NaNs equal themselves (so a value always equals itself)."""
+    try:
+        if a == b:
+            return True
+    except Exception:
+        pass
+    return first_difference(a, b) is None
+
+
+# ---- encode / decode with failures turned into clear assertions -------------------------------
+
+
+def _encode(coder: Coder, value: Any, nested: bool) -> bytes:
+    try:
+        return coder.encode_nested(value) if nested else coder.encode(value)
+    except Exception as e:
+        _fail(coder, f"encoding {_describe(value)} raised {type(e).__name__}: {e}", nested=nested, cause=e)
+
+
+def _decode(coder: Coder, data: bytes, value: Any, nested: bool) -> Any:
+    try:
+        return coder.decode_nested(data) if nested else coder.decode(data)
+    except Exception as e:
+        _fail(coder, f"decoding the encoding of {_describe(value)} raised {type(e).__name__}: {e}",
+              f"bytes:    {_hex(data)}", nested=nested, cause=e)
+
+
+# ---- the assertions ---------------------------------------------------------------------------
+
+
+def assert_roundtrip(coder: Coder, *values: Any, size_factor: float = DEFAULT_SIZE_FACTOR) -> None:
+    """Each value survives encode/decode exactly (same type at every depth), in both contexts.
+
+    Also checks, per value and context: the public methods agree with ``encode_to`` /
+    ``decode_from``; a deterministic coder re-encodes the decoded value to the same bytes;
+    ``decode_nested_at`` in the middle of a larger buffer stops exactly at the end of the
+    value and leaves the bytes around it untouched; and ``estimate_size`` is sane
+    (see :func:`assert_size_estimate`).
+    """
+    if not values:
+        raise TypeError("assert_roundtrip needs at least one value to round-trip")
+    deterministic = coder.is_deterministic()
+    for value in values:
+        for nested in (False, True):
+            _check_roundtrip(coder, value, nested, deterministic)
+        _check_nested_at(coder, value)
+        for nested in (False, True):
+            _check_size(coder, value, nested, size_factor)
+
+
+def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool) -> None:
+    data = _encode(coder, value, nested)
+    buffer = bytearray()
+    try:
+        coder.encode_to(value, buffer, nested)
+    except Exception as e:
+        _fail(coder, f"encode_to({_describe(value)}) raised {type(e).__name__}: {e} although encode() worked",
+              nested=nested, cause=e)
+    if bytes(buffer) != data:
+        _fail(coder, f"the public encode method and encode_to disagree for {_describe(value)}",
+              *_bytes_details("encode", data, "encode_to", bytes(buffer)), nested=nested)
+    decoded = _decode(coder, data, value, nested)
+    found = first_difference(value, decoded)
+    if found:
+        _fail(coder, "value changed in a round trip", f"difference: {found}",
+              f"original: {_describe(value)}", f"decoded:  {_describe(decoded)}", f"bytes:    {_hex(data)}",
+              nested=nested)
+    try:
+        via_from, end = coder.decode_from(data, 0, nested)
+    except Exception as e:
+        _fail(coder, f"decode_from raised {type(e).__name__}: {e} although the public decode worked",
+              f"bytes:    {_hex(data)}", nested=nested, cause=e)
+    if end != len(data):
+        _fail(coder, f"decode_from stopped at byte {end} of {len(data)} although the public decode consumed all",
+              f"bytes:    {_hex(data)}", nested=nested)
+    found = first_difference(value, via_from)
+    if found:
+        _fail(coder, "decode_from and the public decode disagree", f"difference: {found}",
+              f"original: {_describe(value)}", f"decode_from gave: {_describe(via_from)}", nested=nested)
+    if deterministic:
+        again = _encode(coder, decoded, nested)
+        if again != data:
+            _fail(coder, f"a deterministic coder re-encoded the decoded {_describe(decoded)} to different bytes",
+                  *_bytes_details("first", data, "re-encoded", again), nested=nested)
+
+
+def _check_nested_at(coder: Coder, value: Any) -> None:
+    data = _encode(coder, value, True)
+    buffer = bytearray(_LEADER + data + _TRAILER)
+    before = bytes(buffer)
+    start, end = len(_LEADER), len(_LEADER) + len(data)
+    try:
+        decoded, pos = coder.decode_nested_at(buffer, start)
+    except Exception as e:
+        _fail(coder, f"decode_nested_at raised {type(e).__name__}: {e} when {len(_TRAILER)} bytes followed the value",
+              f"buffer:   {_hex(before)} (value at offsets {start}..{end})", nested=True, cause=e)
+    if pos != end:
+        what = "ate into the bytes after it" if pos > end else "stopped before its end"
+        _fail(coder, f"decode_nested_at of {_describe(value)} returned position {pos}, expected {end}: it {what}",
+              f"buffer:   {_hex(before)} (value at offsets {start}..{end})", nested=True)
+    if bytes(buffer) != before:
+        _fail(coder, "decode_nested_at modified the buffer it read", *_bytes_details("before", before, "after", bytes(buffer)),
+              nested=True)
+    found = first_difference(value, decoded)
+    if found:
+        _fail(coder, "value changed when decoded with bytes around it (decode_nested_at)", f"difference: {found}",
+              f"original: {_describe(value)}", f"decoded:  {_describe(decoded)}", nested=True)
+
+
+def assert_encodes_to(coder: Coder, value: Any, expected_bytes: bytes, nested: bool = False) -> None:
+    """``value`` encodes to exactly ``expected_bytes`` in the given context, and they decode back to it."""
+    expected = bytes(expected_bytes)
+    data = _encode(coder, value, nested)
+    if data != expected:
+        _fail(coder, f"{_describe(value)} encoded to unexpected bytes",
+              *_bytes_details("expected", expected, "actual", data), nested=nested)
+    decoded = _decode(coder, expected, value, nested)
+    found = first_difference(value, decoded)
+    if found:
+        _fail(coder, "the expected bytes decode to a different value", f"difference: {found}",
+              f"expected: {_describe(value)}", f"decoded:  {_describe(decoded)}", nested=nested)
+
+
+def _issue_lines(coder: Coder) -> list[str]:
+    return [f"  - {issue}" for issue in coder.determinism_issues()]
+
+
+def assert_deterministic(coder: Coder, *values: Any) -> None:
+    """The coder says it is deterministic; for each value given, equal copies encode identically.
+
+    The copies are a deep copy and a rebuilt copy whose dicts and sets were filled in the
+    reverse order, which is what catches a coder that writes a dict in insertion order.
+    """
+    if not coder.is_deterministic():
+        _fail(coder, "expected a deterministic coder, but it reports:", *_issue_lines(coder))
+    try:
+        coder.verify_deterministic()
+    except NonDeterministicCoderError as e:
+        _fail(coder, "is_deterministic() is True but verify_deterministic() raised", str(e), cause=e)
+    for value in values:
+        copies = [("the same value encoded again", value), ("a deep copy", copy.deepcopy(value)),
+                  ("a copy with dicts and sets filled in reverse order", _reordered(value))]
+        for nested in (False, True):
+            data = _encode(coder, value, nested)
+            for label, other in copies:
+                again = _encode(coder, other, nested)
+                if again != data:
+                    _fail(coder, f"a deterministic coder gave different bytes for {label} of {_describe(value)}",
+                          *_bytes_details("original", data, "copy", again), nested=nested)
+
+
+def _reordered(value: Any) -> Any:
+    """An equal copy of ``value`` whose dicts and sets were built in the reverse iteration order."""
+    t = type(value)
+    if t is dict:
+        return {k: _reordered(value[k]) for k in reversed(list(value))}
+    if t in (set, frozenset):
+        return t(_reordered(v) for v in reversed(list(value)))
+    if t in (list, tuple):
+        return t(_reordered(v) for v in value)
+    if _is_namedtuple(value):
+        return t(*(_reordered(v) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [f for f in dataclasses.fields(value) if f.init]
+        if len(fields) == len(dataclasses.fields(value)):
+            try:
+                return dataclasses.replace(value, **{f.name: _reordered(getattr(value, f.name)) for f in fields})
+            except Exception:
+                return value
+    return value
+
+
+def assert_non_deterministic(coder: Coder, reason_contains: str | None = None) -> None:
+    """The coder says it is not deterministic, and (if given) one of its reasons mentions ``reason_contains``."""
+    if coder.is_deterministic():
+        _fail(coder, "expected a non-deterministic coder, but it reports itself deterministic")
+    try:
+        coder.verify_deterministic()
+    except NonDeterministicCoderError as e:
+        message = str(e)
+    else:
+        _fail(coder, "is_deterministic() is False but verify_deterministic() did not raise")
+    if reason_contains is not None and reason_contains.lower() not in message.lower():
+        _fail(coder, f"no determinism reason mentions {reason_contains!r}; the reasons are:", *_issue_lines(coder))
+
+
+def assert_consistent_with_equals(coder: Coder, a: Any, b: Any) -> None:
+    """``a == b`` exactly when their encodings are equal, in both contexts.
+
+    Equal values with different bytes break a GroupByKey on this coder; unequal values with
+    equal bytes mean the coder loses information. (NaN counts as equal to itself.)
+    """
+    equal = _values_equal(a, b)
+    for nested in (False, True):
+        da, db = _encode(coder, a, nested), _encode(coder, b, nested)
+        if equal and da != db:
+            _fail(coder, "equal values encode to different bytes (grouping by these bytes would split them)",
+                  f"a: {_describe(a)}", f"b: {_describe(b)}", *_bytes_details("bytes of a", da, "bytes of b", db),
+                  nested=nested)
+        if not equal and da == db:
+            _fail(coder, "unequal values encode to the same bytes (the coder loses information)",
+                  f"a: {_describe(a)}", f"b: {_describe(b)}", f"bytes of both: {_hex(da)}", nested=nested)
+
+
+def _loaded_classes(module: str, names: Sequence[str]) -> tuple[type, ...]:
+    """Classes of a coders submodule, only if it is already imported: were it not, no instance could exist."""
+    loaded = sys.modules.get(f"{__package__}.{module}")
+    return tuple(getattr(loaded, n) for n in names if hasattr(loaded, n)) if loaded else ()
+
+
+def is_fixed_width(coder: Coder) -> bool:
+    """True when every value takes the same number of bytes: fixed-width primitives and tuples of them."""
+    fixed = _loaded_classes("primitives", ("FloatCoder", "CanonicalFloatCoder", "BooleanCoder", "NoneCoder", "TimestampCoder"))
+    tuples = _loaded_classes("collections", ("TupleCoder",))
+    seen: set[int] = set()
+
+    def check(c: Coder) -> bool:
+        if id(c) in seen:
+            return False  # a recursive coder has no fixed width
+        seen.add(id(c))
+        if type(c) in fixed:
+            return True
+        if type(c) in tuples:
+            return all(check(x) for x in c.components())
+        return False
+
+    return check(coder)
+
+
+def assert_size_estimate(coder: Coder, value: Any, factor: float = DEFAULT_SIZE_FACTOR,
+                         slack: int = DEFAULT_SIZE_SLACK) -> None:
+    """``estimate_size`` is an int, exact for fixed-width coders, otherwise within ``factor`` (plus ``slack`` bytes)."""
+    for nested in (False, True):
+        _check_size(coder, value, nested, factor, slack)
+
+
+def _check_size(coder: Coder, value: Any, nested: bool, factor: float, slack: int = DEFAULT_SIZE_SLACK) -> None:
+    actual = len(_encode(coder, value, nested))
+    try:
+        estimate = coder.estimate_size(value, nested=nested)
+    except Exception as e:
+        _fail(coder, f"estimate_size({_describe(value)}) raised {type(e).__name__}: {e}", nested=nested, cause=e)
+    if not isinstance(estimate, int) or isinstance(estimate, bool) or estimate < 0:
+        _fail(coder, f"estimate_size returned {_describe(estimate)}; expected a non-negative int",
+              f"value:    {_describe(value)}", nested=nested)
+    if is_fixed_width(coder):
+        if estimate != actual:
+            _fail(coder, f"estimate_size of a fixed-width coder must be exact: estimated {estimate} bytes, "
+                  f"actual {actual}", f"value:    {_describe(value)}", nested=nested)
+        return
+    low, high = actual / factor - slack, actual * factor + slack
+    if not low <= estimate <= high:
+        _fail(coder, f"estimate_size is wildly off: estimated {estimate} bytes, actual {actual} "
+              f"(allowed {max(0, math.ceil(low))}..{math.floor(high)})", f"value:    {_describe(value)}",
+              nested=nested)
+
+
+def _pickle_backends() -> list[tuple[str, Callable[[Any], bytes], Callable[[bytes], Any]]]:
+    import cloudpickle
+    import dill
+
+    return [("pickle", lambda o: pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL), pickle.loads),
+            ("cloudpickle", cloudpickle.dumps, cloudpickle.loads),
+            ("dill", dill.dumps, dill.loads)]
+
+
+def assert_picklable(coder: Coder, *values: Any) -> None:
+    """The coder survives pickle, cloudpickle and dill: the copy equals it, hashes and prints the same,
+    and (for each value given) encodes identically and decodes what the original encoded."""
+    for backend, dumps, loads in _pickle_backends():
+        try:
+            clone = loads(dumps(coder))
+        except Exception as e:
+            _fail(coder, f"the coder does not survive {backend}: {type(e).__name__}: {e}", cause=e)
+        if type(clone) is not type(coder) or clone != coder:
+            _fail(coder, f"the {backend} copy of the coder is not equal to it", f"copy:     {_short_repr(clone, 400)}")
+        if hash(clone) != hash(coder):
+            _fail(coder, f"the {backend} copy of the coder equals it but hashes differently")
+        if repr(clone) != repr(coder):
+            _fail(coder, f"the {backend} copy of the coder prints differently", f"copy:     {_short_repr(clone, 400)}")
+        if clone.is_deterministic() != coder.is_deterministic():
+            _fail(coder, f"the {backend} copy of the coder disagrees on determinism")
+        for value in values:
+            for nested in (False, True):
+                data = _encode(coder, value, nested)
+                try:
+                    other = clone.encode_nested(value) if nested else clone.encode(value)
+                except Exception as e:
+                    _fail(coder, f"the {backend} copy cannot encode {_describe(value)}: {type(e).__name__}: {e}",
+                          nested=nested, cause=e)
+                if other != data:
+                    _fail(coder, f"the {backend} copy encodes {_describe(value)} differently",
+                          *_bytes_details("original", data, "copy", other), nested=nested)
+                decoded = _decode(clone, data, value, nested)
+                found = first_difference(value, decoded)
+                if found:
+                    _fail(coder, f"the {backend} copy decodes the original's bytes to a different value",
+                          f"difference: {found}", nested=nested)
+
+
+def fallback_paths(coder: Coder) -> list[tuple[str, Coder]]:
+    """``(path, coder)`` for every pickle fallback coder in the tree (recursive coders walked once)."""
+    fallbacks = _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder"))
+    found: list[tuple[str, Coder]] = []
+    seen: set[int] = set()
+
+    def walk(c: Coder, path: str) -> None:
+        if id(c) in seen:
+            return
+        seen.add(id(c))
+        if isinstance(c, fallbacks):
+            found.append((path, c))
+        for segment, child in c.labelled_components():
+            walk(child, path + segment)
+
+    walk(coder, coder.path_name())
+    return found
+
+
+def assert_not_fallback(coder: Coder) -> None:
+    """No PickleCoder or CloudpickleCoder anywhere in the coder tree; a failure names every path."""
+    found = fallback_paths(coder)
+    if found:
+        lines = [f"  {path}: {type(c).__name__} (pickles the value: slow, not deterministic, breaks across "
+                 f"versions). Fix: give that type a coder with coders.register_coder or a precise type hint"
+                 for path, c in found]
+        _fail(coder, f"the coder falls back to pickle in {len(found)} place(s):", *lines)
+
+
+def assert_rejects_truncated(coder: Coder, *values: Any) -> None:
+    """Every strict prefix of each value's nested encoding raises coders.DecodeError (never another
+    exception, and never a value): truncated input is always detected."""
+    for value in values:
+        data = _encode(coder, value, True)
+        cuts = range(len(data))
+        if len(data) > _MAX_TRUNCATIONS:
+            step = len(data) / _MAX_TRUNCATIONS
+            cuts = sorted({int(i * step) for i in range(_MAX_TRUNCATIONS)} | {len(data) - 1})
+        for cut in cuts:
+            prefix = data[:cut]
+            try:
+                got = coder.decode_nested(prefix)
+            except DecodeError:
+                continue
+            except Exception as e:
+                _fail(coder, f"a truncated encoding raised {type(e).__name__} instead of coders.DecodeError: {e}",
+                      f"value:    {_describe(value)}", f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
+                      nested=True, cause=e)
+            _fail(coder, f"a truncated encoding decoded without error to {_describe(got)}",
+                  f"value:    {_describe(value)}", f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
+                  nested=True)
+
+
+def assert_fully_compliant(coder: Coder, values: Iterable[Any], *, allow_fallback: bool = False,
+                           size_factor: float = DEFAULT_SIZE_FACTOR) -> None:
+    """Every check that applies to this coder, over ``values``.
+
+    Round trip, size estimate, truncation, pickling and (unless ``allow_fallback``) no pickle
+    fallback. A deterministic coder must also encode equal copies identically and be
+    consistent with ``==`` over every pair of values of the same types; a non-deterministic
+    one must either offer a deterministic variant that passes those checks, or refuse with
+    NonDeterministicCoderError.
+    """
+    values = list(values)
+    if not values:
+        raise TypeError("assert_fully_compliant needs at least one value")
+    assert_roundtrip(coder, *values, size_factor=size_factor)
+    assert_rejects_truncated(coder, *values)
+    assert_picklable(coder, *values)
+    if not allow_fallback:
+        assert_not_fallback(coder)
+    if coder.is_deterministic():
+        _check_deterministic_over(coder, values)
+        return
+    assert_non_deterministic(coder)
+    try:
+        variant = coder.as_deterministic_coder("assert_fully_compliant")
+    except NonDeterministicCoderError:
+        return
+    if variant.is_deterministic() is not True:
+        _fail(coder, "as_deterministic_coder() returned a coder that is not deterministic",
+              f"variant:  {_short_repr(variant, 400)}", *_issue_lines(variant))
+    _check_deterministic_over(variant, values)
+    for value in values:
+        for nested in (False, True):
+            data = _encode(variant, value, nested)
+            decoded = _decode(variant, data, value, nested)
+            if not _values_equal(value, decoded):
+                _fail(variant, f"the deterministic variant does not round-trip {_describe(value)}",
+                      f"decoded:  {_describe(decoded)}", nested=nested)
+
+
+def _check_deterministic_over(coder: Coder, values: list) -> None:
+    assert_deterministic(coder, *values)
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            # 1 == 1.0 == True, yet a coder may rightly keep their types apart: compare like with like.
+            if _values_equal(a, b) and first_difference(a, b) is not None:
+                continue
+            assert_consistent_with_equals(coder, a, b)
+
+
+class CoderAssertions:
+    """Fluent assertions that read like Scio's: ``CoderAssertions(c).roundtrips(v).encodes(v, b"..")``.
+
+    Every method runs the function of the same meaning in this module and returns ``self``.
+    """
+
+    def __init__(self, coder: Coder):
+        if not isinstance(coder, Coder):
+            raise TypeError(f"CoderAssertions takes a coders.Coder, not {type(coder).__name__}")
+        self.coder = coder
+
+    def roundtrips(self, *values: Any) -> "CoderAssertions":
+        assert_roundtrip(self.coder, *values)
+        return self
+
+    def encodes(self, value: Any, expected_bytes: bytes, nested: bool = False) -> "CoderAssertions":
+        assert_encodes_to(self.coder, value, expected_bytes, nested=nested)
+        return self
+
+    def is_deterministic(self, *values: Any) -> "CoderAssertions":
+        assert_deterministic(self.coder, *values)
+        return self
+
+    def is_not_deterministic(self, reason_contains: str | None = None) -> "CoderAssertions":
+        assert_non_deterministic(self.coder, reason_contains)
+        return self
+
+    def is_consistent_with_equals(self, a: Any, b: Any) -> "CoderAssertions":
+        assert_consistent_with_equals(self.coder, a, b)
+        return self
+
+    def estimates_size(self, *values: Any, factor: float = DEFAULT_SIZE_FACTOR) -> "CoderAssertions":
+        for value in values:
+            assert_size_estimate(self.coder, value, factor=factor)
+        return self
+
+    def is_picklable(self, *values: Any) -> "CoderAssertions":
+        assert_picklable(self.coder, *values)
+        return self
+
+    def is_not_fallback(self) -> "CoderAssertions":
+        assert_not_fallback(self.coder)
+        return self
+
+    def rejects_truncated(self, *values: Any) -> "CoderAssertions":
+        assert_rejects_truncated(self.coder, *values)
+        return self
+
+    def is_fully_compliant(self, values: Iterable[Any], **options: Any) -> "CoderAssertions":
+        assert_fully_compliant(self.coder, values, **options)
+        return self
+
+
+# ---- hypothesis strategies --------------------------------------------------------------------
+
+# coder class -> factory(coder, strategy_of_component, st) -> strategy; tried along the class's MRO.
+_USER_STRATEGIES: dict[type, Callable] = {}
+_BUILTIN_STRATEGIES: dict[type, Callable] | None = None
+
+# Collections are kept small so nested and recursive coders stay fast to generate.
+MAX_COLLECTION_SIZE = 5
+
+
+def register_strategy(coder_cls: type, factory: Callable) -> None:
+    """Teach :func:`strategy_for` a coder class: ``factory(coder, component_strategy, st)`` returns
+    a hypothesis strategy, where ``component_strategy(child_coder)`` gives a child's strategy and
+    ``st`` is ``hypothesis.strategies``. A registration wins over the built-in table."""
+    if not (isinstance(coder_cls, type) and issubclass(coder_cls, Coder)):
+        raise TypeError(f"register_strategy takes a Coder subclass, not {coder_cls!r}")
+    _USER_STRATEGIES[coder_cls] = factory
+
+
+def strategy_for(coder: Coder):
+    """A hypothesis strategy generating valid values for ``coder`` (any tree of coderkit coders).
+
+    Primitives stay inside their exact domains (int64; every float including NaN, infinities
+    and -0.0; text without lone surrogates; millisecond aware UTC datetimes; finite decimals);
+    composites combine their components' strategies; records build instances of their class.
+    """
+    from hypothesis import strategies as st
+
+    memo: dict[int, Any] = {}
+
+    def component(child: Coder):
+        key = id(child)
+        if key in memo:
+            return memo[key]
+        # A deferred placeholder first, so a recursive coder refers back to itself.
+        holder: dict[str, Any] = {}
+        memo[key] = st.deferred(lambda: holder["strategy"])
+        strategy = _factory_for(child)(child, component, st)
+        holder["strategy"] = strategy
+        memo[key] = strategy
+        return strategy
+
+    return component(coder)
+
+
+def _factory_for(coder: Coder) -> Callable:
+    mro = type(coder).__mro__
+    for cls in mro:
+        if cls in _USER_STRATEGIES:
+            return _USER_STRATEGIES[cls]
+    table = _builtin_strategies()
+    for cls in mro:
+        if cls in table:
+            return table[cls]
+    raise TypeError(
+        f"strategy_for does not know how to generate values for {type(coder).__name__} ({_short_repr(coder)}). "
+        f"Fix: coders.testing.register_strategy({type(coder).__name__}, factory)"
+    )
+
+
+def _builtin_strategies() -> dict[type, Callable]:
+    global _BUILTIN_STRATEGIES
+    if _BUILTIN_STRATEGIES is None:
+        _BUILTIN_STRATEGIES = _build_builtin_table()
+    return _BUILTIN_STRATEGIES
+
+
+def _build_builtin_table() -> dict[type, Callable]:
+    """The built-in dispatch table, built on first use (the coder modules are imported only then)."""
+    from . import collections as col
+    from . import primitives as prim
+    from . import records as rec
+    from . import wrappers as wrap
+
+    table: dict[type, Callable] = {
+        prim.BytesCoder: _bytes_strategy,
+        prim.StrUtf8Coder: _text_strategy,
+        prim.VarIntCoder: _int64_strategy,
+        prim.FloatCoder: _float_strategy,
+        prim.CanonicalFloatCoder: _canonical_float_strategy,
+        prim.BooleanCoder: lambda coder, component, st: st.booleans(),
+        prim.NoneCoder: lambda coder, component, st: st.none(),
+        prim.TimestampCoder: _timestamp_strategy,
+        prim.DecimalCoder: _decimal_strategy,
+        wrap.NullableCoder: lambda coder, component, st: st.none() | component(coder.components()[0]),
+        wrap.LengthPrefixCoder: lambda coder, component, st: component(coder.components()[0]),
+        col.TupleCoder: lambda coder, component, st: st.tuples(*(component(c) for c in coder.components())),
+        col.TupleSequenceCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])).map(tuple),
+        col.ListCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])),
+        col.IterableCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])),
+        col.MapCoder: _map_strategy,
+        col.SetCoder: _set_strategy,
+        rec.EnumCoder: lambda coder, component, st: st.sampled_from(list(coder.enum_cls)),
+        rec.RecordCoder: _record_strategy,
+        rec.UnionCoder: _union_strategy,
+    }
+    for module_name, class_names in (("pickle", ("PickleCoder", "CloudpickleCoder")), ("dynamic", ("AnyCoder",))):
+        try:
+            module = importlib.import_module(f".{module_name}", __package__)
+        except ImportError:
+            continue
+        for name in class_names:
+            if hasattr(module, name):
+                table[getattr(module, name)] = _any_value_strategy
+    return table
+
+
+def _small_lists(st, elements):
+    return st.lists(elements, max_size=MAX_COLLECTION_SIZE)
+
+
+def _bytes_strategy(coder, component, st):
+    return st.binary(max_size=64)
+
+
+def _text_strategy(coder, component, st):
+    # hypothesis never generates lone surrogates (category Cs) by default: they are not valid UTF-8.
+    return st.text(max_size=32)
+
+
+def _int64_strategy(coder, component, st):
+    return st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
+
+
+def _float_strategy(coder, component, st):
+    return st.floats(allow_nan=True, allow_infinity=True)
+
+
+def _canonical_float_strategy(coder, component, st):
+    return st.floats(allow_nan=True, allow_infinity=True)
+
+
+def _timestamp_strategy(coder, component, st):
+    millis = st.integers(min_value=_MIN_DATETIME_MS, max_value=_MAX_DATETIME_MS)
+    if getattr(coder, "as_beam_timestamp", False):
+        from apache_beam.utils.timestamp import Timestamp
+
+        return millis.map(lambda ms: Timestamp(micros=ms * 1000))
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return millis.map(lambda ms: epoch + datetime.timedelta(milliseconds=ms))
+
+
+def _decimal_strategy(coder, component, st):
+    return st.decimals(allow_nan=False, allow_infinity=False, places=None)
+
+
+def _map_strategy(coder, component, st):
+    key_coder, value_coder = coder.components()
+    return st.dictionaries(component(key_coder), component(value_coder), max_size=MAX_COLLECTION_SIZE)
+
+
+def _set_strategy(coder, component, st):
+    element = component(coder.components()[0])
+    if getattr(coder, "frozen", False):
+        return st.frozensets(element, max_size=MAX_COLLECTION_SIZE)
+    return st.sets(element, max_size=MAX_COLLECTION_SIZE)
+
+
+def _record_strategy(coder, component, st):
+    fields = st.tuples(*(component(c) for c in coder.field_coders))
+    return fields.map(coder.from_fields)
+
+
+def _union_strategy(coder, component, st):
+    return st.one_of(*(component(member) for member in coder.components()))
+
+
+def _any_value_strategy(coder, component, st):
+    """A mix of the values a type-tagged or pickling coder takes: scalars and small containers of them."""
+    scalars = (st.none() | st.booleans() | st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
+               | st.floats(allow_nan=False) | st.text(max_size=16) | st.binary(max_size=16))
+    hashable = st.none() | st.booleans() | st.integers(min_value=INT64_MIN, max_value=INT64_MAX) | st.text(max_size=16)
+    return st.recursive(
+        scalars,
+        lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
+                       | st.dictionaries(hashable, inner, max_size=4)),
+        max_leaves=10,
+    )
+
+
+# datetime's own range, in milliseconds since the epoch (TimestampCoder takes aware datetimes).
+_MIN_DATETIME_MS = -62135596800000  # 0001-01-01T00:00:00Z
+_MAX_DATETIME_MS = 253402300799999  # 9999-12-31T23:59:59.999Z

@@ -1,0 +1,424 @@
+"""The test kit's own tests: every assertion passes on a good coder and fails, saying what differed,
+on a deliberately broken one."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from coders import Coder, DecodeError
+from coders.streams import read_length_prefixed, read_varint64, write_varint64
+from coders.testing import (
+    CoderAssertions,
+    assert_consistent_with_equals,
+    assert_deterministic,
+    assert_encodes_to,
+    assert_fully_compliant,
+    assert_non_deterministic,
+    assert_picklable,
+    assert_rejects_truncated,
+    assert_roundtrip,
+    assert_size_estimate,
+    first_difference,
+    register_strategy,
+    strategy_for,
+)
+
+# ---- small coders written for these tests: a good one of each shape, and broken ones -------------
+
+
+class IntCoder(Coder):
+    """Good: a varint int (the same bytes in both contexts)."""
+
+    def encode_to(self, value, out, nested):
+        if type(value) is not int:
+            raise self._encode_error(value, "int")
+        write_varint64(out, value)
+
+    def decode_from(self, data, pos, nested):
+        return read_varint64(data, pos)
+
+
+class TextCoder(Coder):
+    """Good: UTF-8, length-prefixed when nested."""
+
+    def encode_to(self, value, out, nested):
+        raw = value.encode("utf-8")
+        if nested:
+            write_varint64(out, len(raw))
+        out += raw
+
+    def decode_from(self, data, pos, nested):
+        if nested:
+            raw, pos = read_length_prefixed(data, pos)
+        else:
+            raw, pos = bytes(data[pos:]), len(data)
+        return raw.decode("utf-8"), pos
+
+
+class PairCoder(Coder):
+    """Good: a 2-tuple of two component coders, both nested."""
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def labelled_components(self):
+        return [("[0]", self.first), ("[1]", self.second)]
+
+    def encode_to(self, value, out, nested):
+        self.first.encode_to(value[0], out, True)
+        self.second.encode_to(value[1], out, True)
+
+    def decode_from(self, data, pos, nested):
+        a, pos = self.first.decode_from(data, pos, True)
+        b, pos = self.second.decode_from(data, pos, True)
+        return (a, b), pos
+
+
+class InsertionOrderMapCoder(Coder):
+    """A str -> int map written in insertion order; honest about it (not deterministic)."""
+
+    honest = True
+
+    def encode_to(self, value, out, nested):
+        write_varint64(out, len(value))
+        for k, v in value.items():
+            TextCoder().encode_to(k, out, True)
+            write_varint64(out, v)
+
+    def decode_from(self, data, pos, nested):
+        n, pos = read_varint64(data, pos)
+        result = {}
+        for _ in range(n):
+            k, pos = TextCoder().decode_from(data, pos, True)
+            result[k], pos = read_varint64(data, pos)
+        return result, pos
+
+    def own_determinism_issues(self):
+        if self.honest:
+            return [("dict entries are written in insertion order", "sort the keys")]
+        return []
+
+
+class LyingMapCoder(InsertionOrderMapCoder):
+    """Broken: writes insertion order yet claims to be deterministic."""
+
+    honest = False
+
+
+class DropsByteCoder(TextCoder):
+    """Broken: the nested encoding loses the last byte of the string."""
+
+    def encode_to(self, value, out, nested):
+        raw = value.encode("utf-8")
+        if nested:
+            raw = raw[:-1]
+            write_varint64(out, len(raw))
+        out += raw
+
+
+class FloatToIntCoder(Coder):
+    """Broken: a double that decodes integral values as int (1.0 comes back as 1)."""
+
+    def encode_to(self, value, out, nested):
+        out += __import__("struct").pack(">d", value)
+
+    def decode_from(self, data, pos, nested):
+        (value,) = __import__("struct").unpack_from(">d", data, pos)
+        return (int(value) if value.is_integer() else value), pos + 8
+
+
+class WildEstimateCoder(TextCoder):
+    """Broken: estimate_size is a megabyte whatever the value."""
+
+    def estimate_size(self, value, nested=False):
+        return 1_000_000
+
+
+class BoolEstimateCoder(TextCoder):
+    """Broken: estimate_size returns a bool."""
+
+    def estimate_size(self, value, nested=False):
+        return True
+
+
+class UnpicklableCoder(TextCoder):
+    """Broken: holds a generator, which no pickler can serialize."""
+
+    def __init__(self):
+        self.pending = (i for i in range(3))
+
+    def _params(self):
+        return ()
+
+
+class GreedyNestedCoder(TextCoder):
+    """Broken: ignores the nested context and reads to the end of the buffer."""
+
+    def encode_to(self, value, out, nested):
+        out += value.encode("utf-8")
+
+    def decode_from(self, data, pos, nested):
+        return bytes(data[pos:]).decode("utf-8", "replace"), len(data)
+
+
+class CaseFoldingCoder(TextCoder):
+    """Broken: lower-cases, so unequal strings share bytes."""
+
+    def encode_to(self, value, out, nested):
+        super().encode_to(value.lower(), out, nested)
+
+
+class FastPathDisagreesCoder(TextCoder):
+    """Broken: the overridden fast ``encode`` writes other bytes than the reference ``encode_to``."""
+
+    def encode(self, value):
+        return value.encode("latin-1")
+
+
+class RaisingDecodeCoder(TextCoder):
+    """Broken: truncated input raises something other than DecodeError (bypassing the base's wrapping)."""
+
+    def decode_nested(self, data):
+        if len(data) < 2:
+            raise IndexError("index out of range")
+        return super().decode_nested(data)
+
+
+# ---- assert_roundtrip ---------------------------------------------------------------------------
+
+
+def test_roundtrip_passes_on_good_coders():
+    assert_roundtrip(IntCoder(), 0, 1, -1, 2**63 - 1, -(2**63))
+    assert_roundtrip(TextCoder(), "", "héllo", "x" * 300)
+    assert_roundtrip(PairCoder(IntCoder(), TextCoder()), (1, "a"), (-5, ""))
+
+
+def test_roundtrip_fails_when_a_byte_is_dropped():
+    with pytest.raises(AssertionError) as info:
+        assert_roundtrip(DropsByteCoder(), "abc")
+    message = str(info.value)
+    assert "value changed in a round trip in the nested context" in message
+    assert "'abc' (type str)" in message and "'ab' (type str)" in message
+    assert "[3 bytes] 02 61 62" in message  # the hex of the bytes that were written
+    assert "DropsByteCoder" in message
+
+
+def test_roundtrip_fails_when_1_0_becomes_1():
+    with pytest.raises(AssertionError, match=r"type changed from float to int \(1.0 became 1\)") as info:
+        assert_roundtrip(FloatToIntCoder(), 1.5, 1.0)
+    message = str(info.value)
+    assert "outer context" in message
+    assert "original: 1.0 (type float)" in message and "decoded:  1 (type int)" in message
+    assert "3f f0 00 00 00 00 00 00" in message
+
+
+def test_roundtrip_names_the_path_inside_a_container():
+    with pytest.raises(AssertionError, match=r"value\[1\]: type changed from float to int"):
+        assert_roundtrip(PairCoder(TextCoder(), FloatToIntCoder()), ("a", 2.0))
+
+
+def test_roundtrip_fails_when_nested_decode_eats_the_following_bytes():
+    with pytest.raises(AssertionError) as info:
+        assert_roundtrip(GreedyNestedCoder(), "abc")
+    message = str(info.value)
+    assert "decode_nested_at" in message and "expected 6" in message and "ate into the bytes after it" in message
+
+
+def test_roundtrip_fails_when_fast_path_and_reference_disagree():
+    with pytest.raises(AssertionError, match="the public encode method and encode_to disagree") as info:
+        assert_roundtrip(FastPathDisagreesCoder(), "é")
+    assert "e9" in str(info.value) and "c3 a9" in str(info.value)
+
+
+def test_roundtrip_wraps_an_encode_failure_with_the_value_and_coder():
+    with pytest.raises(AssertionError, match=r"encoding 'x' \(type str\) raised EncodeError: IntCoder expected int"):
+        assert_roundtrip(IntCoder(), "x")
+
+
+def test_roundtrip_needs_a_value():
+    with pytest.raises(TypeError, match="at least one value"):
+        assert_roundtrip(IntCoder())
+
+
+# ---- first_difference: the notion of "exactly equal" --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (1, 1.0, "type changed from int to float"),
+        (1, True, "type changed from int to bool"),
+        (0.0, -0.0, "float 0.0 became -0.0"),
+        ([1, 2], [1, 2, 3], "length 2 became 3"),
+        ((1, [2.0]), (1, [2]), r"value[1][0]: type changed from float to int"),
+        ({"a": 1}, {"a": 1.0}, "value['a']: type changed from int to float"),
+        ({1: "x"}, {1.0: "x"}, "value key 1: type changed from int to float"),
+        ({1, 2}, {1, 3}, "element 2 is missing"),
+        (__import__("decimal").Decimal("1.0"), __import__("decimal").Decimal("1.00"), "different exponent"),
+    ],
+)
+def test_first_difference_finds_type_and_value_changes(a, b, expected):
+    found = first_difference(a, b)
+    assert found is not None and expected in found, found
+
+
+def test_first_difference_treats_nan_as_equal_to_itself_and_ignores_dict_order():
+    assert first_difference(math.nan, float("nan")) is None
+    assert first_difference([math.nan, {"k": math.nan}], [math.nan, {"k": math.nan}]) is None
+    assert first_difference({"a": 1, "b": 2}, {"b": 2, "a": 1}) is None
+    assert first_difference({math.nan: 1}, {math.nan: 1}) is None
+
+
+def test_first_difference_compares_dataclasses_field_by_field():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: float
+
+    assert first_difference(Point(1, 2.0), Point(1, 2.0)) is None
+    assert first_difference(Point(1, 2.0), Point(1, 2)) == "value.y: type changed from float to int (2.0 became 2)"
+
+
+# ---- assert_encodes_to --------------------------------------------------------------------------
+
+
+def test_encodes_to_passes_on_the_exact_bytes_in_each_context():
+    assert_encodes_to(TextCoder(), "ab", b"ab")
+    assert_encodes_to(TextCoder(), "ab", b"\x02ab", nested=True)
+    assert_encodes_to(IntCoder(), -1, b"\xff" * 9 + b"\x01")
+
+
+def test_encodes_to_fails_with_both_hex_strings_and_the_offset():
+    with pytest.raises(AssertionError) as info:
+        assert_encodes_to(TextCoder(), "ab", b"\x02ac", nested=True)
+    message = str(info.value)
+    assert "'ab' (type str) encoded to unexpected bytes in the nested context" in message
+    assert re.search(r"expected: +\[3 bytes\] 02 61 63", message)
+    assert re.search(r"actual: +\[3 bytes\] 02 61 62", message)
+    assert "first difference at byte offset 2" in message
+
+
+# ---- determinism --------------------------------------------------------------------------------
+
+
+def test_deterministic_passes_and_catches_a_coder_that_lies():
+    assert_deterministic(TextCoder(), "a")
+    assert_deterministic(PairCoder(IntCoder(), TextCoder()), (1, "x"))
+    with pytest.raises(AssertionError) as info:
+        assert_deterministic(LyingMapCoder(), {"a": 1, "b": 2})
+    message = str(info.value)
+    assert "a deterministic coder gave different bytes for a copy with dicts and sets filled in reverse order" in message
+    assert "first difference at byte offset 2" in message
+
+
+def test_deterministic_fails_on_a_non_deterministic_coder_listing_the_reason_with_its_path():
+    with pytest.raises(AssertionError) as info:
+        assert_deterministic(PairCoder(IntCoder(), InsertionOrderMapCoder()))
+    assert "PairCoder[1] -> InsertionOrderMapCoder: dict entries are written in insertion order Fix: sort the keys" in str(info.value)
+
+
+def test_non_deterministic_passes_and_checks_the_reason():
+    assert_non_deterministic(InsertionOrderMapCoder())
+    assert_non_deterministic(PairCoder(IntCoder(), InsertionOrderMapCoder()), reason_contains="insertion order")
+    with pytest.raises(AssertionError, match="no determinism reason mentions 'NaN'"):
+        assert_non_deterministic(InsertionOrderMapCoder(), reason_contains="NaN")
+    with pytest.raises(AssertionError, match="expected a non-deterministic coder, but it reports itself deterministic"):
+        assert_non_deterministic(TextCoder())
+
+
+def test_consistent_with_equals():
+    assert_consistent_with_equals(TextCoder(), "a", "a")
+    assert_consistent_with_equals(TextCoder(), "a", "A")
+    with pytest.raises(AssertionError, match="unequal values encode to the same bytes") as info:
+        assert_consistent_with_equals(CaseFoldingCoder(), "a", "A")
+    assert "bytes of both: [1 bytes] 61" in str(info.value)
+    with pytest.raises(AssertionError, match="equal values encode to different bytes") as info:
+        assert_consistent_with_equals(InsertionOrderMapCoder(), {"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert "first difference at byte offset 2" in str(info.value)
+
+
+# ---- size estimates -----------------------------------------------------------------------------
+
+
+def test_size_estimate_passes_and_catches_wild_estimates():
+    assert_size_estimate(TextCoder(), "hello")
+    with pytest.raises(AssertionError) as info:
+        assert_size_estimate(WildEstimateCoder(), "hello")
+    assert "estimate_size is wildly off: estimated 1000000 bytes, actual 5 (allowed 0..36)" in str(info.value)
+    with pytest.raises(AssertionError, match=r"estimate_size returned True \(type bool\); expected a non-negative int"):
+        assert_size_estimate(BoolEstimateCoder(), "x")
+
+
+def test_roundtrip_includes_the_size_check():
+    with pytest.raises(AssertionError, match="wildly off"):
+        assert_roundtrip(WildEstimateCoder(), "x")
+
+
+# ---- pickling -----------------------------------------------------------------------------------
+
+
+def test_picklable_passes_and_names_the_backend_that_fails():
+    assert_picklable(PairCoder(IntCoder(), TextCoder()), (1, "a"))
+    with pytest.raises(AssertionError, match=r"the coder does not survive pickle: TypeError: cannot pickle 'generator' object"):
+        assert_picklable(UnpicklableCoder())
+
+
+# ---- truncation ---------------------------------------------------------------------------------
+
+
+def test_rejects_truncated():
+    assert_rejects_truncated(PairCoder(IntCoder(), TextCoder()), (300, "abc"))
+    with pytest.raises(AssertionError, match="a truncated encoding raised IndexError instead of coders.DecodeError"):
+        assert_rejects_truncated(RaisingDecodeCoder(), "abc")
+    with pytest.raises(AssertionError, match=r"a truncated encoding decoded without error to '' \(type str\)"):
+        assert_rejects_truncated(GreedyNestedCoder(), "abc")
+
+
+# ---- the fluent form and the all-in-one check ---------------------------------------------------
+
+
+def test_fluent_assertions_chain_and_fail_like_the_functions():
+    pair = PairCoder(IntCoder(), TextCoder())
+    result = (CoderAssertions(pair).roundtrips((1, "a")).encodes((1, "a"), b"\x01\x01a")
+              .is_deterministic((1, "a")).is_consistent_with_equals((1, "a"), (2, "a"))
+              .estimates_size((1, "a")).is_picklable().rejects_truncated((1, "a")))
+    assert isinstance(result, CoderAssertions)
+    with pytest.raises(AssertionError, match="type changed from float to int"):
+        CoderAssertions(FloatToIntCoder()).roundtrips(2.0)
+    with pytest.raises(TypeError, match="CoderAssertions takes a coders.Coder, not int"):
+        CoderAssertions(3)
+
+
+def test_fully_compliant_on_self_made_coders():
+    assert_fully_compliant(PairCoder(IntCoder(), TextCoder()), [(1, "a"), (1, "a"), (2, ""), (-7, "ü" * 40)])
+    with pytest.raises(AssertionError, match="equal values encode to different bytes|different bytes for a copy"):
+        assert_fully_compliant(LyingMapCoder(), [{"a": 1, "b": 2}])
+
+
+# ---- strategies ---------------------------------------------------------------------------------
+
+
+def test_register_strategy_teaches_strategy_for_a_new_coder():
+    from hypothesis import given, settings
+
+    class SmallIntCoder(IntCoder):
+        pass
+
+    register_strategy(SmallIntCoder, lambda coder, component, st: st.integers(0, 10))
+    register_strategy(PairCoder, lambda coder, component, st: st.tuples(*(component(c) for c in coder.components())))
+    coder = PairCoder(SmallIntCoder(), SmallIntCoder())
+
+    @settings(max_examples=30, deadline=None)
+    @given(strategy_for(coder))
+    def check(value):
+        assert 0 <= value[0] <= 10 and 0 <= value[1] <= 10
+        assert_roundtrip(coder, value)
+
+    check()
+    with pytest.raises(TypeError, match=r"register_strategy takes a Coder subclass, not <class 'int'>"):
+        register_strategy(int, lambda *a: None)
