@@ -1,0 +1,152 @@
+"""Coders that wrap one other coder: NullableCoder (Optional) and LengthPrefixCoder.
+
+Both write Beam's bytes. Their component is labelled ``.value`` in determinism paths
+(``TupleCoder[0].value``) and in error paths.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from .base import Coder
+from .errors import DecodeError, NonDeterministicCoderError
+from .streams import read_varint64, varint64_size, write_varint64
+
+__all__ = ["NullableCoder", "LengthPrefixCoder", "deterministic_components", "min_nested_size"]
+
+
+def min_nested_size(coder: Coder) -> int:
+    """Fewest bytes one nested value of ``coder`` can take; 0 when unknown (so callers stay safe)."""
+    method = getattr(coder, "min_nested_size", None)
+    if method is None:
+        return 0
+    try:
+        return max(int(method()), 0)
+    except RecursionError:  # a recursive coder tree
+        return 0
+
+
+def deterministic_components(coder: Coder, context: str | None = None) -> list[Coder]:
+    """The deterministic variant of each component of ``coder``, in order.
+
+    Raises one NonDeterministicCoderError listing every component that has none, each
+    reason with its full path from ``coder`` (``TupleCoder[1].value``), so a composite's
+    ``as_deterministic_coder`` can rebuild itself from the result.
+    """
+    result: list[Coder] = []
+    issues = []
+    root = coder.path_name()
+    for segment, child in coder.labelled_components():
+        try:
+            result.append(child.as_deterministic_coder(context))
+        except NonDeterministicCoderError as e:
+            child_root = child.path_name()
+            for issue in e.issues:
+                suffix = issue.path[len(child_root):] if issue.path.startswith(child_root) else issue.path
+                issue.path = root + segment + suffix
+                issues.append(issue)
+    if issues:
+        raise NonDeterministicCoderError(coder, issues, context=context)
+    return result
+
+
+class _Wrapper(Coder):
+    """A coder with one component, labelled ``.value``."""
+
+    def __init__(self, value_coder: Coder):
+        if not isinstance(value_coder, Coder):
+            raise TypeError(f"{type(self).__name__} takes a coders.Coder, not {type(value_coder).__name__} {value_coder!r}")
+        self.value_coder = value_coder
+
+    def labelled_components(self):
+        return [(".value", self.value_coder)]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_fused", None)
+        return state
+
+    def as_deterministic_coder(self, context=None):
+        if self.is_deterministic():
+            return self
+        (inner,) = deterministic_components(self, context)
+        return type(self)(inner)
+
+
+class NullableCoder(_Wrapper):
+    """``Optional[T]``: 0x00 for None, or 0x01 then the value in the same context (Beam's NullableCoder).
+
+    ``NullableCoder(NullableCoder(c))`` cannot tell an outer None from an inner one:
+    both encode as 0x00 and decode as None.
+    """
+
+    def encode_to(self, value, out, nested):
+        if value is None:
+            out.append(0)
+            return
+        out.append(1)
+        # No path segment: the present value *is* the value (".value" labels the coder tree only).
+        self.value_coder.encode_to(value, out, nested)
+
+    def decode_from(self, data, pos, nested):
+        if pos >= len(data):
+            raise DecodeError("truncated input: expected the null indicator byte", offset=pos)
+        flag = data[pos]
+        if flag == 0:
+            return None, pos + 1
+        if flag != 1:
+            raise DecodeError(f"invalid null indicator 0x{flag:02x}: expected 0x00 (None) or 0x01 (present)", offset=pos)
+        return self.value_coder.decode_from(data, pos + 1, nested)
+
+    def min_nested_size(self) -> int:
+        return 1
+
+    def estimate_size(self, value, nested=False):
+        return 1 if value is None else 1 + self.value_coder.estimate_size(value, nested)
+
+    def to_type_hint(self):
+        return typing.Optional[self.value_coder.to_type_hint()]
+
+
+class LengthPrefixCoder(_Wrapper):
+    """The value's outer encoding, preceded by its byte length as a varint (Beam's LengthPrefixCoder).
+
+    The same bytes in both contexts. Decoding hands the component exactly the
+    prefixed bytes, which it must consume entirely.
+    """
+
+    def encode_to(self, value, out, nested):
+        inner = bytearray()
+        self.value_coder.encode_to(value, inner, False)
+        write_varint64(out, len(inner))
+        out += inner
+
+    def decode_from(self, data, pos, nested):
+        start = pos
+        n, pos = read_varint64(data, pos)
+        if n < 0:
+            raise DecodeError(f"length prefix: negative length {n}", offset=start)
+        end = pos + n
+        if end > len(data):
+            raise DecodeError(f"length prefix says {n} bytes but only {len(data) - pos} remain", offset=start)
+        chunk = bytes(data[pos:end])
+        try:
+            value, used = self.value_coder.decode_from(chunk, 0, False)
+        except DecodeError as e:
+            if e.offset is not None:
+                e.offset += pos
+                e.args = (str(e),)
+            raise
+        if used != n:
+            raise DecodeError(f"length-prefixed value: {n - used} byte(s) left inside the prefixed bytes", offset=pos + used)
+        return value, end
+
+    def min_nested_size(self) -> int:
+        return 1
+
+    def estimate_size(self, value, nested=False):
+        n = self.value_coder.estimate_size(value, False)
+        return varint64_size(n) + n
+
+    def to_type_hint(self):
+        return self.value_coder.to_type_hint()
