@@ -1,0 +1,42 @@
+"""coderkit inside Apache Beam: coder conversion, registry installation, key validation, file sources.
+
+Importing this package imports apache_beam (``import coders`` alone never does).
+Names load on first use from the submodule that defines them:
+
+* ``to_beam`` / ``from_beam`` / ``CoderkitBeamCoder``: :mod:`coders.beam.adapter`
+* ``install`` / ``uninstall``: :mod:`coders.beam.install`
+* ``DeterministicGroupByKey``: :mod:`coders.beam.gbk`
+* ``validate_pipeline`` / ``KeyFinding``: :mod:`coders.beam.validate`
+* ``ReadFromSequenceFile`` / ``ReadFromSparkPickleFile`` / ``WriteToSequenceFile``:
+  :mod:`coders.beam.sources`
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import apache_beam  # noqa: F401  (this package is the part of coderkit that needs Beam)
+
+_LAZY = {
+    "to_beam": ".adapter", "from_beam": ".adapter", "CoderkitBeamCoder": ".adapter",
+    "install": ".install", "uninstall": ".install", "installed_registry": ".install",
+    "DeterministicGroupByKey": ".gbk", "KeyCheckError": ".gbk",
+    "validate_pipeline": ".validate", "KeyFinding": ".validate",
+    "ReadFromSequenceFile": ".sources", "ReadFromSparkPickleFile": ".sources",
+    "WriteToSequenceFile": ".sources",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coders.beam' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,289 @@
+"""Turn a coderkit coder into a Beam coder (``to_beam``) and back (``from_beam``).
+
+Two kinds of result:
+
+* **Standard equivalents.** Where Beam has a coder whose bytes are exactly ours in
+  both contexts, ``to_beam`` returns Beam's coder, so portable runners see a
+  standard URN (``beam:coder:kv:v1``, ``beam:coder:varint:v1`` ...) and can read
+  the bytes themselves (a runner must understand the KV coder of a GroupByKey
+  input to group at all). The table, ``_TO_BEAM``, lists every such pair; a
+  composite (tuple, iterable, nullable, length prefix) maps component by
+  component, so a ``TupleCoder(RecordCoder, VarIntCoder)`` becomes Beam's KV coder
+  around a wrapped record coder and Beam's varint coder.
+
+  Equivalence is about bytes, because bytes are what runners compare and store.
+  Some of our coders are stricter than Beam's on *encode* (our VarIntCoder refuses
+  ``True``, Beam's writes it as 1); once mapped, Beam's coder does the encoding
+  inside the pipeline, so declare honest type hints. Where Beam's coder claims
+  determinism that ours denies (Beam's FloatCoder, although ``-0.0 == 0.0``
+  encode apart), the mapped coder is a subclass of Beam's that keeps the standard
+  URN but reports our determinism and offers our deterministic variant.
+
+* **Wrapped coders.** Everything else (records, enums, unions, sets, maps,
+  decimals, None, canonical floats, pickle) becomes a :class:`CoderkitBeamCoder`.
+  Its Beam bytes are our *outer* encoding in the outer context and, in the nested
+  context, a varint length followed by our outer encoding (what Beam's own
+  ``LengthPrefixCoder`` writes, and what every Python-defined Beam coder does:
+  Beam's input streams cannot be handed to a decoder that finds its own end).
+  It travels in the pipeline proto through Beam's pickled-coder URN.
+
+``from_beam`` inverts both: Beam's standard coders become ours, a wrapper unwraps.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import apache_beam.coders as beam_coders
+from apache_beam.coders import coder_impl
+
+import coders
+from coders.base import Coder
+from coders.errors import CoderNotFoundError, DecodeError
+
+__all__ = ["to_beam", "from_beam", "CoderkitBeamCoder", "NonDeterministicBeamFloatCoder"]
+
+
+# ------------------------------------------------------------------------------------- wrapper
+
+
+class CoderkitCoderImpl(coder_impl.CoderImpl):
+    """Beam's runtime face of a wrapped coder: outer bytes as they are, nested bytes length-prefixed."""
+
+    def __init__(self, coder: Coder):
+        self._coder = coder
+        self._encode = coder.encode
+        self._decode = coder.decode
+
+    def encode_to_stream(self, value, stream, nested):
+        stream.write(self._encode(value), nested)
+
+    def decode_from_stream(self, stream, nested):
+        return self._decode(stream.read_all(nested))
+
+    def encode(self, value):
+        return self._encode(value)
+
+    def decode(self, encoded):
+        return self._decode(encoded)
+
+    def encode_nested(self, value):
+        out = coder_impl.create_OutputStream()
+        out.write(self._encode(value), True)
+        return out.get()
+
+    def decode_nested(self, encoded):
+        stream = coder_impl.create_InputStream(encoded)
+        value = self._decode(stream.read_all(True))
+        if stream.size():
+            raise DecodeError(f"trailing data: {stream.size()} byte(s) left after the value", coder=self._coder)
+        return value
+
+    def estimate_size(self, value, nested=False):
+        return self._get_nested_size(self._coder.estimate_size(value), nested)
+
+    def get_estimated_size_and_observables(self, value, nested=False):
+        return self.estimate_size(value, nested), []
+
+    def __repr__(self):
+        return f"CoderkitCoderImpl[{self._coder!r}]"
+
+
+class CoderkitBeamCoder(beam_coders.Coder):
+    """A coderkit coder as a Beam coder. See the module docstring for its bytes.
+
+    Determinism, the deterministic variant, the size estimate and the type hint are
+    the wrapped coder's. ``as_deterministic_coder`` raises our
+    :class:`coders.NonDeterministicCoderError` (a ``ValueError``, the type Beam
+    expects) with every reason and its path.
+    """
+
+    def __init__(self, coder: Coder):
+        if not isinstance(coder, Coder):
+            raise TypeError(f"CoderkitBeamCoder wraps a coders.Coder, not {type(coder).__name__}")
+        self.coder = coder
+
+    def encode(self, value):
+        return self.coder.encode(value)
+
+    def decode(self, encoded):
+        return self.coder.decode(encoded)
+
+    def _create_impl(self):
+        return CoderkitCoderImpl(self.coder)
+
+    def estimate_size(self, value):
+        return self.coder.estimate_size(value)
+
+    def is_deterministic(self):
+        return self.coder.is_deterministic()
+
+    def as_deterministic_coder(self, step_label, error_message=None):
+        if self.is_deterministic():
+            return self
+        context = f"key coder of {step_label}" if step_label else None
+        return to_beam(self.coder.as_deterministic_coder(context=context))
+
+    def to_type_hint(self):
+        return self.coder.to_type_hint()
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.coder == other.coder
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.coder))
+
+    def __repr__(self):
+        return f"CoderkitBeamCoder[{self.coder!r}]"
+
+    def __reduce__(self):
+        # Only the wrapped coder travels; the impl is rebuilt on first use.
+        return (CoderkitBeamCoder, (self.coder,))
+
+
+class NonDeterministicBeamFloatCoder(beam_coders.FloatCoder):
+    """Beam's FloatCoder (standard URN ``beam:coder:double:v1``, same bytes) with coderkit's determinism.
+
+    Beam's FloatCoder says it is deterministic, but ``-0.0 == 0.0`` encode to
+    different bytes, so a GroupByKey on float keys splits equal keys.
+    ``as_deterministic_coder`` gives coderkit's CanonicalFloatCoder, whose bytes are
+    FloatCoder's for every float except -0.0 and NaN.
+    """
+
+    def is_deterministic(self):
+        return False
+
+    def as_deterministic_coder(self, step_label, error_message=None):
+        return to_beam(coders.CanonicalFloatCoder())
+
+    def __repr__(self):
+        return "NonDeterministicBeamFloatCoder"
+
+
+# ------------------------------------------------------------------------------------ to_beam
+
+
+def _leaf(beam_cls) -> Callable:
+    return lambda coder, parts: beam_cls()
+
+
+def _to_beam_rules() -> list[tuple[type, Callable[[Coder], bool], Callable]]:
+    """(our class, applies?, build(coder, beam components)) for every byte-identical Beam coder.
+
+    Exact classes only: a subclass may write other bytes (CanonicalFloatCoder is a
+    FloatCoder that rewrites -0.0).
+    """
+    always = lambda coder: True  # noqa: E731
+    return [
+        (coders.BytesCoder, always, _leaf(beam_coders.BytesCoder)),
+        (coders.StrUtf8Coder, always, _leaf(beam_coders.StrUtf8Coder)),
+        (coders.VarIntCoder, always, _leaf(beam_coders.VarIntCoder)),
+        (coders.BooleanCoder, always, _leaf(beam_coders.BooleanCoder)),
+        (coders.FloatCoder, always, _leaf(NonDeterministicBeamFloatCoder)),
+        (coders.TimestampCoder, lambda c: c.as_beam_timestamp, _leaf(beam_coders.TimestampCoder)),
+        (coders.TupleCoder, always, lambda coder, parts: beam_coders.TupleCoder(parts)),
+        (coders.IterableCoder, always, lambda coder, parts: beam_coders.IterableCoder(parts[0])),
+        (coders.ListCoder, always, lambda coder, parts: beam_coders.ListCoder(parts[0])),
+        (coders.NullableCoder, always, lambda coder, parts: beam_coders.NullableCoder(parts[0])),
+        (coders.LengthPrefixCoder, always, lambda coder, parts: beam_coders.coders.LengthPrefixCoder(parts[0])),
+    ]
+
+
+def _tuple_sequence_rule():
+    from coders.collections import TupleSequenceCoder
+
+    return (TupleSequenceCoder, lambda c: True, lambda coder, parts: beam_coders.TupleSequenceCoder(parts[0]))
+
+
+_rules_cache: dict[type, tuple] | None = None
+
+
+def _rules() -> dict[type, tuple]:
+    global _rules_cache
+    if _rules_cache is None:
+        rules = _to_beam_rules() + [_tuple_sequence_rule()]
+        _rules_cache = {cls: (applies, build) for cls, applies, build in rules}
+    return _rules_cache
+
+
+def to_beam(coder: Coder) -> beam_coders.Coder:
+    """A Beam coder that writes exactly ``coder``'s bytes (Beam's standard coder where one exists).
+
+    Components are converted one by one, so a tuple of a record and an int becomes
+    Beam's KV coder of a wrapped record coder and Beam's VarIntCoder. A Beam coder
+    passed in is returned as it is.
+    """
+    if isinstance(coder, beam_coders.Coder):
+        return coder
+    if not isinstance(coder, Coder):
+        raise TypeError(
+            f"to_beam takes a coders.Coder, not {type(coder).__name__} {coder!r}; "
+            "get one with coders.get_coder(your_type)"
+        )
+    rule = _rules().get(type(coder))
+    if rule is not None:
+        applies, build = rule
+        if applies(coder):
+            return build(coder, [to_beam(c) for c in coder.components()])
+    return CoderkitBeamCoder(coder)
+
+
+# ---------------------------------------------------------------------------------- from_beam
+
+
+def _from_beam_rules() -> dict[type, Callable]:
+    from coders.collections import TupleSequenceCoder
+
+    return {
+        beam_coders.BytesCoder: lambda c, parts: coders.BytesCoder(),
+        beam_coders.StrUtf8Coder: lambda c, parts: coders.StrUtf8Coder(),
+        beam_coders.VarIntCoder: lambda c, parts: coders.VarIntCoder(),
+        beam_coders.BooleanCoder: lambda c, parts: coders.BooleanCoder(),
+        beam_coders.FloatCoder: lambda c, parts: coders.FloatCoder(),
+        NonDeterministicBeamFloatCoder: lambda c, parts: coders.FloatCoder(),
+        beam_coders.TimestampCoder: lambda c, parts: coders.TimestampCoder(as_beam_timestamp=True),
+        beam_coders.TupleCoder: lambda c, parts: coders.TupleCoder(*parts),
+        beam_coders.IterableCoder: lambda c, parts: coders.IterableCoder(parts[0]),
+        beam_coders.ListCoder: lambda c, parts: coders.ListCoder(parts[0]),
+        beam_coders.TupleSequenceCoder: lambda c, parts: TupleSequenceCoder(parts[0]),
+        beam_coders.NullableCoder: lambda c, parts: coders.NullableCoder(parts[0]),
+        beam_coders.coders.LengthPrefixCoder: lambda c, parts: coders.LengthPrefixCoder(parts[0]),
+    }
+
+
+def _beam_components(beam_coder) -> list:
+    if isinstance(beam_coder, (beam_coders.IterableCoder, beam_coders.ListCoder, beam_coders.TupleSequenceCoder)):
+        return [beam_coder._elem_coder]
+    if isinstance(beam_coder, beam_coders.NullableCoder):
+        return [beam_coder._value_coder]
+    return list(beam_coder._get_component_coders())
+
+
+def from_beam(beam_coder) -> Coder:
+    """The coderkit coder for one of Beam's standard coders (or the coder inside a CoderkitBeamCoder).
+
+    Raises :class:`coders.CoderNotFoundError` naming the Beam coder, the place inside
+    it, and the fix when there is no byte-identical coderkit coder.
+    """
+    return _from_beam(beam_coder, repr(beam_coder))
+
+
+def _from_beam(beam_coder, root: str) -> Coder:
+    if isinstance(beam_coder, Coder):
+        return beam_coder
+    if isinstance(beam_coder, CoderkitBeamCoder):
+        return beam_coder.coder
+    if not isinstance(beam_coder, beam_coders.Coder):
+        raise TypeError(f"from_beam takes an apache_beam.coders.Coder, not {type(beam_coder).__name__}")
+    build = _from_beam_rules().get(type(beam_coder))
+    if build is None:
+        where = "" if repr(beam_coder) == root else f" (inside {root})"
+        raise CoderNotFoundError(
+            f"Beam's {beam_coder!r}{where} has no byte-identical coderkit coder. coderkit converts Beam's "
+            "standard coders (bytes, str, varint, double, bool, timestamp, tuple/KV, iterable, list, "
+            "nullable, length prefix) and its own CoderkitBeamCoder. Fix: pick the coderkit coder for "
+            "the type instead, e.g. coders.get_coder(your_type)",
+            types=(type(beam_coder),),
+        )
+    return build(beam_coder, [_from_beam(c, root) for c in _beam_components(beam_coder)])
+
