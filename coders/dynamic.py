@@ -1,0 +1,316 @@
+"""AnyCoder: a type-tagged coder for values typed ``Any``, in the spirit of Beam's FastPrimitivesCoder.
+
+Every value starts with one tag byte saying its type, then the value. For the types
+Beam's ``FastPrimitivesCoder`` codes directly, the tags and bytes are the same as
+Beam's, in both contexts:
+
+====  =========  =====================================================================
+tag   type       bytes after the tag
+====  =========  =====================================================================
+0x00  None       nothing
+0x01  int        varint64 (ints within int64)
+0x02  float      8-byte big-endian IEEE double
+0x03  bytes      outer: the raw bytes; nested: varint length + bytes
+0x04  str        UTF-8, framed like bytes
+0x05  list       varint count, then each element nested (tag + value)
+0x06  tuple      as list
+0x07  dict       varint count, then key, value (each nested) per entry, in iteration order
+0x08  set        varint count, then each element nested, in iteration order
+0x09  bool       one byte, 0x00 or 0x01
+0x14  int        (coderkit) beyond int64: varint n, then n bytes of minimal big-endian
+                 two's complement (Beam pickles these instead)
+0x15  frozenset  (coderkit) as set (Beam pickles these)
+0xFF  other      the value through ``PickleCoder`` (dill), in the same context
+====  =========  =====================================================================
+
+Types are matched exactly (``type(v) is int``): a subclass of int or str (an IntEnum,
+a NewType'd str subclass) is pickled, so it decodes as itself instead of silently
+becoming a plain int or str. 1, 1.0 and True therefore round-trip with their types.
+
+``AnyCoder()`` is not deterministic: dicts and sets are written in iteration order,
+-0.0 and 0.0 differ, and pickle bytes are not stable. ``as_deterministic_coder()``
+returns ``AnyCoder(deterministic=True)``, which writes the same tags but orders dict
+entries and set elements by their encoded bytes, writes -0.0 as 0.0 and every NaN as
+the canonical quiet NaN, and refuses (``EncodeError`` naming the type, the path inside
+the value and the fix) any value that would need the pickle fallback. It still writes
+1, 1.0 and True differently: they compare equal, so use a concretely typed key, or let
+``coders.determinism.KeyConsistencyChecker`` catch the mix at run time.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from typing import Any
+
+from .base import Coder
+from .errors import DecodeError, EncodeError
+from .streams import (
+    DOUBLE_BE,
+    INT64_MAX,
+    INT64_MIN,
+    read_exact,
+    read_length_prefixed,
+    read_varint64,
+    write_varint64,
+)
+
+__all__ = ["AnyCoder"]
+
+NONE_TAG = 0x00
+INT_TAG = 0x01
+FLOAT_TAG = 0x02
+BYTES_TAG = 0x03
+STR_TAG = 0x04
+LIST_TAG = 0x05
+TUPLE_TAG = 0x06
+DICT_TAG = 0x07
+SET_TAG = 0x08
+BOOL_TAG = 0x09
+BIG_INT_TAG = 0x14
+FROZENSET_TAG = 0x15
+PICKLE_TAG = 0xFF
+
+_CANONICAL_NAN = b"\x7f\xf8\x00\x00\x00\x00\x00\x00"
+_ZERO = b"\x00" * 8
+
+_PICKLE_FIX = (
+    "give the value a concrete type the registry can code (a dataclass, NamedTuple or Enum, "
+    "or register_coder({name}, coder)) and use get_coder({name}) instead of Any"
+)
+
+
+def _pickle_coder():
+    # Imported on first use: the pickle family is a sibling module, and most values never need it.
+    from .pickle import PickleCoder
+
+    return PickleCoder()
+
+
+class AnyCoder(Coder):
+    """Codes None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset by tag; pickles the rest.
+
+    The tag table is in the module docstring.
+    """
+
+    def __init__(self, deterministic: bool = False):
+        self.deterministic = bool(deterministic)
+        self._pickle = None
+
+    # ---- encode ----------------------------------------------------------------------------
+
+    def encode_to(self, value: Any, out: bytearray, nested: bool) -> None:
+        t = type(value)
+        if value is None:
+            out.append(NONE_TAG)
+        elif t is int:
+            if INT64_MIN <= value <= INT64_MAX:
+                out.append(INT_TAG)
+                write_varint64(out, value)
+            else:
+                out.append(BIG_INT_TAG)
+                n = (value.bit_length() + 8) // 8  # room for the sign bit
+                write_varint64(out, n)
+                out += value.to_bytes(n, "big", signed=True)
+        elif t is float:
+            out.append(FLOAT_TAG)
+            if self.deterministic:
+                if value == 0.0:
+                    out += _ZERO
+                elif math.isnan(value):
+                    out += _CANONICAL_NAN
+                else:
+                    out += DOUBLE_BE.pack(value)
+            else:
+                out += DOUBLE_BE.pack(value)
+        elif t is str:
+            out.append(STR_TAG)
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise self._encode_error(
+                    value, f"a str encodable as UTF-8 ({e.reason} at index {e.start})",
+                    fix="remove the unpaired surrogate, or pass bytes",
+                ) from None
+            if nested:
+                write_varint64(out, len(data))
+            out += data
+        elif t is bytes:
+            out.append(BYTES_TAG)
+            if nested:
+                write_varint64(out, len(value))
+            out += value
+        elif t is bool:
+            out.append(BOOL_TAG)
+            out.append(1 if value else 0)
+        elif t is list or t is tuple:
+            out.append(LIST_TAG if t is list else TUPLE_TAG)
+            write_varint64(out, len(value))
+            for i, element in enumerate(value):
+                try:
+                    self.encode_to(element, out, True)
+                except EncodeError as err:
+                    raise err.with_path(f"[{i}]")
+        elif t is dict:
+            out.append(DICT_TAG)
+            write_varint64(out, len(value))
+            if self.deterministic:
+                entries = []
+                for k, v in value.items():
+                    kb = self._encode_part(k, f"<key {k!r}>")
+                    entries.append((kb, k, v))
+                entries.sort(key=lambda e: e[0])
+                for kb, k, v in entries:
+                    out += kb
+                    self._encode_into(v, out, f"[{k!r}]")
+            else:
+                for k, v in value.items():
+                    self._encode_into(k, out, f"<key {k!r}>")
+                    self._encode_into(v, out, f"[{k!r}]")
+        elif t is set or t is frozenset:
+            out.append(SET_TAG if t is set else FROZENSET_TAG)
+            write_varint64(out, len(value))
+            if self.deterministic:
+                parts = sorted(self._encode_part(e, f"<element {e!r}>") for e in value)
+                for p in parts:
+                    out += p
+            else:
+                for e in value:
+                    self._encode_into(e, out, f"<element {e!r}>")
+        else:
+            if self.deterministic:
+                name = t.__qualname__
+                raise EncodeError(
+                    f"AnyCoder(deterministic=True) cannot encode a `{t.__module__}.{name}` deterministically: "
+                    f"only None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset have a "
+                    f"deterministic encoding, and other values would be pickled, whose bytes are not stable",
+                    coder=self, value=value, fix=_PICKLE_FIX.format(name=name),
+                )
+            out.append(PICKLE_TAG)
+            self._pickler().encode_to(value, out, nested)
+
+    def _encode_into(self, value: Any, out: bytearray, segment: str) -> None:
+        try:
+            self.encode_to(value, out, True)
+        except EncodeError as err:
+            raise err.with_path(segment)
+
+    def _encode_part(self, value: Any, segment: str) -> bytes:
+        part = bytearray()
+        self._encode_into(value, part, segment)
+        return bytes(part)
+
+    def _pickler(self):
+        if self._pickle is None:
+            self._pickle = _pickle_coder()
+        return self._pickle
+
+    # ---- decode ----------------------------------------------------------------------------
+
+    def decode_from(self, data, pos: int, nested: bool) -> tuple[Any, int]:
+        start = pos
+        try:
+            tag = data[pos]
+        except IndexError:
+            raise DecodeError("truncated input: expected an AnyCoder type tag, found end of data", offset=pos) from None
+        pos += 1
+        if tag == NONE_TAG:
+            return None, pos
+        if tag == INT_TAG:
+            return read_varint64(data, pos)
+        if tag == FLOAT_TAG:
+            raw, pos = read_exact(data, pos, 8, "float")
+            return DOUBLE_BE.unpack(raw)[0], pos
+        if tag == BYTES_TAG or tag == STR_TAG:
+            if nested:
+                raw, pos = read_length_prefixed(data, pos, "bytes" if tag == BYTES_TAG else "str")
+            else:
+                raw, pos = bytes(data[pos:]), len(data)
+            if tag == BYTES_TAG:
+                return raw, pos
+            try:
+                return raw.decode("utf-8"), pos
+            except UnicodeDecodeError as e:
+                raise DecodeError(f"invalid UTF-8 in str ({e.reason})", offset=start) from None
+        if tag == BOOL_TAG:
+            raw, pos = read_exact(data, pos, 1, "bool")
+            if raw[0] > 1:
+                raise DecodeError(f"bool byte must be 0x00 or 0x01, got 0x{raw[0]:02x}", offset=pos - 1)
+            return raw[0] == 1, pos
+        if tag in (LIST_TAG, TUPLE_TAG, SET_TAG, FROZENSET_TAG):
+            count, pos = self._read_count(data, pos)
+            items = []
+            for i in range(count):
+                try:
+                    item, pos = self.decode_from(data, pos, True)
+                except DecodeError as err:
+                    raise err.with_path(f"[{i}]")
+                items.append(item)
+            if tag == LIST_TAG:
+                return items, pos
+            if tag == TUPLE_TAG:
+                return tuple(items), pos
+            try:
+                return (set(items) if tag == SET_TAG else frozenset(items)), pos
+            except TypeError as e:
+                raise DecodeError(f"set element is not hashable ({e})", offset=start) from None
+        if tag == DICT_TAG:
+            count, pos = self._read_count(data, pos)
+            result = {}
+            for i in range(count):
+                k, pos = self.decode_from(data, pos, True)
+                try:
+                    v, pos = self.decode_from(data, pos, True)
+                    result[k] = v
+                except DecodeError as err:
+                    raise err.with_path(f"[{k!r}]")
+                except TypeError as e:
+                    raise DecodeError(f"dict key is not hashable ({e})", offset=start) from None
+            return result, pos
+        if tag == BIG_INT_TAG:
+            raw, pos = read_length_prefixed(data, pos, "big int")
+            return int.from_bytes(raw, "big", signed=True), pos
+        if tag == PICKLE_TAG:
+            return self._pickler().decode_from(data, pos, nested)
+        raise DecodeError(f"unknown AnyCoder type tag 0x{tag:02x}", offset=start)
+
+    @staticmethod
+    def _read_count(data, pos: int) -> tuple[int, int]:
+        start = pos
+        count, pos = read_varint64(data, pos)
+        # Every element takes at least one byte: a count beyond what remains is hostile or truncated.
+        if count < 0 or count > len(data) - pos:
+            raise DecodeError(f"element count {count} is impossible with {len(data) - pos} bytes left", offset=start)
+        return count, pos
+
+    # ---- determinism, structure ----------------------------------------------------------
+
+    def own_determinism_issues(self) -> list[tuple[str, str | None]]:
+        if self.deterministic:
+            return []
+        return [(
+            "values typed Any are coded by their runtime type: dict entries and set elements are written "
+            "in iteration order, -0.0 and 0.0 encode differently, and objects of other types are pickled, "
+            "whose bytes are not stable",
+            "give the key a concrete type (get_coder(MyKey)), or use as_deterministic_coder(), which orders "
+            "dicts and sets, canonicalises floats and refuses values it would pickle",
+        )]
+
+    def as_deterministic_coder(self, context: str | None = None) -> Coder:
+        return self if self.deterministic else AnyCoder(deterministic=True)
+
+    def _params(self) -> tuple:
+        return (self.deterministic,)
+
+    def _repr_args(self) -> list[str]:
+        return ["deterministic"] if self.deterministic else []
+
+    def to_type_hint(self) -> Any:
+        return typing.Any
+
+    def __getstate__(self):
+        return {"deterministic": self.deterministic}
+
+    def __setstate__(self, state):
+        self.deterministic = state["deterministic"]
+        self._pickle = None
