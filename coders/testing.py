@@ -26,7 +26,6 @@ import dataclasses
 import datetime
 import decimal
 import enum
-import importlib
 import math
 import pickle
 import sys
@@ -483,9 +482,9 @@ def is_fixed_width(coder: Coder) -> bool:
         if id(c) in seen:
             return False  # a recursive coder has no fixed width
         seen.add(id(c))
-        if type(c) in fixed:
+        if isinstance(c, fixed):
             return True
-        if type(c) in tuples:
+        if isinstance(c, tuples):
             return all(check(x) for x in c.components())
         return False
 
@@ -772,6 +771,9 @@ def _factory_for(coder: Coder) -> Callable:
     for cls in mro:
         if cls in table:
             return table[cls]
+    # Coders that take any value; their modules are optional, so they are looked up only if loaded.
+    if isinstance(coder, _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder")) + _loaded_classes("dynamic", ("AnyCoder",))):
+        return _any_value_strategy
     raise TypeError(
         f"strategy_for does not know how to generate values for {type(coder).__name__} ({_short_repr(coder)}). "
         f"Fix: coders.testing.register_strategy({type(coder).__name__}, factory)"
@@ -814,14 +816,6 @@ def _build_builtin_table() -> dict[type, Callable]:
         rec.RecordCoder: _record_strategy,
         rec.UnionCoder: _union_strategy,
     }
-    for module_name, class_names in (("pickle", ("PickleCoder", "CloudpickleCoder")), ("dynamic", ("AnyCoder",))):
-        try:
-            module = importlib.import_module(f".{module_name}", __package__)
-        except ImportError:
-            continue
-        for name in class_names:
-            if hasattr(module, name):
-                table[getattr(module, name)] = _any_value_strategy
     return table
 
 
@@ -847,7 +841,12 @@ def _float_strategy(coder, component, st):
 
 
 def _canonical_float_strategy(coder, component, st):
-    return st.floats(allow_nan=True, allow_infinity=True)
+    # CanonicalFloatCoder writes -0.0 as 0.0 by design (equal values, equal bytes): generate 0.0 only.
+    return st.floats(allow_nan=True, allow_infinity=True).map(_positive_zero)
+
+
+def _positive_zero(x: float) -> float:
+    return 0.0 if x == 0.0 else x
 
 
 def _timestamp_strategy(coder, component, st):
@@ -878,22 +877,29 @@ def _set_strategy(coder, component, st):
 
 def _record_strategy(coder, component, st):
     fields = st.tuples(*(component(c) for c in coder.field_coders))
-    return fields.map(coder.from_fields)
+    return fields.map(lambda values: coder.from_fields(values))
 
 
 def _union_strategy(coder, component, st):
-    return st.one_of(*(component(member) for member in coder.components()))
+    return st.one_of(*(component(member) for member in coder.member_coders))
 
 
 def _any_value_strategy(coder, component, st):
-    """A mix of the values a type-tagged or pickling coder takes: scalars and small containers of them."""
-    scalars = (st.none() | st.booleans() | st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
-               | st.floats(allow_nan=False) | st.text(max_size=16) | st.binary(max_size=16))
-    hashable = st.none() | st.booleans() | st.integers(min_value=INT64_MIN, max_value=INT64_MAX) | st.text(max_size=16)
+    """A mix of the values a type-tagged or pickling coder takes: scalars and small containers of them.
+
+    A coder in deterministic mode writes -0.0 as 0.0 (as CanonicalFloatCoder does), so it gets 0.0 only.
+    """
+    floats = st.floats()
+    if getattr(coder, "deterministic", False):
+        floats = floats.map(_positive_zero)
+    ints = st.integers(min_value=INT64_MIN, max_value=INT64_MAX) | st.integers()
+    hashable = st.none() | st.booleans() | ints | st.text(max_size=16) | st.binary(max_size=16)
+    scalars = hashable | floats
     return st.recursive(
         scalars,
         lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
-                       | st.dictionaries(hashable, inner, max_size=4)),
+                       | st.dictionaries(hashable, inner, max_size=4)
+                       | st.sets(hashable, max_size=4) | st.frozensets(hashable, max_size=4)),
         max_leaves=10,
     )
 

@@ -17,6 +17,7 @@ from coders.testing import (
     assert_encodes_to,
     assert_fully_compliant,
     assert_non_deterministic,
+    assert_not_fallback,
     assert_picklable,
     assert_rejects_truncated,
     assert_roundtrip,
@@ -422,3 +423,222 @@ def test_register_strategy_teaches_strategy_for_a_new_coder():
     check()
     with pytest.raises(TypeError, match=r"register_strategy takes a Coder subclass, not <class 'int'>"):
         register_strategy(int, lambda *a: None)
+
+
+# ---- with coderkit's primitive and wrapper coders ------------------------------------------------
+
+from coders.primitives import (  # noqa: E402
+    BooleanCoder,
+    BytesCoder,
+    CanonicalFloatCoder,
+    DecimalCoder,
+    FloatCoder,
+    NoneCoder,
+    StrUtf8Coder,
+    TimestampCoder,
+    VarIntCoder,
+)
+from coders.wrappers import LengthPrefixCoder, NullableCoder  # noqa: E402
+
+
+def test_roundtrip_of_special_floats_keeps_nan_and_the_sign_of_zero():
+    assert_roundtrip(FloatCoder(), math.nan, -0.0, 0.0, math.inf, -math.inf, 5e-324, 1.0)
+
+
+def test_canonical_float_coder_fails_the_exact_roundtrip_of_negative_zero_as_it_should():
+    with pytest.raises(AssertionError, match=r"float -0.0 became 0.0"):
+        assert_roundtrip(CanonicalFloatCoder(), -0.0)
+    assert_consistent_with_equals(CanonicalFloatCoder(), 0.0, -0.0)
+    assert_consistent_with_equals(CanonicalFloatCoder(), math.nan, -math.nan)
+    with pytest.raises(AssertionError, match="equal values encode to different bytes"):
+        assert_consistent_with_equals(FloatCoder(), 0.0, -0.0)
+    assert_non_deterministic(FloatCoder(), reason_contains="-0.0")
+
+
+class NineByteEstimateFloatCoder(FloatCoder):
+    """Broken: a fixed-width coder whose estimate is one byte off."""
+
+    def estimate_size(self, value, nested=False):
+        return 9
+
+
+def test_a_fixed_width_estimate_must_be_exact():
+    assert_size_estimate(FloatCoder(), 1.5)
+    with pytest.raises(AssertionError, match="estimate_size of a fixed-width coder must be exact: estimated 9 bytes, actual 8"):
+        assert_size_estimate(NineByteEstimateFloatCoder(), 1.5)
+
+
+@pytest.mark.parametrize(
+    "ours, beam_name, values",
+    [
+        (VarIntCoder(), "VarIntCoder", [0, 1, 127, 128, -1, 2**63 - 1, -(2**63)]),
+        (StrUtf8Coder(), "StrUtf8Coder", ["", "a", "héllo wörld", "x" * 200]),
+        (BytesCoder(), "BytesCoder", [b"", b"\x00\xff", b"y" * 300]),
+        (FloatCoder(), "FloatCoder", [0.0, -0.0, 1.5, math.inf]),
+        (BooleanCoder(), "BooleanCoder", [True, False]),
+    ],
+)
+def test_encodes_to_agrees_with_beam_in_both_contexts(ours, beam_name, values):
+    from apache_beam.coders import coders as beam_coders
+
+    beam = getattr(beam_coders, beam_name)()
+    for value in values:
+        assert_encodes_to(ours, value, beam.encode(value))
+        assert_encodes_to(ours, value, beam.get_impl().encode_nested(value), nested=True)
+
+
+def test_wrappers_roundtrip_and_pass_the_full_check():
+    assert_fully_compliant(NullableCoder(StrUtf8Coder()), [None, "", "x", "x"])
+    assert_fully_compliant(LengthPrefixCoder(VarIntCoder()), [0, 300, -5])
+    assert_fully_compliant(NullableCoder(FloatCoder()), [None, 1.0, -0.0, math.nan])
+
+
+def test_strategies_generate_valid_values_for_primitives_and_wrappers():
+    from hypothesis import given, settings
+
+    coders_under_test = [VarIntCoder(), StrUtf8Coder(), BytesCoder(), FloatCoder(), CanonicalFloatCoder(),
+                         BooleanCoder(), NoneCoder(), TimestampCoder(), TimestampCoder(as_beam_timestamp=True),
+                         DecimalCoder(), NullableCoder(DecimalCoder()), LengthPrefixCoder(StrUtf8Coder())]
+    for coder in coders_under_test:
+
+        @settings(max_examples=40, deadline=None)
+        @given(strategy_for(coder))
+        def check(value):
+            assert_roundtrip(coder, value)
+
+        check()
+
+
+def test_strategy_for_an_unknown_coder_names_the_fix():
+    class Mystery(TextCoder):
+        pass
+
+    with pytest.raises(TypeError, match=r"strategy_for does not know how to generate values for Mystery .*register_strategy\(Mystery, factory\)"):
+        strategy_for(Mystery())
+
+
+# ---- with coderkit's composite coders --------------------------------------------------------------
+
+import dataclasses  # noqa: E402
+import enum  # noqa: E402
+import typing  # noqa: E402
+
+from coders.collections import (  # noqa: E402
+    IterableCoder,
+    ListCoder,
+    MapCoder,
+    SetCoder,
+    TupleCoder,
+    TupleSequenceCoder,
+)
+from coders.pickle import CloudpickleCoder, PickleCoder  # noqa: E402
+from coders.records import EnumCoder, RecordCoder, UnionCoder  # noqa: E402
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = "g"
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    sku: str
+    price: float
+    tags: frozenset
+
+
+class Pair(typing.NamedTuple):
+    left: int
+    right: typing.Optional[str]
+
+
+@dataclasses.dataclass
+class Node:
+    label: str
+    children: list
+
+
+ITEM = RecordCoder(Item, [("sku", StrUtf8Coder()), ("price", FloatCoder()),
+                          ("tags", SetCoder(StrUtf8Coder(), frozen=True, deterministic=True))])
+PAIR = RecordCoder(Pair, [("left", VarIntCoder()), ("right", NullableCoder(StrUtf8Coder()))])
+NODE = RecordCoder.deferred(Node)
+NODE.set_fields([("label", StrUtf8Coder()), ("children", ListCoder(NODE))])
+
+COMPOSITES = [
+    TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
+    TupleSequenceCoder(BooleanCoder()),
+    ListCoder(NullableCoder(VarIntCoder())),
+    IterableCoder(BytesCoder()),
+    MapCoder(StrUtf8Coder(), ListCoder(FloatCoder())),
+    MapCoder(VarIntCoder(), StrUtf8Coder(), deterministic=True),
+    SetCoder(StrUtf8Coder()),
+    SetCoder(VarIntCoder(), frozen=True, deterministic=True),
+    EnumCoder(Color),
+    ITEM,
+    PAIR,
+    NODE,
+    UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder()), (None, NoneCoder()), (Item, ITEM)]),
+    MapCoder(EnumCoder(Color), TupleCoder(TimestampCoder(), DecimalCoder())),
+]
+
+
+@pytest.mark.parametrize("coder", COMPOSITES, ids=repr)
+def test_strategy_values_roundtrip_through_composite_coders(coder):
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategy_for(coder))
+    def check(value):
+        assert_roundtrip(coder, value)
+
+    check()
+
+
+def test_recursive_record_strategy_builds_trees():
+    from hypothesis import find
+
+    deep = find(strategy_for(NODE), lambda n: any(c.children for c in n.children))
+    assert isinstance(deep, Node) and isinstance(deep.children[0].children[0], Node)
+
+
+def test_record_roundtrip_names_the_field_that_changed():
+    broken = RecordCoder(Pair, [("left", VarIntCoder()), ("right", NullableCoder(DropsByteCoder()))])
+    with pytest.raises(AssertionError, match=r"value.right: 'abc' became 'ab'"):
+        assert_roundtrip(broken, Pair(1, "abc"))
+
+
+def test_fully_compliant_on_records_and_containers():
+    assert_fully_compliant(ITEM, [Item("a", 1.0, frozenset()), Item("a", 1.0, frozenset()),
+                                  Item("b", -0.0, frozenset({"x", "y"})), Item("c", math.nan, frozenset({"z"}))])
+    assert_fully_compliant(PAIR, [Pair(1, None), Pair(1, "x"), Pair(-(2**63), "")])
+    assert_fully_compliant(NODE, [Node("root", [Node("a", []), Node("b", [Node("c", [])])])])
+    # Not deterministic itself; its deterministic variant (sorted entries) is checked instead.
+    assert_fully_compliant(MapCoder(StrUtf8Coder(), VarIntCoder()), [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {}])
+
+
+def test_deterministic_catches_insertion_ordered_maps_and_names_the_path():
+    coder = TupleCoder(VarIntCoder(), MapCoder(StrUtf8Coder(), VarIntCoder()))
+    assert_non_deterministic(coder, reason_contains="insertion")
+    with pytest.raises(AssertionError, match=r"TupleCoder\[1\] -> MapCoder: a dict is written in its iteration"):
+        assert_deterministic(coder)
+    assert_deterministic(coder.as_deterministic_coder(), (1, {"a": 1, "b": 2}))
+
+
+def test_not_fallback_names_every_path_to_a_pickle_coder():
+    assert_not_fallback(TupleCoder(VarIntCoder(), ITEM))
+    coder = TupleCoder(PickleCoder(), MapCoder(StrUtf8Coder(), ListCoder(CloudpickleCoder())))
+    with pytest.raises(AssertionError) as info:
+        assert_not_fallback(coder)
+    message = str(info.value)
+    assert "falls back to pickle in 2 place(s)" in message
+    assert "TupleCoder[0]: PickleCoder" in message
+    assert "TupleCoder[1].value.element: CloudpickleCoder" in message
+    assert "Fix: give that type a coder with coders.register_coder" in message
+    with pytest.raises(AssertionError, match="falls back to pickle"):
+        assert_fully_compliant(ListCoder(PickleCoder()), [[1, "x"]])
+    assert_fully_compliant(ListCoder(PickleCoder()), [[1, "x"], [2.5]], allow_fallback=True)
+
+
+def test_picklable_checks_real_coders_with_every_backend():
+    assert_picklable(NODE, Node("r", [Node("c", [])]))
+    assert_picklable(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), 1, "x")
