@@ -638,6 +638,7 @@ class DecimalCoder(_Primitive):
         out += raw
 
     def decode_from(self, data, pos, nested):
+        scale_at = pos
         scale, pos = read_varint64(data, pos)
         start = pos
         if nested:
@@ -648,7 +649,10 @@ class DecimalCoder(_Primitive):
             raise DecodeError("decimal unscaled value: empty (a BigInteger has at least one byte)", offset=start)
         unscaled = int.from_bytes(raw, "big", signed=True)
         sign, digits, _ = decimal.Decimal(unscaled).as_tuple()
-        return decimal.Decimal((sign, digits, -scale)), pos
+        try:
+            return decimal.Decimal((sign, digits, -scale)), pos
+        except decimal.InvalidOperation:
+            raise DecodeError(f"decimal scale {scale} is beyond the exponents Python's Decimal can hold", offset=scale_at) from None
 
     def estimate_size(self, value, nested=False):
         scale, unscaled = self._parts(value)
