@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import operator
 import threading
@@ -245,6 +246,32 @@ def _declared_fields(cls, kind: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+def _build_by_setattr(cls, names, values):
+    obj = object.__new__(cls)
+    setattr_ = object.__setattr__
+    for name, value in zip(names, values):
+        setattr_(obj, name, value)
+    return obj
+
+
+def _dict_builder(cls, names):
+    """A function ``values -> instance`` that fills the new instance's ``__dict__`` in one unpacking
+    assignment (``d['a'], d['b'] = values``), the fastest way to set n attributes without ``__init__``."""
+    if not names:
+        return lambda values: object.__new__(cls)
+    targets = ", ".join(f"d[{name!r}]" for name in names)
+    source = (
+        "def build(values):\n"
+        "    obj = new(cls)\n"
+        "    d = obj.__dict__\n"
+        f"    {targets}, = values\n"
+        "    return obj\n"
+    )
+    namespace = {"new": object.__new__, "cls": cls}
+    exec(compile(source, f"<RecordCoder builder for {cls.__qualname__}>", "exec"), namespace)
+    return namespace["build"]
+
+
 class RecordCoder(Coder):
     """A dataclass or NamedTuple (``typing.NamedTuple`` or ``collections.namedtuple``).
 
@@ -340,26 +367,30 @@ class RecordCoder(Coder):
         """Derive the hot-path helpers from cls, field_names and field_coders (also after unpickling)."""
         names = self.field_names
         n = len(names)
-        self._last = n - 1
-        self._encoders = tuple(c.encode_to for c in self.field_coders)
-        self._decoders = tuple(c.decode_from for c in self.field_coders)
+        coders = self.field_coders
+        # (method, context) per field: every field nested, except the last in an outer record.
+        self._nested_enc = tuple((c.encode_to, True) for c in coders)
+        self._outer_enc = tuple((c.encode_to, i < n - 1) for i, c in enumerate(coders))
+        self._nested_dec = tuple((c.decode_from, True) for c in coders)
+        self._outer_dec = tuple((c.decode_from, i < n - 1) for i, c in enumerate(coders))
         self._fused = _NOT_TRIED
         if self._kind == "namedtuple":
             self._values_of = None  # the record is its own tuple of values
-            self.from_fields = self._from_fields_tuple
+            self._build = functools.partial(tuple.__new__, self.cls)
+            return
+        if n == 0:
+            self._values_of = lambda value: ()
+        elif n == 1:
+            getter = operator.attrgetter(names[0])
+            self._values_of = lambda value: (getter(value),)
         else:
-            if n == 0:
-                self._values_of = lambda value: ()
-            elif n == 1:
-                getter = operator.attrgetter(names[0])
-                self._values_of = lambda value: (getter(value),)
-            else:
-                self._values_of = operator.attrgetter(*names)
-            cls = self.cls
-            # Slots and data descriptors (properties, custom descriptors) need object.__setattr__; plain
-            # instance attributes can go straight into __dict__, which is faster.
-            use_setattr = any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__") for name in names)
-            self.from_fields = self._from_fields_setattr if use_setattr else self._from_fields_dict
+            self._values_of = operator.attrgetter(*names)
+        # Slots and data descriptors (properties, custom descriptors) need object.__setattr__; plain
+        # instance attributes can go straight into __dict__, which is faster.
+        if any(hasattr(type(inspect.getattr_static(self.cls, name, None)), "__set__") for name in names):
+            self._build = functools.partial(_build_by_setattr, self.cls, names)
+        else:
+            self._build = _dict_builder(self.cls, names)
 
     def __getstate__(self):
         # Only the definition: the derived helpers (and the fused codec) are rebuilt on load.
@@ -373,34 +404,15 @@ class RecordCoder(Coder):
 
     # ---- building instances ----
 
-    def from_fields(self, values: Sequence[Any]):  # replaced per instance by _setup
-        """Build an instance of ``cls`` from its field values, in declaration order, without running ``__init__``."""
-        raise NotImplementedError  # pragma: no cover
-
-    def _check_count(self, values) -> None:
+    def from_fields(self, values: Sequence[Any]):
+        """An instance of ``cls`` from its field values in declaration order, built without ``__init__``."""
+        values = tuple(values)
         if len(values) != len(self.field_names):
             raise TypeError(
                 f"{self.cls.__qualname__} has {len(self.field_names)} fields {list(self.field_names)}, "
                 f"got {len(values)} values"
             )
-
-    def _from_fields_tuple(self, values):
-        self._check_count(values)
-        return tuple.__new__(self.cls, values)
-
-    def _from_fields_dict(self, values):
-        self._check_count(values)
-        obj = object.__new__(self.cls)
-        obj.__dict__.update(zip(self.field_names, values))
-        return obj
-
-    def _from_fields_setattr(self, values):
-        self._check_count(values)
-        obj = object.__new__(self.cls)
-        setattr_ = object.__setattr__
-        for name, value in zip(self.field_names, values):
-            setattr_(obj, name, value)
-        return obj
+        return self._build(values)
 
     # ---- bytes: the reference (plain composition) path ----
 
@@ -414,11 +426,11 @@ class RecordCoder(Coder):
                 values = self._values_of(value)
             except AttributeError:
                 raise self._missing_field(value) from None
-        last = self._last
         i = 0
         try:
-            for i, encode in enumerate(self._encoders):
-                encode(values[i], out, nested or i < last)
+            for encode, field_nested in self._nested_enc if nested else self._outer_enc:
+                encode(values[i], out, field_nested)
+                i += 1
         except EncodeError as e:
             raise self._field_error(e, i) from None
         except (TypeError, ValueError, OverflowError, AttributeError) as e:
@@ -426,21 +438,21 @@ class RecordCoder(Coder):
             raise self._field_error(err, i) from e
 
     def decode_from(self, data, pos: int, nested: bool):
-        last = self._last
         values = []
-        i = 0
+        append = values.append
         start = pos
         try:
-            for i, decode in enumerate(self._decoders):
+            for decode, field_nested in self._nested_dec if nested else self._outer_dec:
                 start = pos
-                value, pos = decode(data, pos, nested or i < last)
-                values.append(value)
+                value, pos = decode(data, pos, field_nested)
+                append(value)
         except DecodeError as e:
-            raise e.with_path("." + self.field_names[i]) from None
+            raise e.with_path("." + self.field_names[len(values)]) from None
         except _MALFORMED as e:
+            i = len(values)
             raise DecodeError(f"malformed input ({type(e).__name__}: {e})", offset=start,
                               coder=self.field_coders[i]).with_path("." + self.field_names[i]) from e
-        return self.from_fields(values), pos
+        return self._build(values), pos
 
     def _wrong_class(self, value) -> EncodeError:
         name = self.cls.__qualname__
@@ -545,8 +557,9 @@ class RecordCoder(Coder):
         if type(value) is not self.cls:
             return super().estimate_size(value, nested)
         values = value if self._values_of is None else self._values_of(value)
-        last = self._last
-        return sum(c.estimate_size(values[i], nested or i < last) for i, c in enumerate(self.field_coders))
+        plan = self._nested_enc if nested else self._outer_enc
+        return sum(c.estimate_size(v, field_nested)
+                   for c, v, (_, field_nested) in zip(self.field_coders, values, plan))
 
     def min_nested_size(self) -> int:
         return sum(_min_nested_size(c) for c in self.field_coders)
