@@ -296,7 +296,7 @@ def assert_roundtrip(coder: Coder, *values: Any, size_factor: float = DEFAULT_SI
     """Each value survives encode/decode exactly (same type at every depth), in both contexts.
 
     Also checks, per value and context: the public methods agree with ``encode_to`` /
-    ``decode_from``; a deterministic coder re-encodes the decoded value to the same bytes;
+    ``decode_from``; decode takes the bytes as ``bytearray`` and ``memoryview`` too; a deterministic coder re-encodes the decoded value to the same bytes;
     ``decode_nested_at`` in the middle of a larger buffer stops exactly at the end of the
     value and leaves the bytes around it untouched; and ``estimate_size`` is sane
     (see :func:`assert_size_estimate`).
@@ -329,6 +329,17 @@ def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool
         _fail(coder, "value changed in a round trip", f"difference: {found}",
               f"original: {_describe(value)}", f"decoded:  {_describe(decoded)}", f"bytes:    {_hex(data)}",
               nested=nested)
+    for kind in (bytearray, memoryview):  # the base contract: decode takes any bytes-like buffer
+        try:
+            again = coder.decode_nested(kind(data)) if nested else coder.decode(kind(data))
+        except Exception as e:
+            _fail(coder, f"decoding the same bytes given as a {kind.__name__} raised {type(e).__name__}: {e} "
+                  f"(decode must accept bytes, bytearray and memoryview)", f"bytes:    {_hex(data)}",
+                  nested=nested, cause=e)
+        found = first_difference(value, again)
+        if found:
+            _fail(coder, f"decoding the same bytes given as a {kind.__name__} gave a different value",
+                  f"difference: {found}", nested=nested)
     try:
         via_from, end = coder.decode_from(data, 0, nested)
     except Exception as e:

@@ -179,6 +179,16 @@ class FastPathDisagreesCoder(TextCoder):
         return value.encode("latin-1")
 
 
+class BytesOnlyDecodeCoder(TextCoder):
+    """Broken: decodes with ``bytes.decode``, which a memoryview does not have."""
+
+    def decode_from(self, data, pos, nested):
+        if nested:
+            n, pos = read_varint64(data, pos)
+            return data[pos:pos + n].decode("utf-8"), pos + n
+        return data[pos:].decode("utf-8"), len(data)
+
+
 class RaisingDecodeCoder(TextCoder):
     """Broken: truncated input raises something other than DecodeError (bypassing the base's wrapping)."""
 
@@ -232,6 +242,12 @@ def test_roundtrip_fails_when_fast_path_and_reference_disagree():
     with pytest.raises(AssertionError, match="the public encode method and encode_to disagree") as info:
         assert_roundtrip(FastPathDisagreesCoder(), "é")
     assert "e9" in str(info.value) and "c3 a9" in str(info.value)
+
+
+def test_roundtrip_fails_when_decode_refuses_a_memoryview():
+    with pytest.raises(AssertionError, match=r"decoding the same bytes given as a memoryview raised DecodeError: "
+                       r"malformed input \(AttributeError: 'memoryview' object has no attribute 'decode'\)"):
+        assert_roundtrip(BytesOnlyDecodeCoder(), "abc")
 
 
 def test_roundtrip_wraps_an_encode_failure_with_the_value_and_coder():
@@ -531,6 +547,7 @@ from coders.collections import (  # noqa: E402
     TupleCoder,
     TupleSequenceCoder,
 )
+from coders.dynamic import AnyCoder  # noqa: E402
 from coders.pickle import CloudpickleCoder, PickleCoder  # noqa: E402
 from coders.records import EnumCoder, RecordCoder, UnionCoder  # noqa: E402
 
@@ -579,6 +596,9 @@ COMPOSITES = [
     NODE,
     UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder()), (None, NoneCoder()), (Item, ITEM)]),
     MapCoder(EnumCoder(Color), TupleCoder(TimestampCoder(), DecimalCoder())),
+    AnyCoder(),
+    AnyCoder(deterministic=True),
+    PickleCoder(),
 ]
 
 
@@ -614,6 +634,8 @@ def test_fully_compliant_on_records_and_containers():
     assert_fully_compliant(NODE, [Node("root", [Node("a", []), Node("b", [Node("c", [])])])])
     # Not deterministic itself; its deterministic variant (sorted entries) is checked instead.
     assert_fully_compliant(MapCoder(StrUtf8Coder(), VarIntCoder()), [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {}])
+    # 1, 1.0 and True are equal but AnyCoder rightly keeps their types apart: those pairs are not compared.
+    assert_fully_compliant(AnyCoder(), [1, 1.0, True, "1", (1, [2.0]), {"k": {1, 2}}, None, 2**70])
 
 
 def test_deterministic_catches_insertion_ordered_maps_and_names_the_path():
