@@ -1,0 +1,745 @@
+"""The type-to-coder registry: a list of small named rules, tried in order, then the pickle fallback.
+
+``get_coder(hint)`` tries, in order:
+
+1. ``registry.rules``: each a function ``rule(hint, registry, context) -> Coder | None``;
+   the first that returns a coder wins. The first rule is the user's registrations
+   (``registered_type_rule``), so a registration beats every built-in rule. Rules
+   resolve component hints with ``registry.resolve(component, context.child(where))``,
+   which is how "where it was met" reaches the fallback warning.
+2. The fallback: a dill ``PickleCoder``, with a ``FallbackCoderWarning`` (once per type
+   per registry) naming the type, where it was met and the fix; a strict registry
+   collects every such type in the hint and raises one ``CoderNotFoundError``.
+
+Results are cached per hint; ``register_coder`` and switching ``strict`` clear the
+cache. docs/registry.md lists the rules in this order (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import collections.abc as abc
+import dataclasses
+import datetime
+import decimal
+import enum
+import sys
+import threading
+import types
+import typing
+import uuid
+import warnings
+from typing import Any, Callable, Optional
+
+from .base import Coder
+from .errors import CoderNotFoundError, DecodeError, FallbackCoderWarning
+from .streams import read_exact
+
+__all__ = [
+    "CoderRegistry", "ResolutionContext", "Rule", "UUIDCoder", "DEFAULT_RULES",
+    "registry", "get_coder", "register_coder", "type_name",
+]
+
+Rule = Callable[[Any, "CoderRegistry", "ResolutionContext"], Optional[Coder]]
+
+_NONE_TYPE = type(None)
+
+
+# ============================================================================ naming hints
+
+def type_name(hint: Any) -> str:
+    """A short readable name for a hint: ``Order``, ``List[Order]``, ``dict[str, int]``, ``int | None``."""
+    if hint is None or hint is _NONE_TYPE:
+        return "None"
+    if hint is Ellipsis:
+        return "..."
+    if isinstance(hint, str):
+        return hint
+    if isinstance(hint, typing.ForwardRef):
+        return hint.__forward_arg__
+    if hint is typing.Any:
+        return "Any"
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is types.UnionType:
+        return " | ".join(type_name(a) for a in args)
+    if origin is typing.Union:
+        if len(args) == 2 and _NONE_TYPE in args:
+            other = args[0] if args[1] is _NONE_TYPE else args[1]
+            return f"Optional[{type_name(other)}]"
+        return f"Union[{', '.join(type_name(a) for a in args)}]"
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin is not None:
+        base = getattr(hint, "_name", None) if not isinstance(hint, types.GenericAlias) else None
+        if not base:
+            base = getattr(origin, "__qualname__", None) or repr(origin)
+        if not args:
+            return base
+        return f"{base}[{', '.join(type_name(a) for a in args) if args != ((),) else '()'}]"
+    if isinstance(hint, type):
+        return hint.__qualname__
+    name = getattr(hint, "_name", None) or getattr(hint, "__name__", None)
+    return name if name else repr(hint).replace("typing.", "")
+
+
+# ============================================================================ context
+
+class _Resolution:
+    """State shared by one top-level ``get_coder`` call: fallbacks met and records being built."""
+
+    __slots__ = ("fallbacks", "records")
+
+    def __init__(self):
+        self.fallbacks: list[tuple[Any, str]] = []
+        # record hint -> [deferred RecordCoder, used-recursively flag]
+        self.records: dict[Any, list] = {}
+
+
+class ResolutionContext:
+    """Where a hint is being resolved: the chain of places ("field `x` of `Order`") and the names in scope.
+
+    Rules pass ``context.child(where)`` when they resolve a component, so a fallback deep
+    inside a type can say where it was met.
+    """
+
+    __slots__ = ("places", "namespace", "state")
+
+    def __init__(self, places: tuple[str, ...] = (), namespace: tuple[dict, dict] | None = None,
+                 state: _Resolution | None = None):
+        self.places = places
+        self.namespace = namespace
+        self.state = state if state is not None else _Resolution()
+
+    def child(self, where: str, namespace: tuple[dict, dict] | None = None) -> "ResolutionContext":
+        """The context for a component met at ``where`` (e.g. "element of `List[Order]`")."""
+        return ResolutionContext((where,) + self.places, namespace or self.namespace, self.state)
+
+    def describe(self) -> str:
+        """Where this hint was met, innermost first: "field `payload` of `Order`", or "the top-level type"."""
+        if not self.places:
+            return "the top-level type"
+        return ", in ".join(self.places)
+
+
+# ============================================================================ the rules
+
+def _materialize(entry, hint, arg_coders, registered_for) -> Coder:
+    if isinstance(entry, Coder):
+        return entry
+    coder = entry(*arg_coders)
+    if not isinstance(coder, Coder):
+        raise TypeError(
+            f"the factory registered for `{type_name(registered_for)}` returned {type(coder).__name__} "
+            f"{coder!r} for `{type_name(hint)}`, not a coders.Coder; a factory takes the component coders "
+            f"of the generic (one per type argument) and returns a Coder"
+        )
+    return coder
+
+
+def _any_coders_for(cls) -> list[Coder]:
+    from .dynamic import AnyCoder
+
+    return [AnyCoder() for _ in getattr(cls, "__parameters__", ())]
+
+
+def registered_type_rule(hint, registry: "CoderRegistry", context: ResolutionContext):
+    """The user's registrations: the exact hint, then a generic's origin (factory gets the argument
+    coders), then the nearest registered base class in MRO order."""
+    regs = registry._registrations
+    if not regs:
+        return None
+    try:
+        entry = regs.get(hint)
+    except TypeError:  # an unhashable hint (Annotated with unhashable metadata)
+        entry = None
+    if entry is not None:
+        return _materialize(entry, hint, _any_coders_for(hint) if not isinstance(entry, Coder) else (), hint)
+    origin = typing.get_origin(hint)
+    if origin is not None and origin in regs:
+        entry = regs[origin]
+        if isinstance(entry, Coder):
+            return entry
+        name = type_name(hint)
+        arg_coders = [
+            registry.resolve(arg, context.child(f"type argument {i} of `{name}`"))
+            for i, arg in enumerate(typing.get_args(hint))
+        ]
+        return _materialize(entry, hint, arg_coders, origin)
+    if isinstance(hint, type):
+        for base in hint.__mro__[1:]:
+            entry = regs.get(base)
+            if entry is not None:
+                return _materialize(entry, hint, _any_coders_for(base) if not isinstance(entry, Coder) else (), base)
+    return None
+
+
+def forward_ref_rule(hint, registry, context):
+    """A string or ForwardRef (``list["Node"]``): evaluated in the module of the class that holds it."""
+    if not isinstance(hint, (str, typing.ForwardRef)):
+        return None
+    text = hint if isinstance(hint, str) else hint.__forward_arg__
+    if context.namespace is None:
+        return None
+    globalns, localns = context.namespace
+    try:
+        resolved = eval(text, globalns, localns)  # noqa: S307 - the same evaluation typing.get_type_hints does
+    except Exception:
+        return None  # left to the fallback, which names the unresolved reference
+    return registry.resolve(resolved, context)
+
+
+def annotated_rule(hint, registry, context):
+    """``Annotated[T, ...]`` codes as ``T``."""
+    if typing.get_origin(hint) is typing.Annotated:
+        return registry.resolve(typing.get_args(hint)[0], context)
+    return None
+
+
+def newtype_rule(hint, registry, context):
+    """``NewType("UserId", int)`` codes as its supertype; a TypeVar as its bound (or Any)."""
+    if isinstance(hint, typing.NewType):
+        return registry.resolve(hint.__supertype__, context)
+    if isinstance(hint, typing.TypeVar):
+        if hint.__bound__ is not None:
+            return registry.resolve(hint.__bound__, context)
+        from .dynamic import AnyCoder
+
+        return AnyCoder()
+    return None
+
+
+def any_rule(hint, registry, context):
+    """``Any`` and ``object``: the type-tagged ``AnyCoder``."""
+    if hint is typing.Any or hint is object:
+        from .dynamic import AnyCoder
+
+        return AnyCoder()
+    return None
+
+
+def none_rule(hint, registry, context):
+    """``None`` / ``NoneType``: ``NoneCoder`` (zero bytes)."""
+    if hint is None or hint is _NONE_TYPE:
+        from .primitives import NoneCoder
+
+        return NoneCoder()
+    return None
+
+
+def primitive_rule(hint, registry, context):
+    """Exactly ``bool``, ``int``, ``float``, ``str``, ``bytes``: Beam's standard coders (subclasses are not matched)."""
+    if not isinstance(hint, type):
+        return None
+    from . import primitives as p
+
+    factory = {bool: p.BooleanCoder, int: p.VarIntCoder, float: p.FloatCoder, str: p.StrUtf8Coder,
+               bytes: p.BytesCoder}.get(hint)
+    return factory() if factory is not None else None
+
+
+def _union_args(hint):
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return typing.get_args(hint)
+    return None
+
+
+def optional_rule(hint, registry, context):
+    """``Optional[T]`` / ``T | None``: ``NullableCoder`` of T's coder (a Union of the rest when several)."""
+    args = _union_args(hint)
+    if args is None or _NONE_TYPE not in args:
+        return None
+    rest = tuple(a for a in args if a is not _NONE_TYPE)
+    inner = rest[0] if len(rest) == 1 else typing.Union[rest]
+    from .wrappers import NullableCoder
+
+    return NullableCoder(registry.resolve(inner, context.child(f"value of `{type_name(hint)}`")))
+
+
+def union_rule(hint, registry, context):
+    """``Union[A, B]`` / ``A | B``: ``UnionCoder`` with one member per type, in order."""
+    args = _union_args(hint)
+    if args is None:
+        return None
+    from .records import UnionCoder
+
+    name = type_name(hint)
+    return UnionCoder([(a, registry.resolve(a, context.child(f"member `{type_name(a)}` of `{name}`"))) for a in args])
+
+
+def enum_rule(hint, registry, context):
+    """An ``Enum`` / ``IntEnum`` subclass: ``EnumCoder``."""
+    if isinstance(hint, type) and issubclass(hint, enum.Enum) and hint is not enum.Enum and list(hint):
+        from .records import EnumCoder
+
+        return EnumCoder(hint)
+    return None
+
+
+def _class_namespace(cls) -> tuple[dict, dict]:
+    module = sys.modules.get(getattr(cls, "__module__", None) or "")
+    globalns = dict(vars(module)) if module is not None else {}
+    return globalns, {cls.__name__: cls}
+
+
+def _field_hints(cls) -> dict[str, Any]:
+    """The class's field annotations, string ones (``from __future__ import annotations``) evaluated
+    in the class's module; a name that cannot be evaluated stays a string for the fallback to name."""
+    globalns, localns = _class_namespace(cls)
+    try:
+        return typing.get_type_hints(cls, globalns=None, localns=localns, include_extras=True)
+    except Exception:
+        pass
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        kg, kl = _class_namespace(klass)
+        kl = {**kl, **localns}
+        for name, ann in vars(klass).get("__annotations__", {}).items():
+            if isinstance(ann, str):
+                try:
+                    ann = eval(ann, kg, kl)  # noqa: S307 - what get_type_hints does, one field at a time
+                except Exception:
+                    pass
+            hints[name] = ann
+    return hints
+
+
+def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, context):
+    """A RecordCoder for ``cls``; recursive references to ``key`` get the same (deferred) coder."""
+    from .records import RecordCoder
+
+    records = context.state.records
+    if key in records:
+        records[key][1] = True
+        return records[key][0]
+    slot = [RecordCoder.deferred(cls), False]
+    records[key] = slot
+    name = type_name(key)
+    namespace = _class_namespace(cls)
+    try:
+        fields = [
+            (fname, registry.resolve(fhint, context.child(f"field `{fname}` of `{name}`", namespace)))
+            for fname, fhint in field_hints
+        ]
+    finally:
+        del records[key]
+    if slot[1]:
+        return slot[0].set_fields(fields)
+    return RecordCoder(cls, fields)
+
+
+def _substitute(hint, mapping: dict):
+    if not mapping:
+        return hint
+    if isinstance(hint, typing.TypeVar):
+        return mapping.get(hint, hint)
+    params = getattr(hint, "__parameters__", ())
+    if params and typing.get_origin(hint) is not None:
+        try:
+            return hint[tuple(mapping.get(p, p) for p in params)]
+        except TypeError:
+            return hint
+    return hint
+
+
+def _generic_record(hint, predicate):
+    """``(cls, typevar -> argument)`` when ``hint`` is a record class or a parameterised generic record."""
+    if isinstance(hint, type) and predicate(hint):
+        return hint, {}
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type) and predicate(origin):
+        params = getattr(origin, "__parameters__", ())
+        return origin, dict(zip(params, typing.get_args(hint)))
+    return None
+
+
+def _is_namedtuple(cls) -> bool:
+    return issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
+
+
+def namedtuple_rule(hint, registry, context):
+    """A ``typing.NamedTuple`` or ``collections.namedtuple``: ``RecordCoder`` over its fields (untyped ones Any)."""
+    found = _generic_record(hint, _is_namedtuple)
+    if found is None:
+        return None
+    cls, mapping = found
+    hints = _field_hints(cls)
+    fields = [(f, _substitute(hints.get(f, typing.Any), mapping)) for f in cls._fields]
+    return _record_coder(hint, cls, fields, registry, context)
+
+
+def dataclass_rule(hint, registry, context):
+    """A dataclass (frozen or not, nested, recursive, generic, with string annotations): ``RecordCoder``."""
+    found = _generic_record(hint, dataclasses.is_dataclass)
+    if found is None:
+        return None
+    cls, mapping = found
+    hints = _field_hints(cls)
+    fields = [(f.name, _substitute(hints.get(f.name, f.type), mapping)) for f in dataclasses.fields(cls)]
+    return _record_coder(hint, cls, fields, registry, context)
+
+
+def _element_coder(hint, registry, context, what: str = "element"):
+    args = typing.get_args(hint)
+    if not args:
+        from .dynamic import AnyCoder
+
+        return AnyCoder()
+    return registry.resolve(args[0], context.child(f"{what} of `{type_name(hint)}`"))
+
+
+def tuple_rule(hint, registry, context):
+    """``Tuple[A, B]``: ``TupleCoder``; ``Tuple[A, ...]`` and bare ``tuple``: ``TupleSequenceCoder``."""
+    origin = typing.get_origin(hint)
+    if hint is not tuple and hint is not typing.Tuple and origin is not tuple:
+        return None
+    from .collections import TupleCoder, TupleSequenceCoder
+
+    args = typing.get_args(hint)
+    if hint is tuple or hint is typing.Tuple:
+        from .dynamic import AnyCoder
+
+        return TupleSequenceCoder(AnyCoder())
+    if len(args) == 2 and args[1] is Ellipsis:
+        return TupleSequenceCoder(registry.resolve(args[0], context.child(f"element of `{type_name(hint)}`")))
+    name = type_name(hint)
+    return TupleCoder(*[registry.resolve(a, context.child(f"item {i} of `{name}`")) for i, a in enumerate(args)])
+
+
+_SEQUENCES = (list, abc.Sequence, abc.MutableSequence)
+_ITERABLES = (abc.Iterable, abc.Collection)
+_MAPPINGS = (dict, abc.Mapping, abc.MutableMapping)
+_SETS = (set, abc.Set, abc.MutableSet)
+
+
+def _origin(hint):
+    return typing.get_origin(hint) or hint
+
+
+def sequence_rule(hint, registry, context):
+    """``List[T]``, ``list[T]``, ``Sequence[T]``, bare ``list``: ``ListCoder`` (decodes to a list)."""
+    if _origin(hint) not in _SEQUENCES:
+        return None
+    from .collections import ListCoder
+
+    return ListCoder(_element_coder(hint, registry, context))
+
+
+def iterable_rule(hint, registry, context):
+    """``Iterable[T]`` / ``Collection[T]``: ``IterableCoder`` (Beam's iterable bytes; decodes to a list)."""
+    if _origin(hint) not in _ITERABLES:
+        return None
+    from .collections import IterableCoder
+
+    return IterableCoder(_element_coder(hint, registry, context))
+
+
+def mapping_rule(hint, registry, context):
+    """``Dict[K, V]``, ``dict[K, V]``, ``Mapping[K, V]``, bare ``dict``: ``MapCoder`` (Any for missing arguments)."""
+    if _origin(hint) not in _MAPPINGS:
+        return None
+    from .collections import MapCoder
+    from .dynamic import AnyCoder
+
+    args = typing.get_args(hint)
+    if not args:
+        return MapCoder(AnyCoder(), AnyCoder())
+    name = type_name(hint)
+    return MapCoder(registry.resolve(args[0], context.child(f"key of `{name}`")),
+                    registry.resolve(args[1], context.child(f"value of `{name}`")))
+
+
+def set_rule(hint, registry, context):
+    """``Set[T]``, ``set[T]``, ``AbstractSet[T]``: ``SetCoder``; ``FrozenSet[T]``: ``SetCoder(frozen=True)``."""
+    origin = _origin(hint)
+    if origin is frozenset:
+        frozen = True
+    elif origin in _SETS:
+        frozen = False
+    else:
+        return None
+    from .collections import SetCoder
+
+    return SetCoder(_element_coder(hint, registry, context), frozen=frozen)
+
+
+def _is_beam_timestamp(hint) -> bool:
+    # Detected by name so the registry never imports apache_beam.
+    return (isinstance(hint, type) and hint.__name__ == "Timestamp"
+            and hint.__module__ == "apache_beam.utils.timestamp")
+
+
+def datetime_rule(hint, registry, context):
+    """``datetime.datetime``: ``TimestampCoder()``; Beam's ``Timestamp``: ``TimestampCoder(as_beam_timestamp=True)``."""
+    from .primitives import TimestampCoder
+
+    if hint is datetime.datetime:
+        return TimestampCoder()
+    if _is_beam_timestamp(hint):
+        return TimestampCoder(as_beam_timestamp=True)
+    return None
+
+
+def decimal_rule(hint, registry, context):
+    """``decimal.Decimal``: ``DecimalCoder``."""
+    if hint is decimal.Decimal:
+        from .primitives import DecimalCoder
+
+        return DecimalCoder()
+    return None
+
+
+def uuid_rule(hint, registry, context):
+    """``uuid.UUID``: ``UUIDCoder`` (its 16 bytes)."""
+    return UUIDCoder() if hint is uuid.UUID else None
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    registered_type_rule,
+    forward_ref_rule,
+    annotated_rule,
+    newtype_rule,
+    any_rule,
+    none_rule,
+    primitive_rule,
+    optional_rule,
+    union_rule,
+    enum_rule,
+    namedtuple_rule,
+    dataclass_rule,
+    tuple_rule,
+    sequence_rule,
+    iterable_rule,
+    mapping_rule,
+    set_rule,
+    datetime_rule,
+    decimal_rule,
+    uuid_rule,
+)
+
+
+# ============================================================================ UUID
+
+class UUIDCoder(Coder):
+    """``uuid.UUID`` as its 16 bytes (``UUID.bytes``, big-endian), in both contexts; deterministic.
+
+    ``UUID("12345678-1234-5678-1234-567812345678")`` -> ``12 34 56 78 12 34 56 78 12 34 56 78 12 34 56 78``.
+    """
+
+    def encode_to(self, value, out: bytearray, nested: bool) -> None:
+        if type(value) is not uuid.UUID:
+            raise self._encode_error(value, "a uuid.UUID", fix="pass uuid.UUID(...) or register a coder for the type")
+        out += value.bytes
+
+    def decode_from(self, data, pos: int, nested: bool):
+        start = pos
+        raw, pos = read_exact(data, pos, 16, "UUID")
+        if not nested and pos != len(data):
+            raise DecodeError(f"UUID: expected exactly 16 bytes, got {len(data) - start}", offset=start)
+        return uuid.UUID(bytes=raw), pos
+
+    def estimate_size(self, value, nested: bool = False) -> int:
+        return 16
+
+    def to_type_hint(self):
+        return uuid.UUID
+
+
+# ============================================================================ the registry
+
+def _user_stacklevel() -> int:
+    """The stacklevel that points a warning at the first frame outside the coders package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != "coders" and not name.startswith("coders."):
+            return level
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _fallback_message(hint, where: str) -> str:
+    name = type_name(hint)
+    if isinstance(hint, (str, typing.ForwardRef)):
+        what = f"the forward reference `{name}`, which could not be resolved"
+        fix = (f"define `{name}` at module level of the class that uses it (so typing.get_type_hints can find it), "
+               f"or register_coder({name}, coder)")
+    else:
+        what = f"`{name}`"
+        fix = (f"register a coder with coders.register_coder({name}, coder) (or a factory), "
+               f"or make {name} a dataclass or NamedTuple so the registry derives one")
+    return (f"no coder for {what} ({where}); falling back to PickleCoder (dill), which is slow and not "
+            f"deterministic (it cannot code GroupByKey keys). Fix: {fix}.")
+
+
+class CoderRegistry:
+    """Maps type hints to coders: user registrations, then the named rules in ``rules``, then pickle.
+
+    ``strict=True`` (also settable later) raises ``CoderNotFoundError`` instead of falling back.
+    Registries are independent: a test can make its own without touching the default ``registry``.
+    """
+
+    def __init__(self, strict: bool = False, rules: typing.Iterable[Rule] = DEFAULT_RULES):
+        self._strict = bool(strict)
+        self.rules: list[Rule] = list(rules)
+        self._registrations: dict[Any, Any] = {}
+        self._cache: dict[Any, Coder] = {}
+        self._warned: set = set()
+        self._lock = threading.RLock()
+
+    # ---- configuration ---------------------------------------------------------------------
+
+    @property
+    def strict(self) -> bool:
+        """True: a type with no coder raises CoderNotFoundError; False: pickle fallback with a warning."""
+        return self._strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        with self._lock:
+            self._strict = bool(value)
+            self._cache.clear()
+
+    def register_coder(self, hint: Any, coder_or_factory: Coder | Callable[..., Coder]) -> None:
+        """Use ``coder_or_factory`` for ``hint`` and its subclasses (unless registered themselves).
+
+        A coder instance is used as is. A factory (any callable, including a Coder class) is
+        called with the resolved coders of the type arguments: for ``MyBox[int]`` with
+        ``VarIntCoder()``; for bare ``MyBox`` with one ``AnyCoder()`` per type parameter.
+        """
+        if isinstance(coder_or_factory, type) and not issubclass(coder_or_factory, Coder) or not (
+                isinstance(coder_or_factory, Coder) or callable(coder_or_factory)):
+            raise TypeError(
+                f"register_coder({type_name(hint)}, ...) takes a coders.Coder instance or a factory that "
+                f"returns one, not {type(coder_or_factory).__name__} {coder_or_factory!r}"
+            )
+        try:
+            hash(hint)
+        except TypeError:
+            raise TypeError(f"register_coder: the type {hint!r} is not hashable, so it cannot be registered") from None
+        with self._lock:
+            self._registrations[hint] = coder_or_factory
+            self._cache.clear()
+
+    def add_rule(self, rule: Rule, index: int | None = None) -> None:
+        """Insert a rule (at the end, before the fallback, by default) and clear the cache."""
+        with self._lock:
+            if index is None:
+                self.rules.append(rule)
+            else:
+                self.rules.insert(index, rule)
+            self._cache.clear()
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    # ---- resolution ------------------------------------------------------------------------
+
+    def get_coder(self, hint: Any) -> Coder:
+        """The coder for ``hint`` (cached). Warns (or, when strict, raises) for types it can only pickle."""
+        try:
+            cached = self._cache.get(hint)
+        except TypeError:
+            cached = None
+        if cached is not None:
+            return cached
+        with self._lock:
+            context = ResolutionContext()
+            coder = self.resolve(hint, context)
+            fallbacks = context.state.fallbacks
+            if fallbacks:
+                if self._strict:
+                    raise self._not_found(hint, fallbacks)
+                self._warn(fallbacks)
+            try:
+                self._cache[hint] = coder
+            except TypeError:
+                pass
+            return coder
+
+    def resolve(self, hint: Any, context: ResolutionContext) -> Coder:
+        """Resolve ``hint`` within a resolution in progress (what rules call for component hints)."""
+        for rule in self.rules:
+            coder = rule(hint, self, context)
+            if coder is not None:
+                return coder
+        return self._fallback(hint, context)
+
+    def _fallback(self, hint, context: ResolutionContext) -> Coder:
+        context.state.fallbacks.append((hint, context.describe()))
+        from .pickle import PickleCoder
+
+        return PickleCoder()
+
+    def _warn(self, fallbacks) -> None:
+        for hint, where in fallbacks:
+            key = _warn_key(hint)
+            if key in self._warned:
+                continue
+            warnings.warn(_fallback_message(hint, where), FallbackCoderWarning, stacklevel=_user_stacklevel())
+            self._warned.add(key)
+
+    def _not_found(self, hint, fallbacks) -> CoderNotFoundError:
+        lines, found, seen = [], [], set()
+        for t, where in fallbacks:
+            lines.append(f"  - `{type_name(t)}` ({where})")
+            if _warn_key(t) not in seen:
+                seen.add(_warn_key(t))
+                found.append(t)
+        message = (
+            f"strict registry: no coder for {len(found)} type(s) in `{type_name(hint)}`:\n" + "\n".join(lines)
+            + "\nFix: register a coder for each with coders.register_coder(T, coder) (or a factory), or make it "
+              "a dataclass or NamedTuple so the registry derives one; or set strict=False to fall back to "
+              "pickle (slow, not deterministic)."
+        )
+        return CoderNotFoundError(message, types=found)
+
+    def __repr__(self) -> str:
+        return (f"CoderRegistry(strict={self._strict}, {len(self._registrations)} registration(s), "
+                f"{len(self.rules)} rule(s))")
+
+
+def _warn_key(hint):
+    try:
+        hash(hint)
+        return hint
+    except TypeError:
+        return repr(hint)
+
+
+# ============================================================================ the default registry
+
+registry = CoderRegistry()
+
+
+def get_coder(hint: Any) -> Coder:
+    """``registry.get_coder(hint)`` on the default registry."""
+    return registry.get_coder(hint)
+
+
+def register_coder(hint: Any, coder_or_factory: Coder | Callable[..., Coder]) -> None:
+    """``registry.register_coder(hint, coder_or_factory)`` on the default registry."""
+    registry.register_coder(hint, coder_or_factory)
+
+
+class _RegistryModule(types.ModuleType):
+    """``coders.registry`` may name this module (after ``import coders.registry``) or the default
+    registry (``coders.registry`` looked up first); forward ``strict`` and ``rules`` so both work."""
+
+    @property
+    def strict(self) -> bool:
+        return registry.strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        registry.strict = value
+
+    @property
+    def rules(self) -> list:
+        return registry.rules
+
+
+sys.modules[__name__].__class__ = _RegistryModule

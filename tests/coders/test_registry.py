@@ -1,0 +1,531 @@
+"""The registry: every hint resolves to the expected coder, registrations, the fallback warning, strict mode.
+
+This module starts with ``from __future__ import annotations`` on purpose: every
+dataclass and NamedTuple below has string annotations that the registry must resolve
+in this module (``typing.get_type_hints``), including recursive ones.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import decimal
+import enum
+import re
+import subprocess
+import sys
+import typing
+import uuid
+import warnings
+from pathlib import Path
+from typing import (AbstractSet, Annotated, Any, Dict, FrozenSet, Generic, Iterable, List, Mapping, NamedTuple,
+                    NewType, Optional, Sequence, Set, Tuple, TypeVar, Union)
+
+import pytest
+
+import coders
+from coders import CoderNotFoundError, FallbackCoderWarning, NonDeterministicCoderError
+from coders.collections import (IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder)
+from coders.dynamic import AnyCoder
+from coders.pickle import PickleCoder
+from coders.primitives import (BooleanCoder, BytesCoder, DecimalCoder, FloatCoder, NoneCoder, StrUtf8Coder,
+                               TimestampCoder, VarIntCoder)
+from coders.records import EnumCoder, RecordCoder, UnionCoder
+from coders.registry import CoderRegistry, UUIDCoder, type_name
+from coders.wrappers import NullableCoder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---- types used below (module level, string annotations) ------------------------------------
+
+class Color(enum.Enum):
+    RED = "r"
+    GREEN = "g"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Point(NamedTuple):
+    x: int
+    y: float
+
+
+Pair = collections.namedtuple("Pair", "left right")
+
+
+@dataclasses.dataclass(frozen=True)
+class Address:
+    street: str
+    zip_code: Optional[int] = None
+
+
+@dataclasses.dataclass
+class Customer:
+    name: str
+    address: Address
+    color: Color = Color.RED
+    scores: Dict[str, List[float]] = dataclasses.field(default_factory=dict)
+    nickname: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Tagged:
+    id: int
+    tags: Set[str]
+
+
+@dataclasses.dataclass
+class Node:
+    value: int
+    children: list[Node] = dataclasses.field(default_factory=list)
+    parent_label: Optional[str] = None
+
+
+class Blob:
+    """A plain class: no rule knows it, so it falls back to pickle."""
+
+    def __init__(self, data=b""):
+        self.data = data
+
+    def __eq__(self, other):
+        return isinstance(other, Blob) and other.data == self.data
+
+    __hash__ = None
+
+
+class Opaque:
+    pass
+
+
+@dataclasses.dataclass
+class Order:
+    id: int
+    payload: Blob
+    extras: List[Opaque] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Dangling:
+    ref: MissingName  # noqa: F821 - deliberately undefined
+
+
+T = TypeVar("T")
+UserId = NewType("UserId", int)
+
+
+@dataclasses.dataclass
+class Box(Generic[T]):
+    item: T
+    label: str = ""
+
+
+class MyBox(Generic[T]):
+    def __init__(self, item):
+        self.item = item
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.item == self.item
+
+
+class MyBoxCoder(coders.Coder):
+    """A user coder for MyBox[T]: the item's coder, nothing else."""
+
+    def __init__(self, item_coder):
+        self.item_coder = item_coder
+
+    def encode_to(self, value, out, nested):
+        self.item_coder.encode_to(value.item, out, nested)
+
+    def decode_from(self, data, pos, nested):
+        item, pos = self.item_coder.decode_from(data, pos, nested)
+        return MyBox(item), pos
+
+    def labelled_components(self):
+        return [(".item", self.item_coder)]
+
+
+class Animal:
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, Animal) and other.name == self.name
+
+
+class Dog(Animal):
+    pass
+
+
+class Puppy(Dog):
+    pass
+
+
+class AnimalCoder(coders.Coder):
+    """Codes any Animal by its name (decodes to Animal)."""
+
+    def encode_to(self, value, out, nested):
+        StrUtf8Coder().encode_to(value.name, out, nested)
+
+    def decode_from(self, data, pos, nested):
+        name, pos = StrUtf8Coder().decode_from(data, pos, nested)
+        return Animal(name), pos
+
+
+# ---- every hint resolves to the expected coder and round-trips -----------------------------
+
+def _address():
+    return RecordCoder(Address, [("street", StrUtf8Coder()), ("zip_code", NullableCoder(VarIntCoder()))])
+
+
+RESOLUTIONS = [
+    (int, VarIntCoder(), [0, -1, 2**63 - 1]),
+    (float, FloatCoder(), [1.5, -0.0]),
+    (str, StrUtf8Coder(), ["", "héllo"]),
+    (bytes, BytesCoder(), [b"", b"\x00\xff"]),
+    (bool, BooleanCoder(), [True, False]),
+    (None, NoneCoder(), [None]),
+    (type(None), NoneCoder(), [None]),
+    (Any, AnyCoder(), [1, 1.0, True, {"a": [None]}]),
+    (object, AnyCoder(), [("x", 2)]),
+    (Optional[int], NullableCoder(VarIntCoder()), [None, 5]),
+    (int | None, NullableCoder(VarIntCoder()), [None, 5]),
+    (Optional[Union[int, str]], NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+     [None, 1, "a"]),
+    (Union[int, str], UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
+    (int | str, UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
+    (Tuple[int, str], TupleCoder(VarIntCoder(), StrUtf8Coder()), [(1, "a")]),
+    (tuple[int, str], TupleCoder(VarIntCoder(), StrUtf8Coder()), [(1, "a")]),
+    (tuple[()], TupleCoder(), [()]),
+    (Tuple[int, ...], TupleSequenceCoder(VarIntCoder()), [(), (1, 2, 3)]),
+    (tuple[int, ...], TupleSequenceCoder(VarIntCoder()), [(1, 2)]),
+    (tuple, TupleSequenceCoder(AnyCoder()), [(1, "a", 2.0)]),
+    (Tuple, TupleSequenceCoder(AnyCoder()), [(1,)]),
+    (List[int], ListCoder(VarIntCoder()), [[], [1, 2]]),
+    (list[int], ListCoder(VarIntCoder()), [[3]]),
+    (list, ListCoder(AnyCoder()), [[1, "a"]]),
+    (List, ListCoder(AnyCoder()), [[1.0]]),
+    (Sequence[str], ListCoder(StrUtf8Coder()), [["a", "b"]]),
+    (Iterable[int], IterableCoder(VarIntCoder()), [[1, 2, 3]]),
+    (typing.Collection[int], IterableCoder(VarIntCoder()), [[4]]),
+    (Dict[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{}, {"a": 1}]),
+    (dict[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"b": 2}]),
+    (Mapping[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"c": 3}]),
+    (dict, MapCoder(AnyCoder(), AnyCoder()), [{1: "x"}]),
+    (Set[int], SetCoder(VarIntCoder()), [set(), {1, 2}]),
+    (set[str], SetCoder(StrUtf8Coder()), [{"a"}]),
+    (AbstractSet[int], SetCoder(VarIntCoder()), [{5}]),
+    (set, SetCoder(AnyCoder()), [{1, "a"}]),
+    (FrozenSet[int], SetCoder(VarIntCoder(), frozen=True), [frozenset({1, 2})]),
+    (frozenset[str], SetCoder(StrUtf8Coder(), frozen=True), [frozenset({"z"})]),
+    (Color, EnumCoder(Color), [Color.RED, Color.GREEN]),
+    (Level, EnumCoder(Level), [Level.HIGH]),
+    (Point, RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())]), [Point(1, 2.5)]),
+    (Pair, RecordCoder(Pair, [("left", AnyCoder()), ("right", AnyCoder())]), [Pair(1, "b")]),
+    (Address, _address(), [Address("Main St"), Address("Elm", 12345)]),
+    (Customer, RecordCoder(Customer, [
+        ("name", StrUtf8Coder()), ("address", _address()), ("color", EnumCoder(Color)),
+        ("scores", MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))), ("nickname", NullableCoder(StrUtf8Coder())),
+    ]), [Customer("ann", Address("x"), Color.GREEN, {"m": [1.0, 2.0]}, "a"), Customer("bob", Address("y", 1))]),
+    (Box[int], RecordCoder(Box, [("item", VarIntCoder()), ("label", StrUtf8Coder())]), [Box(7, "seven")]),
+    (Box, RecordCoder(Box, [("item", AnyCoder()), ("label", StrUtf8Coder())]), [Box("any", "")]),
+    (UserId, VarIntCoder(), [UserId(42)]),
+    (Annotated[str, "meta"], StrUtf8Coder(), ["annotated"]),
+    (T, AnyCoder(), [[1, "x"]]),
+    (TypeVar("N", bound=int), VarIntCoder(), [9]),
+    (datetime.datetime, TimestampCoder(), [datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)]),
+    (decimal.Decimal, DecimalCoder(), [decimal.Decimal("-12.3400")]),
+    (uuid.UUID, UUIDCoder(), [uuid.UUID("12345678-1234-5678-1234-567812345678")]),
+    (Dict[str, List[Optional[Point]]],
+     MapCoder(StrUtf8Coder(), ListCoder(NullableCoder(RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())])))),
+     [{"k": [None, Point(0, 0.0)]}]),
+]
+
+
+@pytest.mark.parametrize("hint, expected, values", RESOLUTIONS, ids=[type_name(h) for h, _, _ in RESOLUTIONS])
+def test_hint_resolves_to_expected_coder_and_round_trips(hint, expected, values):
+    registry = CoderRegistry(strict=True)
+    coder = registry.get_coder(hint)
+    assert coder == expected, f"{type_name(hint)}: got {coder!r}, expected {expected!r}"
+    assert repr(coder) == repr(expected)
+    for value in values:
+        assert coder.decode(coder.encode(value)) == value
+        assert coder.decode_nested(coder.encode_nested(value)) == value
+
+
+def test_beam_timestamp_is_recognised_by_name():
+    from apache_beam.utils.timestamp import Timestamp
+
+    coder = CoderRegistry().get_coder(Timestamp)
+    assert coder == TimestampCoder(as_beam_timestamp=True)
+    value = Timestamp(micros=1_700_000_000_123_000)
+    assert coder.decode(coder.encode(value)) == value
+
+
+def test_registry_modules_import_without_apache_beam():
+    code = ("import sys, coders.registry, coders.dynamic, coders.determinism; "
+            "coders.registry.get_coder(dict[str, list[int]]); "
+            "assert 'apache_beam' not in sys.modules, 'apache_beam was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_uuid_coder_bytes_are_the_16_uuid_bytes_in_both_contexts():
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert UUIDCoder().encode(value) == UUIDCoder().encode_nested(value) == value.bytes
+    assert UUIDCoder().is_deterministic()
+    with pytest.raises(coders.DecodeError, match="UUID: need 16 bytes"):
+        UUIDCoder().decode(b"\x00" * 15)
+    with pytest.raises(coders.DecodeError, match="trailing data|exactly 16 bytes"):
+        UUIDCoder().decode(b"\x00" * 17)
+    with pytest.raises(coders.EncodeError, match="expected a uuid.UUID, got str"):
+        UUIDCoder().encode(str(value))
+
+
+# ---- recursive and future-annotation records ---------------------------------------------------
+
+def test_recursive_dataclass_resolves_to_a_self_referencing_record_coder():
+    coder = CoderRegistry(strict=True).get_coder(Node)
+    assert isinstance(coder, RecordCoder) and coder.cls is Node
+    assert coder.field_names == ("value", "children", "parent_label")
+    children = coder.field_coders[1]
+    assert isinstance(children, ListCoder) and children.components()[0] is coder
+    tree = Node(1, [Node(2, [Node(4)], "one"), Node(3)])
+    assert coder.decode(coder.encode(tree)) == tree
+    assert "Node[...]" in repr(coder)
+
+
+def test_string_annotations_are_resolved_in_the_defining_module():
+    # Every annotation in this module is a string (from __future__ import annotations).
+    assert isinstance(Customer.__dataclass_fields__["scores"].type, str)
+    coder = CoderRegistry(strict=True).get_coder(Customer)
+    assert coder.field_coders[3] == MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))
+
+
+def test_a_name_that_cannot_be_resolved_falls_back_and_says_so():
+    registry = CoderRegistry()
+    with pytest.warns(FallbackCoderWarning) as caught:
+        coder = registry.get_coder(Dangling)
+    assert coder.field_coders[0] == PickleCoder()
+    message = str(caught[0].message)
+    assert "the forward reference `MissingName`, which could not be resolved" in message
+    assert "field `ref` of `Dangling`" in message
+
+
+# ---- registrations -------------------------------------------------------------------------------
+
+def test_registered_instance_wins_over_the_built_in_rules():
+    registry = CoderRegistry()
+    registry.register_coder(int, FloatCoder())
+    assert registry.get_coder(int) == FloatCoder()
+    assert registry.get_coder(List[int]) == ListCoder(FloatCoder())
+
+
+def test_registered_factory_for_a_generic_is_called_with_the_component_coders():
+    registry = CoderRegistry(strict=True)
+    calls = []
+
+    def factory(item_coder):
+        calls.append(item_coder)
+        return MyBoxCoder(item_coder)
+
+    registry.register_coder(MyBox, factory)
+    coder = registry.get_coder(MyBox[int])
+    assert calls == [VarIntCoder()]
+    assert isinstance(coder, MyBoxCoder) and coder.item_coder == VarIntCoder()
+    assert coder.decode(coder.encode(MyBox(5))) == MyBox(5)
+    assert registry.get_coder(MyBox[List[str]]).item_coder == ListCoder(StrUtf8Coder())
+    # bare generic: one AnyCoder per type parameter
+    assert registry.get_coder(MyBox).item_coder == AnyCoder()
+    # a Coder class is a factory too
+    registry.register_coder(uuid.UUID, UUIDCoder)
+    assert registry.get_coder(uuid.UUID) == UUIDCoder()
+
+
+def test_subclasses_resolve_to_the_nearest_registered_base_unless_registered_themselves():
+    registry = CoderRegistry(strict=True)
+    registry.register_coder(Animal, AnimalCoder())
+    assert isinstance(registry.get_coder(Dog), AnimalCoder)
+    assert isinstance(registry.get_coder(Puppy), AnimalCoder)
+    registry.register_coder(Dog, StrUtf8Coder())
+    assert registry.get_coder(Puppy) == StrUtf8Coder()  # Dog is nearer than Animal in the MRO
+    assert isinstance(registry.get_coder(Animal), AnimalCoder)
+
+
+def test_registries_are_independent():
+    mine, other = CoderRegistry(), CoderRegistry()
+    mine.register_coder(Blob, BytesCoder())
+    assert mine.get_coder(Blob) == BytesCoder()
+    with pytest.warns(FallbackCoderWarning):
+        assert other.get_coder(Blob) == PickleCoder()
+    assert Blob not in coders.registry.registry._registrations
+
+
+def test_cache_returns_the_same_coder_and_register_coder_clears_it():
+    registry = CoderRegistry()
+    first = registry.get_coder(Dict[str, Point])
+    assert registry.get_coder(Dict[str, Point]) is first
+    registry.register_coder(Point, BytesCoder())
+    assert registry.get_coder(Dict[str, Point]) == MapCoder(StrUtf8Coder(), BytesCoder())
+
+
+@pytest.mark.parametrize("bad, message", [
+    (42, "takes a coders.Coder instance or a factory that returns one, not int 42"),
+    (str, "not type <class 'str'>"),
+])
+def test_register_coder_rejects_what_is_not_a_coder_or_factory(bad, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        CoderRegistry().register_coder(Blob, bad)
+
+
+def test_a_factory_that_returns_no_coder_is_named_in_the_error():
+    registry = CoderRegistry()
+    registry.register_coder(MyBox, lambda item: "not a coder")
+    with pytest.raises(TypeError, match=r"the factory registered for `MyBox` returned str 'not a coder' for "
+                                        r"`MyBox\[int\]`, not a coders.Coder"):
+        registry.get_coder(MyBox[int])
+
+
+def test_module_level_functions_use_the_default_registry():
+    from coders import registry as reg_module_or_instance
+
+    assert coders.get_coder(List[int]) == ListCoder(VarIntCoder())
+    assert reg_module_or_instance.get_coder(Point) == CoderRegistry().get_coder(Point)
+
+
+# ---- the fallback warning -------------------------------------------------------------------------
+
+def test_fallback_warning_names_type_where_slowness_and_fix_and_points_at_the_caller():
+    registry = CoderRegistry()
+    with pytest.warns(FallbackCoderWarning) as caught:
+        coder = registry.get_coder(Order)
+    assert coder.field_coders[1] == PickleCoder()
+    assert coder.field_coders[2] == ListCoder(PickleCoder())
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    blob, opaque = messages
+    assert "no coder for `Blob` (field `payload` of `Order`)" in blob
+    assert "PickleCoder (dill), which is slow and not deterministic" in blob
+    assert "Fix: register a coder with coders.register_coder(Blob, coder)" in blob
+    assert "or make Blob a dataclass or NamedTuple" in blob
+    assert "no coder for `Opaque` (element of `List[Opaque]`, in field `extras` of `Order`)" in opaque
+    assert all(w.filename == __file__ for w in caught)
+
+
+def test_fallback_at_the_top_level_says_so():
+    with pytest.warns(FallbackCoderWarning, match=r"no coder for `Blob` \(the top-level type\)"):
+        CoderRegistry().get_coder(Blob)
+
+
+def test_fallback_warns_once_per_type_per_registry():
+    registry = CoderRegistry()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry.get_coder(Blob)
+        registry.get_coder(List[Blob])
+        registry.get_coder(Dict[str, Blob])
+        registry.register_coder(Point, BytesCoder())  # clears the cache, not the once-per-type memory
+        registry.get_coder(Blob)
+        CoderRegistry().get_coder(Blob)  # another registry warns on its own
+    assert [str(w.message).split(" (")[0] for w in caught] == ["no coder for `Blob`"] * 2
+
+
+def test_warning_filters_can_silence_the_fallback_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=FallbackCoderWarning)
+        assert CoderRegistry().get_coder(Blob) == PickleCoder()
+    assert caught == []
+
+
+def test_warning_filters_can_escalate_the_fallback_warning_to_an_error():
+    registry = CoderRegistry()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackCoderWarning)
+        with pytest.raises(FallbackCoderWarning, match="field `payload` of `Order`"):
+            registry.get_coder(Order)
+        # escalated, so not marked as warned: it raises again
+        with pytest.raises(FallbackCoderWarning):
+            registry.get_coder(Order)
+
+
+# ---- strict mode -----------------------------------------------------------------------------------
+
+def test_strict_registry_raises_once_naming_every_type_and_where():
+    registry = CoderRegistry(strict=True)
+    with pytest.raises(CoderNotFoundError) as info:
+        registry.get_coder(Tuple[Order, Blob])
+    err = info.value
+    assert err.types == (Blob, Opaque)
+    text = str(err)
+    assert "strict registry: no coder for 2 type(s) in `Tuple[Order, Blob]`" in text
+    assert "`Blob` (field `payload` of `Order`, in item 0 of `Tuple[Order, Blob]`)" in text
+    assert "`Opaque` (element of `List[Opaque]`, in field `extras` of `Order`, in item 0 of" in text
+    assert "`Blob` (item 1 of `Tuple[Order, Blob]`)" in text
+    assert "Fix: register a coder for each with coders.register_coder(T, coder)" in text
+
+
+def test_strict_can_be_switched_at_runtime():
+    registry = CoderRegistry()
+    with pytest.warns(FallbackCoderWarning):
+        registry.get_coder(Blob)
+    registry.strict = True
+    with pytest.raises(CoderNotFoundError, match="`Blob` \\(the top-level type\\)"):
+        registry.get_coder(Blob)  # the cached fallback was cleared
+    registry.strict = False
+    assert registry.get_coder(Blob) == PickleCoder()
+
+
+def test_the_default_registry_is_switchable_through_the_module():
+    import coders.registry as module
+
+    assert module.strict is False
+    module.strict = True
+    try:
+        assert module.registry.strict is True
+        with pytest.raises(CoderNotFoundError):
+            module.get_coder(Opaque)
+    finally:
+        module.strict = False
+    assert module.registry.strict is False
+    assert module.rules is module.registry.rules
+
+
+# ---- determinism of derived coders --------------------------------------------------------------------
+
+def test_derived_coders_are_deterministic_exactly_when_their_parts_are():
+    registry = CoderRegistry(strict=True)
+    assert registry.get_coder(Address).is_deterministic()
+    assert registry.get_coder(Tuple[int, str, Color]).is_deterministic()
+    assert registry.get_coder(Point).is_deterministic() is False  # y: float
+    tagged = registry.get_coder(Tagged)
+    assert not tagged.is_deterministic()
+    with pytest.raises(NonDeterministicCoderError) as info:
+        tagged.verify_deterministic()
+    assert "Tagged.tags -> SetCoder: a set is written in iteration order" in str(info.value)
+    fixed = tagged.as_deterministic_coder()
+    assert fixed.is_deterministic()
+    value = Tagged(1, {"b", "a", "c"})
+    assert fixed.decode(fixed.encode(value)) == value
+
+
+def test_customer_reports_every_nondeterministic_path():
+    issues = CoderRegistry(strict=True).get_coder(Customer).determinism_issues()
+    by_path = sorted((i.path, type(i.coder).__name__) for i in issues)
+    assert len(by_path) == 2
+    assert by_path[0] == ("Customer.scores", "MapCoder")
+    assert by_path[1][0].startswith("Customer.scores.value") and by_path[1][1] == "FloatCoder"
+
+
+# ---- docs/registry.md lists the rules, in order ------------------------------------------------------------
+
+def test_docs_list_every_rule_in_registry_order_and_nothing_else():
+    doc = (ROOT / "docs" / "registry.md").read_text()
+    names = [rule.__name__ for rule in CoderRegistry().rules]
+    documented = re.findall(r"^\d+\. `(\w+)`", doc, flags=re.MULTILINE)
+    assert documented == names
+    mentioned = set(re.findall(r"\b(\w+_rule)\b", doc))
+    assert mentioned == set(names)
