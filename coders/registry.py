@@ -87,12 +87,15 @@ def type_name(hint: Any) -> str:
 class _Resolution:
     """State shared by one top-level ``get_coder`` call: fallbacks met and records being built."""
 
-    __slots__ = ("fallbacks", "records")
+    __slots__ = ("fallbacks", "records", "done")
 
     def __init__(self):
         self.fallbacks: list[tuple[Any, str]] = []
         # record hint -> [deferred RecordCoder, used-recursively flag]
         self.records: dict[Any, list] = {}
+        # hints resolved in this call without any fallback inside (shared, e.g. one Address coder
+        # for two Address fields); committed to the registry when the call succeeds
+        self.done: dict[Any, Coder] = {}
 
 
 class ResolutionContext:
@@ -278,7 +281,7 @@ def enum_rule(hint, registry, context):
 
 def _class_namespace(cls) -> tuple[dict, dict]:
     module = sys.modules.get(getattr(cls, "__module__", None) or "")
-    globalns = dict(vars(module)) if module is not None else {}
+    globalns = vars(module) if module is not None else {}
     return globalns, {cls.__name__: cls}
 
 
@@ -585,7 +588,8 @@ class CoderRegistry:
         self._strict = bool(strict)
         self.rules: list[Rule] = list(rules)
         self._registrations: dict[Any, Any] = {}
-        self._cache: dict[Any, Coder] = {}
+        self._cache: dict[Any, Coder] = {}  # get_coder results (may hold a pickle fallback)
+        self._clean: dict[Any, Coder] = {}  # hints whose coder has no fallback inside, for resolve()
         self._warned: set = set()
         self._lock = threading.RLock()
 
@@ -600,7 +604,7 @@ class CoderRegistry:
     def strict(self, value: bool) -> None:
         with self._lock:
             self._strict = bool(value)
-            self._cache.clear()
+            self._clear_caches()
 
     def register_coder(self, hint: Any, coder_or_factory: Coder | Callable[..., Coder]) -> None:
         """Use ``coder_or_factory`` for ``hint`` and its subclasses (unless registered themselves).
@@ -621,7 +625,7 @@ class CoderRegistry:
             raise TypeError(f"register_coder: the type {hint!r} is not hashable, so it cannot be registered") from None
         with self._lock:
             self._registrations[hint] = coder_or_factory
-            self._cache.clear()
+            self._clear_caches()
 
     def add_rule(self, rule: Rule, index: int | None = None) -> None:
         """Insert a rule (at the end, before the fallback, by default) and clear the cache."""
@@ -630,11 +634,15 @@ class CoderRegistry:
                 self.rules.append(rule)
             else:
                 self.rules.insert(index, rule)
-            self._cache.clear()
+            self._clear_caches()
 
     def clear_cache(self) -> None:
         with self._lock:
-            self._cache.clear()
+            self._clear_caches()
+
+    def _clear_caches(self) -> None:
+        self._cache.clear()
+        self._clean.clear()
 
     # ---- resolution ------------------------------------------------------------------------
 
@@ -654,6 +662,7 @@ class CoderRegistry:
                 if self._strict:
                     raise self._not_found(hint, fallbacks)
                 self._warn(fallbacks)
+            self._clean.update(context.state.done)
             try:
                 self._cache[hint] = coder
             except TypeError:
@@ -661,12 +670,39 @@ class CoderRegistry:
             return coder
 
     def resolve(self, hint: Any, context: ResolutionContext) -> Coder:
-        """Resolve ``hint`` within a resolution in progress (what rules call for component hints)."""
+        """Resolve ``hint`` within a resolution in progress (what rules call for component hints).
+
+        Every fallback met is recorded in ``context.state.fallbacks`` as ``(hint, where)``;
+        nothing is warned or raised here (``get_coder`` does that once the whole hint is done).
+        """
+        key = _memo_key(hint)
+        if key is not None:
+            known = self._clean.get(key) or context.state.done.get(key)
+            if known is not None:
+                return known
+        before = len(context.state.fallbacks)
         for rule in self.rules:
             coder = rule(hint, self, context)
             if coder is not None:
-                return coder
-        return self._fallback(hint, context)
+                break
+        else:
+            coder = self._fallback(hint, context)
+        if key is not None and len(context.state.fallbacks) == before:
+            context.state.done[key] = coder
+        return coder
+
+    def fallbacks_in(self, hint: Any) -> list[tuple[Any, str]]:
+        """Every ``(type, where)`` in ``hint`` that would fall back to pickle; never warns or raises."""
+        context = ResolutionContext()
+        with self._lock:
+            self.resolve(hint, context)
+        return list(context.state.fallbacks)
+
+    def is_registered(self, cls: Any) -> bool:
+        """True when ``cls`` or one of its base classes has a registration."""
+        if cls in self._registrations:
+            return True
+        return isinstance(cls, type) and any(base in self._registrations for base in cls.__mro__[1:])
 
     def _fallback(self, hint, context: ResolutionContext) -> Coder:
         context.state.fallbacks.append((hint, context.describe()))
@@ -700,6 +736,21 @@ class CoderRegistry:
     def __repr__(self) -> str:
         return (f"CoderRegistry(strict={self._strict}, {len(self._registrations)} registration(s), "
                 f"{len(self.rules)} rule(s))")
+
+
+def _memo_key(hint):
+    """``hint`` when its coder can be shared regardless of where it is met: hashable, and no string
+    or ForwardRef inside (those are evaluated in the namespace of the class that holds them)."""
+    if isinstance(hint, (str, typing.ForwardRef)):
+        return None
+    try:
+        hash(hint)
+    except TypeError:
+        return None
+    for arg in typing.get_args(hint):
+        if isinstance(arg, (str, typing.ForwardRef)) or (typing.get_args(arg) and _memo_key(arg) is None):
+            return None
+    return hint
 
 
 def _warn_key(hint):

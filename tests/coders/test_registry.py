@@ -529,3 +529,32 @@ def test_docs_list_every_rule_in_registry_order_and_nothing_else():
     assert documented == names
     mentioned = set(re.findall(r"\b(\w+_rule)\b", doc))
     assert mentioned == set(names)
+
+
+# ---- sharing and the fallback-free component cache ------------------------------------------------------
+
+def test_a_type_met_twice_in_one_hint_gets_one_shared_coder():
+    coder = CoderRegistry(strict=True).get_coder(Tuple[Address, List[Address], Optional[Address]])
+    first, in_list, optional = coder.components()
+    assert in_list.components()[0] is first and optional.components()[0] is first
+
+
+def test_cached_components_never_hide_a_fallback():
+    registry = CoderRegistry()
+    with pytest.warns(FallbackCoderWarning):
+        registry.get_coder(Order)
+    # fallbacks_in resolves again and still sees both pickled types, without warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = registry.fallbacks_in(Dict[str, Order])
+    assert found == [(Blob, "field `payload` of `Order`, in value of `Dict[str, Order]`"),
+                     (Opaque, "element of `List[Opaque]`, in field `extras` of `Order`, in value of "
+                              "`Dict[str, Order]`")]
+    assert registry.fallbacks_in(Dict[str, Address]) == []
+
+
+def test_is_registered_sees_base_classes():
+    registry = CoderRegistry()
+    assert not registry.is_registered(Dog)
+    registry.register_coder(Animal, AnimalCoder())
+    assert registry.is_registered(Dog) and registry.is_registered(Animal) and not registry.is_registered(Blob)
