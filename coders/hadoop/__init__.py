@@ -1,0 +1,61 @@
+"""Hadoop and Spark files in plain Python: Writable coders, raw comparators, SequenceFiles.
+
+* :mod:`coders.hadoop.writables`: coders byte-compatible with ``org.apache.hadoop.io``
+  Writables (IntWritable ... MapWritable), each with its ``hadoop_class``.
+* :mod:`coders.hadoop.comparators`: Hadoop's raw comparators on encoded bytes
+  (also ``coder.compare_encoded(a, b)``).
+* :mod:`coders.hadoop.classes`: the registry from Java class names to coders.
+* :mod:`coders.hadoop.codecs`: Hadoop's compression codecs as SequenceFiles use them.
+* :mod:`coders.hadoop.sequencefile`: ``SequenceFileReader`` (streaming, splittable at
+  sync markers), ``SequenceFileWriter`` (crash-safe), ``read_sequence_file``.
+
+See docs/hadoop.md for the formats and the API.
+"""
+
+from __future__ import annotations
+
+from .classes import (
+    UnknownWritableClassError,
+    WritableRegistry,
+    coder_for_class,
+    register_writable,
+    writable_registry,
+)
+from .codecs import CODECS, codec_by_name
+from .comparators import java_float_compare
+from .sequencefile import (
+    BLOCK_SIZE,
+    SYNC_INTERVAL,
+    PositionedRecord,
+    SequenceFileReader,
+    SequenceFileWriter,
+    list_part_files,
+    read_sequence_file,
+)
+from .writables import (
+    ArrayWritableCoder,
+    BooleanWritableCoder,
+    BytesWritableCoder,
+    DoubleWritableCoder,
+    FloatWritableCoder,
+    IntWritableCoder,
+    LongWritableCoder,
+    MapWritableCoder,
+    MD5HashCoder,
+    NullWritableCoder,
+    TextCoder,
+    TypedWritable,
+    VIntWritableCoder,
+    VLongWritableCoder,
+    WritableCoder,
+)
+
+__all__ = [
+    "ArrayWritableCoder", "BooleanWritableCoder", "BytesWritableCoder", "DoubleWritableCoder",
+    "FloatWritableCoder", "IntWritableCoder", "LongWritableCoder", "MapWritableCoder", "MD5HashCoder",
+    "NullWritableCoder", "TextCoder", "TypedWritable", "VIntWritableCoder", "VLongWritableCoder",
+    "WritableCoder", "WritableRegistry", "UnknownWritableClassError", "writable_registry",
+    "register_writable", "coder_for_class", "CODECS", "codec_by_name", "java_float_compare",
+    "SequenceFileReader", "SequenceFileWriter", "read_sequence_file", "list_part_files",
+    "PositionedRecord", "SYNC_INTERVAL", "BLOCK_SIZE",
+]
