@@ -198,6 +198,19 @@ def annotated_rule(hint, registry, context):
     return None
 
 
+def literal_rule(hint, registry, context):
+    """``Literal["a", "b"]`` codes as the type of its values (a Union when they differ, Optional with None)."""
+    if typing.get_origin(hint) is not typing.Literal:
+        return None
+    kinds: list = []
+    for value in typing.get_args(hint):
+        kind = type(value)
+        if kind not in kinds:
+            kinds.append(kind)
+    as_type = kinds[0] if len(kinds) == 1 else typing.Union[tuple(kinds)]
+    return registry.resolve(as_type, context)
+
+
 def newtype_rule(hint, registry, context):
     """``NewType("UserId", int)`` codes as its supertype; a TypeVar as its bound (or Any)."""
     if isinstance(hint, typing.NewType):
@@ -233,11 +246,17 @@ def primitive_rule(hint, registry, context):
     """Exactly ``bool``, ``int``, ``float``, ``str``, ``bytes``: Beam's standard coders (subclasses are not matched)."""
     if not isinstance(hint, type):
         return None
-    from . import primitives as p
+    global _PRIMITIVES
+    if _PRIMITIVES is None:
+        from . import primitives as p
 
-    factory = {bool: p.BooleanCoder, int: p.VarIntCoder, float: p.FloatCoder, str: p.StrUtf8Coder,
-               bytes: p.BytesCoder}.get(hint)
+        _PRIMITIVES = {bool: p.BooleanCoder, int: p.VarIntCoder, float: p.FloatCoder, str: p.StrUtf8Coder,
+                       bytes: p.BytesCoder}
+    factory = _PRIMITIVES.get(hint)
     return factory() if factory is not None else None
+
+
+_PRIMITIVES: dict | None = None
 
 
 def _union_args(hint):
@@ -501,6 +520,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     registered_type_rule,
     forward_ref_rule,
     annotated_rule,
+    literal_rule,
     newtype_rule,
     any_rule,
     none_rule,

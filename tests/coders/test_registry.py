@@ -216,9 +216,12 @@ RESOLUTIONS = [
     (dict[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"b": 2}]),
     (Mapping[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"c": 3}]),
     (dict, MapCoder(AnyCoder(), AnyCoder()), [{1: "x"}]),
+    (typing.MutableMapping[str, bytes], MapCoder(StrUtf8Coder(), BytesCoder()), [{"m": b"1"}]),
+    (typing.MutableSequence[int], ListCoder(VarIntCoder()), [[1]]),
     (Set[int], SetCoder(VarIntCoder()), [set(), {1, 2}]),
     (set[str], SetCoder(StrUtf8Coder()), [{"a"}]),
     (AbstractSet[int], SetCoder(VarIntCoder()), [{5}]),
+    (typing.MutableSet[int], SetCoder(VarIntCoder()), [{6}]),
     (set, SetCoder(AnyCoder()), [{1, "a"}]),
     (FrozenSet[int], SetCoder(VarIntCoder(), frozen=True), [frozenset({1, 2})]),
     (frozenset[str], SetCoder(StrUtf8Coder(), frozen=True), [frozenset({"z"})]),
@@ -235,6 +238,10 @@ RESOLUTIONS = [
     (Box, RecordCoder(Box, [("item", AnyCoder()), ("label", StrUtf8Coder())]), [Box("any", "")]),
     (UserId, VarIntCoder(), [UserId(42)]),
     (Annotated[str, "meta"], StrUtf8Coder(), ["annotated"]),
+    (typing.Literal["open", "closed"], StrUtf8Coder(), ["open"]),
+    (typing.Literal[1, "x", None], NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+     [1, "x", None]),
+    (typing.Literal[Color.RED], EnumCoder(Color), [Color.RED]),
     (T, AnyCoder(), [[1, "x"]]),
     (TypeVar("N", bound=int), VarIntCoder(), [9]),
     (datetime.datetime, TimestampCoder(), [datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)]),
@@ -558,3 +565,10 @@ def test_is_registered_sees_base_classes():
     assert not registry.is_registered(Dog)
     registry.register_coder(Animal, AnimalCoder())
     assert registry.is_registered(Dog) and registry.is_registered(Animal) and not registry.is_registered(Blob)
+
+
+@pytest.mark.parametrize("hint", [collections.OrderedDict, typing.OrderedDict[str, int], collections.Counter,
+                                  typing.DefaultDict[str, int], datetime.date, bytearray])
+def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
+    with pytest.warns(FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")):
+        assert CoderRegistry().get_coder(hint) == PickleCoder()
