@@ -1,0 +1,325 @@
+"""``validate_pipeline``: find every grouping whose keys will group wrongly, in a built (not run) pipeline.
+
+A GroupByKey (and everything built on one: CoGroupByKey, CombinePerKey, Count.PerKey,
+Distinct ...) compares keys by their encoded bytes. The walk visits every grouping,
+reads its key type from the input's element type, and asks small rules what can go
+wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
+
+* ``unknown_key_rule``: the key type is ``Any``; Beam codes such keys by runtime
+  type, so 1, 1.0 and True (equal) form three groups;
+* ``unhashable_key_rule``: dict, set and list keys (mutable, unhashable, order-dependent);
+* ``equal_across_types_rule``: a Union of types whose values compare equal across
+  types (bool, int, float, Decimal ...), which is what Beam infers for
+  ``Create([(1, ..), (1.0, ..), (True, ..)])``;
+* ``numpy_scalar_rule``: numpy scalars, which Beam cannot code deterministically and
+  which equal Python numbers that encode differently;
+* ``main_class_rule``: classes defined in ``__main__`` that Beam pickles by value, so
+  workers decode instances of a re-created class that no longer compare equal;
+* ``beam_coder_rule``: what Beam will do with the key coder it picked (refuse it, or
+  fall back to FastPrimitivesCoder/pickle);
+* ``coderkit_rule``: what coderkit knows about the key type: every determinism issue
+  of its coder with the path (``-0.0`` vs ``0.0`` for floats, iteration order for
+  dicts, sets and frozensets, pickle fallbacks) and key hazards from
+  :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts).
+
+Groupings inside a grouping composite are reported once, under the composite's
+full label; ``DeterministicGroupByKey`` verified its key at construction and is
+skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import numbers
+import typing
+from typing import Any, Callable
+
+import apache_beam as beam
+from apache_beam.coders import coders as beam_coders
+from apache_beam.coders import typecoders
+from apache_beam.pipeline import PipelineVisitor
+from apache_beam.typehints import trivial_inference
+from apache_beam.typehints import typehints as beam_typehints
+
+from .gbk import DeterministicGroupByKey, _to_typing, _type_name
+
+__all__ = ["KeyFinding", "validate_pipeline", "RULES"]
+
+
+@dataclasses.dataclass
+class KeyFinding:
+    """One reason the keys of one grouping can group wrongly."""
+
+    label: str  # full label of the grouping transform
+    reason: str
+    key_type: Any  # the key type, as a typing hint
+    coder: Any  # the key coder Beam will use for it
+    transform: str = "GroupByKey"  # the kind of grouping: GroupByKey, CoGroupByKey, CombinePerKey ...
+    fix: str | None = None
+    rule: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.label} ({self.transform}, key type `{_type_name(self.key_type)}`, coder {self.coder!r}): {self.reason}"
+        if self.fix and "Fix:" not in self.reason:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+@dataclasses.dataclass
+class KeyContext:
+    """What every rule sees about one grouping input."""
+
+    label: str
+    beam_key_hint: Any
+    key_type: Any  # typing hint (typing.Any when unknown)
+    beam_coder: Any
+    registry: Any
+
+
+_PICKLING_BEAM_CODERS = (beam_coders.FastPrimitivesCoder, beam_coders._PickleCoderBase,
+                         beam_coders.DeterministicFastPrimitivesCoder, beam_coders.DeterministicFastPrimitivesCoderV2)
+_BEAM_PRIMITIVES = (int, float, str, bytes, bool, type(None))
+_DECLARE = ("declare the key type on the transform that makes the pairs, e.g. "
+            ".with_output_types(typing.Tuple[KeyType, ValueType]), and use coders.beam.DeterministicGroupByKey()")
+
+
+def _is_unknown(ctx: KeyContext) -> bool:
+    return ctx.key_type is typing.Any
+
+
+def _classes_in(hint) -> list[type]:
+    """Classes named by a key hint: the hint itself, or the members of a Union."""
+    if isinstance(hint, type):
+        return [hint]
+    if typing.get_origin(hint) is typing.Union:
+        return [a for a in typing.get_args(hint) if isinstance(a, type)]
+    return []
+
+
+def _beam_pickles(coder) -> bool:
+    stack = [coder]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, _PICKLING_BEAM_CODERS):
+            return True
+        stack.extend(c._get_component_coders())
+    return False
+
+
+# ------------------------------------------------------------------------------------ rules
+
+
+def unknown_key_rule(ctx: KeyContext):
+    if not _is_unknown(ctx):
+        return []
+    return [(
+        "the key type is unknown (Any): Beam codes each key by its runtime type with FastPrimitivesCoder, so "
+        "equal keys of different types (1, 1.0 and True) land in three groups, and keys it cannot code "
+        "deterministically (custom classes, mutable dataclasses, numpy scalars) fail at run time",
+        _DECLARE,
+    )]
+
+
+_EQUAL_ACROSS_TYPES = (bool, int, float, complex, numbers.Number)
+
+
+def equal_across_types_rule(ctx: KeyContext):
+    members = _classes_in(ctx.key_type)
+    numeric = [m for m in members if issubclass(m, _EQUAL_ACROSS_TYPES) and not issubclass(m, enum.Enum)]
+    if typing.get_origin(ctx.key_type) is not typing.Union or len(numeric) < 2:
+        return []
+    names = ", ".join(m.__name__ for m in numeric)
+    return [(
+        f"the key type is a union of {names}, whose values compare equal across types (1 == 1.0 == True) but "
+        "are coded by their runtime type, so equal keys land in different groups",
+        "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+    )]
+
+
+def _is_numpy(cls: type) -> bool:
+    return cls.__module__.split(".")[0] == "numpy" and hasattr(cls, "item")
+
+
+def numpy_scalar_rule(ctx: KeyContext):
+    out = []
+    for cls in _classes_in(ctx.key_type):
+        if _is_numpy(cls):
+            out.append((
+                f"`numpy.{cls.__name__}` keys: Beam has no coder for numpy scalars (its deterministic fallback "
+                "refuses them at run time, its pickle fallback gives bytes that differ from the equal Python "
+                f"number's), and a numpy scalar equals the Python number it holds (numpy.{cls.__name__}(1) == 1) "
+                "while encoding differently",
+                "convert keys to Python numbers before grouping (key.item()), and declare int or float",
+            ))
+    return out
+
+
+def main_class_rule(ctx: KeyContext):
+    from .adapter import CoderkitBeamCoder
+
+    out = []
+    for cls in _classes_in(ctx.key_type):
+        if cls.__module__ == "__main__" and not isinstance(ctx.beam_coder, CoderkitBeamCoder) and _beam_pickles(ctx.beam_coder):
+            out.append((
+                f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it, by value: "
+                "each worker decodes keys into a re-created copy of the class, so decoded keys no longer equal "
+                "the originals (or keys pickled in different processes differ in bytes)",
+                f"move `{cls.__qualname__}` into an importable module, and call coders.beam.install() so Beam "
+                "uses coderkit's derived coder for it",
+            ))
+    return out
+
+
+def beam_coder_rule(ctx: KeyContext):
+    if _is_unknown(ctx) or ctx.beam_coder is None:
+        return []
+    coder = ctx.beam_coder
+    if not coder.is_deterministic():
+        try:
+            coder = coder.as_deterministic_coder(ctx.label)
+        except Exception as err:  # Beam will refuse the pipeline (or fail at run time) with this
+            return [(f"Beam refuses its key coder {ctx.beam_coder!r}: {err}",
+                     "register a deterministic coder for the key type, or use coders.beam.DeterministicGroupByKey()")]
+    classes = [c for c in _classes_in(ctx.key_type)
+               if c not in _BEAM_PRIMITIVES and not _is_numpy(c) and c.__module__ != "__main__"]
+    if classes and _beam_pickles(coder):
+        names = ", ".join(f"`{_type_name(c)}`" for c in classes)
+        return [(
+            f"pickle fallback: Beam has no coder for {names} and codes the keys with {coder!r}, which pickles "
+            "classes into the key bytes and fails at run time for values it cannot encode deterministically",
+            "call coders.beam.install() (coderkit derives a deterministic coder for dataclasses, NamedTuples and "
+            "Enums), or register a deterministic coder for the key type",
+        )]
+    return []
+
+
+def coderkit_rule(ctx: KeyContext):
+    if _is_unknown(ctx):
+        return []
+    from coders.determinism import coder_key_hazards
+    from coders.registry import ResolutionContext
+
+    context = ResolutionContext()
+    try:
+        coder = ctx.registry.resolve(ctx.key_type, context)
+    except Exception as err:
+        return [(f"coderkit cannot resolve a coder for the key type: {err}", None)]
+    from coders.pickle import CloudpickleCoder, PickleCoder
+
+    fallbacks = context.state.fallbacks
+    issues = coder.determinism_issues()
+    out = [(str(issue), None) for issue in issues
+           if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))]  # said below, once
+    shown = {str(issue) for issue in issues}
+    out += [(hazard, None) for hazard in coder_key_hazards(coder, ctx.key_type) if hazard not in shown]
+    for hint, where in fallbacks:
+        out.append((
+            f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "
+            "is not deterministic",
+            f"register a coder with coders.register_coder({_type_name(hint)}, coder), or make it a frozen "
+            "dataclass or NamedTuple",
+        ))
+    return out
+
+
+_MUTABLE_BUILTINS = (dict, set, list, bytearray)
+
+
+def unhashable_key_rule(ctx: KeyContext):
+    base = typing.get_origin(ctx.key_type) or ctx.key_type
+    if not (isinstance(base, type) and issubclass(base, _MUTABLE_BUILTINS)):
+        return []
+    return [(
+        f"`{_type_name(ctx.key_type)}` keys are mutable and unhashable: equal {base.__name__}s can be built in "
+        "different orders (different bytes unless the coder sorts them), and a key can change after it was "
+        "grouped",
+        "key by an immutable, canonical form: tuple(sorted(d.items())) for a dict, frozenset or "
+        "tuple(sorted(s)) for a set, tuple(l) for a list",
+    )]
+
+
+RULES: list[Callable[[KeyContext], list]] = [
+    unknown_key_rule, equal_across_types_rule, unhashable_key_rule, numpy_scalar_rule, main_class_rule,
+    beam_coder_rule, coderkit_rule,
+]
+
+
+# ------------------------------------------------------------------------------------ the walk
+
+
+def _grouping_kind(transform) -> str | None:
+    """The kind of grouping a transform is (checked as a whole), or None."""
+    from apache_beam.transforms import core, util
+
+    if isinstance(transform, DeterministicGroupByKey):
+        return "DeterministicGroupByKey"
+    if isinstance(transform, util.CoGroupByKey):
+        return "CoGroupByKey"
+    if isinstance(transform, core.CombinePerKey):
+        return "CombinePerKey"
+    if isinstance(transform, core.GroupByKey):
+        return "GroupByKey"
+    return None
+
+
+def _inputs(applied) -> list:
+    return [pc for pc in applied.main_inputs.values() if isinstance(pc, beam.pvalue.PCollection)] or [
+        pc for pc in applied.inputs if isinstance(pc, beam.pvalue.PCollection)]
+
+
+class _GroupingVisitor(PipelineVisitor):
+    def __init__(self, registry):
+        self.registry = registry
+        self.findings: list[KeyFinding] = []
+        self._inside: list = []  # grouping composites being walked (inner groupings are theirs)
+
+    def enter_composite_transform(self, applied):
+        kind = _grouping_kind(applied.transform)
+        if kind is not None:
+            if not self._inside:
+                self._check(applied, kind)
+            self._inside.append(applied)
+
+    def leave_composite_transform(self, applied):
+        if self._inside and self._inside[-1] is applied:
+            self._inside.pop()
+
+    def visit_transform(self, applied):
+        kind = _grouping_kind(applied.transform)
+        if kind is not None and not self._inside:
+            self._check(applied, kind)
+
+    def _check(self, applied, kind: str) -> None:
+        if kind == "DeterministicGroupByKey":
+            return
+        label = applied.full_label
+        seen: set[str] = set()
+        for pcoll in _inputs(applied):
+            element_type = pcoll.element_type
+            beam_key = (trivial_inference.key_value_types(element_type)[0]
+                        if element_type is not None else beam_typehints.Any)
+            try:
+                beam_coder = typecoders.registry.get_coder(beam_key)
+            except Exception:
+                beam_coder = None
+            ctx = KeyContext(label, beam_key, _to_typing(beam_key), beam_coder, self.registry)
+            for rule in RULES:
+                for reason, fix in rule(ctx):
+                    if reason in seen:
+                        continue
+                    seen.add(reason)
+                    self.findings.append(KeyFinding(label, reason, ctx.key_type, beam_coder, kind, fix, rule.__name__))
+
+
+def validate_pipeline(pipeline, registry=None) -> list[KeyFinding]:
+    """Every key problem of every grouping in ``pipeline`` (built, not run), each with its label and reason.
+
+    ``registry`` (default ``coders.registry``) is coderkit's view of the key types.
+    An empty list means no grouping was found at fault.
+    """
+    if registry is None:
+        from coders.registry import registry
+    visitor = _GroupingVisitor(registry)
+    pipeline.visit(visitor)
+    return visitor.findings

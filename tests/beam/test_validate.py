@@ -1,0 +1,164 @@
+"""validate_pipeline: every grouping whose keys Beam accepts today and then groups wrongly, found before running."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from coders.beam import DeterministicGroupByKey, KeyFinding, install, uninstall, validate_pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pipeline_types as pt  # noqa: E402
+
+
+def keyed(p, key_type, data=(), label="Source"):
+    return p | label >> beam.Create(list(data)).with_output_types(typing.Tuple[key_type, str])
+
+
+def findings_for(key_type, data=()):
+    p = beam.Pipeline(runner="DirectRunner")
+    keyed(p, key_type, data) | "Group" >> beam.GroupByKey()
+    found = validate_pipeline(p)
+    assert found and all(isinstance(f, KeyFinding) and f.label == "Group" and f.transform == "GroupByKey" for f in found)
+    return found
+
+
+def reasons(found) -> str:
+    return "\n".join(f.reason for f in found)
+
+
+# ----------------------------------------------------------------------------- the cases Beam gets wrong
+
+@pytest.mark.pipeline
+def test_float_keys_minus_zero_and_zero_really_group_apart_and_are_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    grouped = p | beam.Create([(-0.0, "a"), (0.0, "b")]) | "Group" >> beam.GroupByKey()
+    assert_that(grouped | beam.Map(lambda kv: len(list(kv[1]))), equal_to([1, 1]))  # two groups for equal keys
+    found = validate_pipeline(p)
+    assert [f.label for f in found] == ["Group"]
+    assert found[0].key_type is float and "-0.0 == 0.0 but their bytes differ" in found[0].reason
+    assert "CanonicalFloatCoder" in str(found[0])
+    p.run().wait_until_finish()
+
+
+@pytest.mark.pipeline
+def test_keys_typed_any_mixing_1_1_0_and_true_really_form_three_groups_and_are_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    grouped = keyed(p, typing.Any, [(1, "a"), (1.0, "b"), (True, "c")]) | "Group" >> beam.GroupByKey()
+    assert_that(grouped | beam.Map(lambda kv: sorted(kv[1])), equal_to([["a"], ["b"], ["c"]]))
+    found = validate_pipeline(p)
+    assert [f.rule for f in found] == ["unknown_key_rule"]
+    assert "1, 1.0 and True" in found[0].reason and "with_output_types" in found[0].fix
+    p.run().wait_until_finish()
+
+
+def test_a_union_of_numeric_types_is_found():
+    found = findings_for(typing.Union[int, float, bool])
+    assert "union of" in reasons(found) and "compare equal across types" in reasons(found)
+
+
+@pytest.mark.parametrize("key_type, expected", [
+    (typing.Dict[str, int], "a dict is written in its iteration (insertion) order"),
+    (typing.Set[int], "a set is written in iteration order"),
+    (typing.FrozenSet[str], "a set is written in iteration order"),
+], ids=["dict", "set", "frozenset"])
+def test_dict_set_and_frozenset_keys_are_found(key_type, expected):
+    found = findings_for(key_type)
+    assert expected in reasons(found)
+    if key_type is not typing.FrozenSet[str]:
+        assert "mutable and unhashable" in reasons(found)
+
+
+@dataclasses.dataclass
+class MutableKey:
+    name: str
+
+
+def test_mutable_dataclass_keys_are_found():
+    found = findings_for(MutableKey)
+    assert "is a mutable dataclass (frozen=False)" in reasons(found)
+    assert any("@dataclass(frozen=True)" in str(f) for f in found)
+
+
+def test_classes_defined_in_main_that_beam_pickles_by_value_are_found(monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class Script:
+        name: str
+
+    Script.__module__ = "__main__"
+    found = findings_for(Script)
+    main = [f for f in found if f.rule == "main_class_rule"]
+    assert main and "defined in __main__" in main[0].reason and "no longer equal the originals" in main[0].reason
+    assert "importable module" in main[0].fix
+
+
+@pytest.mark.parametrize("scalar", [np.float64, np.int64])
+def test_numpy_scalar_keys_are_found(scalar):
+    found = findings_for(scalar)
+    rule = [f for f in found if f.rule == "numpy_scalar_rule"]
+    assert rule and f"numpy.{scalar.__name__}" in rule[0].reason and ".item()" in rule[0].fix
+
+
+def test_numpy_keys_inferred_by_create_are_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    p | beam.Create([(np.float64(1.0), "a")]) | "Group" >> beam.GroupByKey()
+    assert "numpy_scalar_rule" in [f.rule for f in validate_pipeline(p)]
+
+
+def test_record_keys_beam_would_pickle_are_a_pickle_fallback():
+    found = findings_for(pt.CustomerKey)
+    assert [f.rule for f in found] == ["beam_coder_rule"]
+    assert "pickle fallback" in found[0].reason and "install()" in found[0].fix
+
+
+def test_a_key_type_coderkit_can_only_pickle_is_a_fallback():
+    found = findings_for(pt.Opaque)
+    fallback = [f for f in found if f.reason.startswith("pickle fallback: coderkit has no coder for `Opaque`")]
+    assert fallback and "coders.register_coder(Opaque, coder)" in fallback[0].fix
+
+
+# ----------------------------------------------------------------------------- labels, composites, clean pipelines
+
+def test_combine_per_key_and_cogroupbykey_are_reported_once_under_their_own_label():
+    p = beam.Pipeline(runner="DirectRunner")
+    floats = keyed(p, float, label="Floats")
+    floats | "Outer/Sum" >> beam.CombinePerKey(lambda vs: "".join(vs))
+    other = keyed(p, float, label="Other")
+    {"a": floats, "b": other} | "Join" >> beam.CoGroupByKey()
+    found = validate_pipeline(p)
+    assert [(f.label, f.transform) for f in found] == [("Outer/Sum", "CombinePerKey"), ("Join", "CoGroupByKey")]
+
+
+def test_groupings_inside_library_composites_are_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    p | beam.Create([1.5, -0.0]) | "Count" >> beam.combiners.Count.PerElement()
+    found = validate_pipeline(p)
+    assert found and all(f.label.startswith("Count/") for f in found)
+    assert "-0.0 == 0.0" in reasons(found)
+
+
+def test_clean_pipelines_have_no_findings():
+    p = beam.Pipeline(runner="DirectRunner")
+    words = p | beam.Create(["a", "b"]) | beam.Map(lambda w: (w, 1))
+    words | beam.CombinePerKey(sum)
+    {"x": words, "y": keyed(p, str)} | beam.CoGroupByKey()
+    keyed(p, float, label="Floats") | DeterministicGroupByKey()  # verified at construction: skipped
+    assert validate_pipeline(p) == []
+
+
+def test_record_keys_are_clean_once_coderkit_is_installed():
+    install()
+    try:
+        p = beam.Pipeline(runner="DirectRunner")
+        keyed(p, pt.CustomerKey) | "Group" >> beam.GroupByKey()
+        keyed(p, pt.Sku, label="Skus") | "GroupSkus" >> beam.GroupByKey()
+        assert validate_pipeline(p) == []
+    finally:
+        uninstall()
