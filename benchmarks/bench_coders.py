@@ -148,10 +148,26 @@ def cases(sizes: dict[str, int]):
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> Table:
+def encodes(encode: Callable, data: Sequence[Any]) -> Callable[[], list]:
+    def run() -> list:
+        return [encode(v) for v in data]
+
+    return run
+
+
+def decodes(decode: Callable, encoded: Sequence[bytes]) -> Callable[[], list]:
+    def run() -> list:
+        return [decode(b) for b in encoded]
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> tuple[Table, Table]:
     args = parse_args(argv, description=__doc__.splitlines()[0])
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     table = Table("coderkit coders vs apache_beam compiled coders: encode+decode round trips per second",
+                  ours="coderkit", peer="beam")
+    split = Table("where the time goes: encode alone and decode alone (same data, values per second)",
                   ours="coderkit", peer="beam")
     for name, target, ours, beam, data, shared_format in cases(sizes):
         impl = beam.get_impl()
@@ -163,8 +179,15 @@ def main(argv: Sequence[str] | None = None) -> Table:
         ours_rate = ops_per_second(roundtrips(ours.encode, ours.decode, data), len(data), repeat=args.repeat)
         beam_rate = ops_per_second(roundtrips(impl.encode, impl.decode, data), len(data), repeat=args.repeat)
         table.add(name, ours_rate, beam_rate, target, note="bytes = Beam's" if shared_format else "own format")
+        ours_bytes, beam_bytes = [ours.encode(v) for v in data], [impl.encode(v) for v in data]
+        split.add(f"{name}: encode", ops_per_second(encodes(ours.encode, data), len(data), repeat=args.repeat),
+                  ops_per_second(encodes(impl.encode, data), len(data), repeat=args.repeat))
+        split.add(f"{name}: decode", ops_per_second(decodes(ours.decode, ours_bytes), len(data), repeat=args.repeat),
+                  ops_per_second(decodes(impl.decode, beam_bytes), len(data), repeat=args.repeat))
     table.print()
-    return table
+    print()
+    split.print()
+    return table, split
 
 
 if __name__ == "__main__":
