@@ -1,0 +1,579 @@
+"""Read and write PySpark ``RDD.saveAsPickleFile`` output in plain Python: no Spark, no Java.
+
+What Spark writes (``saveAsPickleFile`` -> ``saveAsObjectFile`` -> ``saveAsSequenceFile``):
+
+* a directory of Hadoop SequenceFiles ``part-00000``, ``part-00001``, ... plus ``_SUCCESS``,
+  with key class ``org.apache.hadoop.io.NullWritable`` and value class
+  ``org.apache.hadoop.io.BytesWritable``; Hadoop's output compression settings apply;
+* each value is the Java serialization (``ObjectOutputStream``) of a ``byte[][]`` holding up
+  to 10 *batches* (Scala's ``iter.grouped(10)``);
+* each batch is a pickle (cloudpickle, highest protocol) of a ``list`` of ``batchSize``
+  objects (any length when ``batchSize=0`` auto-batches).
+
+The Java serialization of a ``byte[][]`` (Java Object Serialization Specification, ch. 6)::
+
+    AC ED 00 05                         stream magic and version
+    75                                  TC_ARRAY
+      72 00 03 "[[B" <uid:8> 02 00 00   TC_CLASSDESC, name, serialVersionUID, SC_SERIALIZABLE, 0 fields
+      78 70                             TC_ENDBLOCKDATA (no annotation), TC_NULL (no superclass)
+      <n:int32>                         number of elements
+      75 72 00 02 "[B" <uid:8> 02 00 00 78 70 <len:int32> <len bytes>    first byte[]
+      75 71 00 7E 00 02 <len:int32> <len bytes>                          later ones: TC_REFERENCE
+                                                                          to the "[B" class desc
+
+Every new class descriptor and array gets the next handle from ``0x7E0000``;
+``TC_REFERENCE`` names an earlier one. :func:`split_java_byte_arrays` parses that
+with memoryview slices (no copies) and :func:`java_serialize_byte_arrays` writes it.
+
+Unpickling runs arbitrary code. ``safe=True`` uses :class:`SafeUnpickler`, which
+only hands out the globals listed in :data:`SAFE_GLOBALS` plus a user allowlist and
+raises :class:`UnsafeGlobalError` for anything else. Both modes map PySpark's bundled
+cloudpickle (``pyspark.cloudpickle.cloudpickle``) to the standalone ``cloudpickle``
+and PySpark's namedtuple hack (``pyspark.serializers._restore``) to
+:func:`restore_namedtuple`, so no file needs pyspark installed to load.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import collections
+import io
+import os
+import pickle
+import struct
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from coders.errors import DecodeError
+
+__all__ = [
+    "load", "iter_records", "iter_batches", "dump",
+    "part_files", "iter_values", "PickleFileDecoder", "SafeUnpickler", "UnsafeGlobalError",
+    "SAFE_GLOBALS", "restore_namedtuple",
+    "split_java_byte_arrays", "java_serialize_byte_arrays",
+    "NULL_WRITABLE", "BYTES_WRITABLE", "BATCHES_PER_RECORD",
+]
+
+NULL_WRITABLE = "org.apache.hadoop.io.NullWritable"
+BYTES_WRITABLE = "org.apache.hadoop.io.BytesWritable"
+BATCHES_PER_RECORD = 10  # Spark's saveAsObjectFile groups 10 byte[] per SequenceFile record
+PICKLE_PROTOCOL = 5      # what PySpark writes on Python 3.8+ (pickle.HIGHEST_PROTOCOL)
+
+# ---------------------------------------------------------------------------------------------
+# Java object serialization of byte[][]
+# ---------------------------------------------------------------------------------------------
+
+STREAM_MAGIC = b"\xac\xed\x00\x05"
+TC_NULL, TC_REFERENCE, TC_CLASSDESC, TC_ARRAY, TC_ENDBLOCKDATA = 0x70, 0x71, 0x72, 0x75, 0x78
+BASE_WIRE_HANDLE = 0x7E0000
+SC_SERIALIZABLE = 0x02
+# serialVersionUIDs the JVM computes for the array classes (what ObjectOutputStream writes)
+BYTE_ARRAY_ARRAY_UID = 0x4BFD19156767DB37   # [[B
+BYTE_ARRAY_UID = -0x530CE807F9F7AB20 & 0xFFFFFFFFFFFFFFFF  # [B = 0xACF317F8060854E0
+
+_INT32 = struct.Struct(">i")
+_U16 = struct.Struct(">H")
+_ELEMENT_HEAD = struct.Struct(">BBIi")  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
+_NEW_CLASSDESC = struct.Struct(">BBH")  # TC_ARRAY TC_CLASSDESC <name length>
+
+
+class _JavaFormatError(Exception):
+    """Internal: malformed Java serialization at ``offset`` (relative to the value)."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
+    """Read a classDesc (new or a reference) at ``pos``; return its class name and the next position."""
+    if pos >= len(data):
+        raise _JavaFormatError("truncated: expected a class descriptor", pos)
+    tc = data[pos]
+    if tc == TC_REFERENCE:
+        if pos + 5 > len(data):
+            raise _JavaFormatError("truncated class descriptor reference", pos)
+        handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
+        target = handles[handle] if 0 <= handle < len(handles) else None
+        if not isinstance(target, str):
+            raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a class descriptor", pos)
+        return target, pos + 5
+    if tc != TC_CLASSDESC:
+        raise _JavaFormatError(f"expected a class descriptor (TC_CLASSDESC 0x72 or TC_REFERENCE 0x71), found {tc:#04x}", pos)
+    if pos + 3 > len(data):
+        raise _JavaFormatError("truncated class descriptor", pos)
+    (name_len,) = _U16.unpack_from(data, pos + 1)
+    start = pos + 3
+    stop = start + name_len + 8 + 1 + 2 + 2  # name, uid, flags, field count, endblock + superclass
+    if stop > len(data):
+        raise _JavaFormatError("truncated class descriptor", pos)
+    try:
+        name = bytes(data[start:start + name_len]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _JavaFormatError("class name is not valid (modified) UTF-8", start) from None
+    p = start + name_len + 8
+    flags = data[p]
+    (n_fields,) = _U16.unpack_from(data, p + 1)
+    p += 3
+    if not flags & SC_SERIALIZABLE or n_fields:
+        raise _JavaFormatError(f"class descriptor {name!r} is not a serializable array class (flags {flags:#04x}, {n_fields} fields)", pos)
+    if data[p] != TC_ENDBLOCKDATA:
+        raise _JavaFormatError(f"class descriptor {name!r} has an annotation (expected TC_ENDBLOCKDATA 0x78, found {data[p]:#04x})", p)
+    if data[p + 1] != TC_NULL:
+        raise _JavaFormatError(f"class descriptor {name!r} has a superclass (expected TC_NULL 0x70, found {data[p + 1]:#04x})", p + 1)
+    handles.append(name)
+    return name, p + 2
+
+
+def split_java_byte_arrays(data) -> list:
+    """The ``byte[]`` elements of a Java-serialized ``byte[][]``, as memoryview slices of ``data``.
+
+    Raises ``_JavaFormatError`` (an internal error carrying the offset) on anything that
+    is not exactly one ``byte[][]`` object: the callers add the file and record.
+    """
+    end = len(data)
+    if data[:4] != STREAM_MAGIC:
+        if end < 4 and STREAM_MAGIC.startswith(bytes(data)):
+            raise _JavaFormatError("truncated Java serialization stream header", 0)
+        raise _JavaFormatError(f"not a Java serialization stream (magic {bytes(data[:4]).hex()}, expected aced0005)", 0)
+    if end < 5 or data[4] != TC_ARRAY:
+        raise _JavaFormatError("expected TC_ARRAY 0x75 holding byte[][]" + (" (truncated)" if end < 5 else f", found {data[4]:#04x}"), 4)
+    handles: list = []
+    name, pos = _read_class_desc(data, 5, handles)
+    if name != "[[B":
+        raise _JavaFormatError(f"expected an array of class '[[B' (byte[][]), found {name!r}", 5)
+    handles.append(None)  # the outer array object
+    if pos + 4 > end:
+        raise _JavaFormatError("truncated: missing the byte[][] length", pos)
+    (count,) = _INT32.unpack_from(data, pos)
+    pos += 4
+    if count < 0 or count > end - pos:  # every element takes at least one byte
+        raise _JavaFormatError(f"byte[][] length {count} is impossible for the {end - pos} byte(s) left", pos - 4)
+    mv = memoryview(data)
+    chunks = []
+    append = chunks.append
+    add_handle = handles.append
+    unpack_head = _ELEMENT_HEAD.unpack_from
+    byte_array_ref = -1  # handle of the "[B" class descriptor once seen
+    for _ in range(count):
+        if pos + 10 <= end:
+            tc, tc2, handle, length = unpack_head(data, pos)
+            if tc == TC_ARRAY and tc2 == TC_REFERENCE and handle == byte_array_ref:
+                start = pos + 10
+                pos = start + length
+                if length < 0 or pos > end:
+                    raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", start - 4)
+                chunk = mv[start:pos]
+                append(chunk)
+                add_handle(chunk)
+                continue
+        # slow path: a new class descriptor, a reference to an earlier array, a null, or garbage
+        if pos >= end:
+            raise _JavaFormatError(f"truncated: byte[][] declares {count} element(s), found {len(chunks)}", pos)
+        tc = data[pos]
+        if tc == TC_ARRAY:
+            at = pos
+            name, pos = _read_class_desc(data, pos + 1, handles)
+            if name != "[B":
+                raise _JavaFormatError(f"expected an element of class '[B' (byte[]), found {name!r}", at)
+            if data[at + 1] == TC_CLASSDESC:
+                byte_array_ref = BASE_WIRE_HANDLE + len(handles) - 1
+            if pos + 4 > end:
+                raise _JavaFormatError("truncated: missing a byte[] length", pos)
+            (length,) = _INT32.unpack_from(data, pos)
+            start = pos + 4
+            pos = start + length
+            if length < 0 or pos > end:
+                raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", start - 4)
+            chunk = mv[start:pos]
+            append(chunk)
+            add_handle(chunk)
+        elif tc == TC_REFERENCE:
+            if pos + 5 > end:
+                raise _JavaFormatError("truncated object reference", pos)
+            handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
+            target = handles[handle] if 0 <= handle < len(handles) else None
+            if not isinstance(target, memoryview):
+                raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a byte[]", pos)
+            append(target)
+            pos += 5
+        elif tc == TC_NULL:
+            raise _JavaFormatError(f"element {len(chunks)} of the byte[][] is null, not a pickled batch", pos)
+        else:
+            raise _JavaFormatError(f"expected a byte[] element (TC_ARRAY 0x75), found {tc:#04x}", pos)
+    if pos != end:
+        raise _JavaFormatError(f"{end - pos} trailing byte(s) after the byte[][] object", pos)
+    return chunks
+
+
+def java_serialize_byte_arrays(chunks: Sequence[bytes]) -> bytes:
+    """The exact bytes ``ObjectOutputStream.writeObject(byte[][])`` writes for ``chunks``."""
+    out = bytearray(STREAM_MAGIC)
+    out += b"\x75\x72\x00\x03[[B" + BYTE_ARRAY_ARRAY_UID.to_bytes(8, "big") + b"\x02\x00\x00\x78\x70"
+    out += _INT32.pack(len(chunks))
+    for i, chunk in enumerate(chunks):
+        if i == 0:
+            out += b"\x75\x72\x00\x02[B" + BYTE_ARRAY_UID.to_bytes(8, "big") + b"\x02\x00\x00\x78\x70"
+        else:
+            out += b"\x75\x71\x00\x7e\x00\x02"  # handles: 0 [[B desc, 1 outer array, 2 [B desc
+        out += _INT32.pack(len(chunk))
+        out += chunk
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unpicklers
+# ---------------------------------------------------------------------------------------------
+
+_namedtuple_classes: dict = {}
+
+
+def restore_namedtuple(name, fields, value):
+    """Stand-in for ``pyspark.serializers._restore``: rebuild a namedtuple PySpark's hack pickled.
+
+    With ``PYSPARK_ENABLE_NAMEDTUPLE_PATCH=1`` PySpark pickles a namedtuple as
+    ``_restore(name, fields, values)``; this builds (once per name and fields) a plain
+    ``collections.namedtuple`` with that name and those fields, as PySpark does.
+    """
+    key = (name, tuple(fields))
+    cls = _namedtuple_classes.get(key)
+    if cls is None:
+        cls = collections.namedtuple(name, fields)
+        _namedtuple_classes[key] = cls
+    return cls(*value)
+
+
+# globals a file names -> what coderkit hands out instead (so pyspark need not be installed)
+_REDIRECTS = {
+    ("pyspark.serializers", "_restore"): restore_namedtuple,
+}
+_REDIRECT_MODULES = {
+    "pyspark.cloudpickle.cloudpickle": "cloudpickle.cloudpickle",
+    "pyspark.cloudpickle.cloudpickle_fast": "cloudpickle.cloudpickle",
+    "pyspark.cloudpickle": "cloudpickle",
+}
+
+_SAFE_BUILTINS = (
+    "bool int float complex str bytes bytearray list tuple dict set frozenset range slice "
+    "object Ellipsis NotImplemented"
+)
+#: ``module.name`` globals safe mode allows: value types and containers whose
+#: construction runs no user code.
+SAFE_GLOBALS = frozenset(
+    [f"builtins.{n}" for n in _SAFE_BUILTINS.split()]
+    + [f"collections.{n}" for n in ("OrderedDict", "defaultdict", "deque", "Counter")]
+    + [f"datetime.{n}" for n in ("date", "time", "datetime", "timedelta", "timezone")]
+    + [
+        "decimal.Decimal",
+        "copyreg._reconstructor",   # protocol 0/1 objects: calls base.__new__ on an allowed class
+        "_codecs.encode",           # protocol 2 bytes: _codecs.encode(text, "latin1")
+        "pyspark.serializers._restore",  # namedtuples, rebuilt by restore_namedtuple
+    ]
+)
+
+
+class UnsafeGlobalError(pickle.UnpicklingError):
+    """Safe mode met a global it does not allow. Names it, the file, the record, and the fix."""
+
+    def __init__(self, module: str, name: str, *, file: str | None = None, record: int | None = None,
+                 offset: int | None = None):
+        self.module = module
+        self.name = name
+        self.file = file
+        self.record = record
+        self.offset = offset
+        super().__init__(self._message())
+
+    @property
+    def global_name(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    def _message(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f" in {self.file}"
+            if self.record is not None:
+                where += f", SequenceFile record {self.record}"
+            if self.offset is not None:
+                where += f" at byte offset {self.offset}"
+        top = self.module.split(".")[0]
+        return (
+            f"safe mode blocked global '{self.global_name}'{where}: unpickling it could run code. "
+            f"If you trust this file, allow it with allow=['{self.global_name}'] (or allow=['{top}.*']), "
+            f"or load with safe=False (CLI: --trust)"
+        )
+
+    def locate(self, file: str, record: int | None, offset: int | None) -> "UnsafeGlobalError":
+        self.file, self.record, self.offset = file, record, offset
+        self.args = (self._message(),)
+        return self
+
+    def __reduce__(self):
+        return (_rebuild_unsafe, (self.module, self.name, self.file, self.record, self.offset))
+
+
+def _rebuild_unsafe(module, name, file, record, offset):
+    return UnsafeGlobalError(module, name, file=file, record=record, offset=offset)
+
+
+def _compile_allow(allow: Iterable[str]) -> tuple[frozenset, tuple]:
+    exact, prefixes = set(), []
+    if isinstance(allow, str):
+        allow = [allow]
+    for pattern in allow:
+        if not isinstance(pattern, str) or not pattern or pattern.startswith("."):
+            raise ValueError(f"allow entries are 'module.name' or 'module.*' strings, got {pattern!r}")
+        if pattern.endswith(".*"):
+            prefixes.append(pattern[:-1])  # 'mypkg.*' -> 'mypkg.' : the module and its submodules
+        elif pattern == "*":
+            raise ValueError("allow=['*'] would allow everything: use safe=False instead")
+        else:
+            exact.add(pattern)
+    return frozenset(exact), tuple(prefixes)
+
+
+def _resolve(unpickler: pickle.Unpickler, module: str, name: str):
+    redirect = _REDIRECTS.get((module, name))
+    if redirect is not None:
+        return redirect
+    module = _REDIRECT_MODULES.get(module, module)
+    return pickle.Unpickler.find_class(unpickler, module, name)
+
+
+class _CompatUnpickler(pickle.Unpickler):
+    """Trusted mode: every global allowed, PySpark's bundled names mapped to standalone ones."""
+
+    def find_class(self, module, name):
+        return _resolve(self, module, name)
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """A restricted unpickler: only :data:`SAFE_GLOBALS` and the allowlist are handed out."""
+
+    def __init__(self, file, *, allow: Iterable[str] = (), **kwargs):
+        super().__init__(file, **kwargs)
+        self._exact, self._prefixes = _compile_allow(allow)
+
+    def find_class(self, module, name):
+        # protocol 0-2 pickles name Python 2 modules (__builtin__, copy_reg): check the Python 3 name
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module = _compat_pickle.IMPORT_MAPPING[module]
+        full = f"{module}.{name}"
+        if full not in SAFE_GLOBALS and full not in self._exact and not full.startswith(self._prefixes):
+            raise UnsafeGlobalError(module, name)
+        return _resolve(self, module, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding one SequenceFile value
+# ---------------------------------------------------------------------------------------------
+
+def _where(file: str, record: int | None, offset: int | None) -> str:
+    if record is not None:
+        return f"{file}: SequenceFile record {record}"
+    return f"{file}: SequenceFile record at byte offset {offset}"
+
+
+class PickleFileDecoder:
+    """Turns one SequenceFile value (Java ``byte[][]`` of pickled batches) into its objects.
+
+    ``decode(value, file, record, offset)`` returns a list of objects; every failure is a
+    :class:`coders.DecodeError` naming the file, record and offset, except
+    :class:`UnsafeGlobalError` (safe mode), located the same way. Picklable, so a Beam
+    source can carry it to workers.
+    """
+
+    def __init__(self, safe: bool = False, allow: Iterable[str] = ()):
+        self.safe = bool(safe)
+        self.allow = tuple([allow] if isinstance(allow, str) else allow)
+        _compile_allow(self.allow)  # fail at construction on a bad pattern
+        if allow and not safe:
+            raise ValueError("allow=... only applies with safe=True (safe=False already allows every global)")
+
+    def __repr__(self):
+        return f"PickleFileDecoder(safe={self.safe}, allow={list(self.allow)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, PickleFileDecoder) and (self.safe, self.allow) == (other.safe, other.allow)
+
+    def __hash__(self):
+        return hash((self.safe, self.allow))
+
+    def _loader(self, value) -> Callable:
+        if self.safe:
+            allow = self.allow
+            return lambda b: SafeUnpickler(io.BytesIO(b), allow=allow).load()
+        if b"pyspark" in value:
+            return lambda b: _CompatUnpickler(io.BytesIO(b)).load()
+        return pickle.loads
+
+    def decode(self, value, file: str = "<bytes>", record: int | None = None, offset: int | None = None) -> list:
+        """The objects of one value; ``file``, ``record`` (number) and ``offset`` only go into errors."""
+        if not isinstance(value, (bytes, bytearray)):
+            raise DecodeError(
+                f"{_where(file, record, offset)} has a value of type {type(value).__name__}, expected the bytes of a "
+                "BytesWritable (is this a saveAsPickleFile output?)", offset=offset)
+        try:
+            chunks = split_java_byte_arrays(value)
+        except _JavaFormatError as e:
+            raise DecodeError(
+                f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {e.offset} of the "
+                f"{len(value)}-byte value: {e}", offset=offset) from None
+        loads = self._loader(value)
+        out: list = []
+        extend = out.extend
+        for i, chunk in enumerate(chunks):
+            try:
+                batch = loads(chunk)
+            except UnsafeGlobalError as e:
+                raise e.locate(file, record, offset) from None
+            except Exception as e:
+                raise DecodeError(
+                    f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
+                    f"{type(e).__name__}: {e}", offset=offset) from e
+            if type(batch) is list:
+                extend(batch)
+            else:
+                raise DecodeError(
+                    f"{_where(file, record, offset)}: pickled batch {i} is a {type(batch).__name__}, "
+                    "expected the list PySpark's BatchedSerializer writes", offset=offset)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and directories
+# ---------------------------------------------------------------------------------------------
+
+def part_files(path) -> list[str]:
+    """The data files of ``path``: itself if a file, else its part files in name order.
+
+    Spark lists part files in arbitrary order; names sort into partition order. Hidden
+    and bookkeeping files (``_SUCCESS``, ``_*``, ``.*`` such as ``.part-00000.crc``) are
+    skipped; subdirectories are an error (nothing is silently left out).
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"no such file or directory: {path!r}")
+    files = []
+    for name in sorted(os.listdir(path)):
+        if name.startswith(("_", ".")):
+            continue
+        full = os.path.join(path, name)
+        if os.path.isdir(full):
+            raise IsADirectoryError(
+                f"{full!r} is a directory inside the pickle-file directory {path!r}: pass it (or each part file) directly")
+        files.append(full)
+    return files
+
+
+def iter_values(file: str) -> Iterator[tuple[bytes, int, int]]:
+    """``(value, record number, byte offset)`` of each record of one SequenceFile.
+
+    The offset is the one :class:`coders.hadoop.SequenceFileReader` reports: the record's
+    sync entry or length field (the block's, in a block-compressed file).
+    """
+    from coders.hadoop.sequencefile import SequenceFileReader
+
+    with SequenceFileReader(file) as reader:
+        _check_classes(file, reader.key_class, reader.value_class)
+        number = 0
+        for position, _key, value in reader.records_with_positions():
+            yield value, number, position
+            number += 1
+
+
+def _check_classes(file: str, key_class: str, value_class: str) -> None:
+    if key_class != NULL_WRITABLE or value_class != BYTES_WRITABLE:
+        raise DecodeError(
+            f"{file} is a SequenceFile of ({key_class}, {value_class}), not a PySpark pickle file "
+            f"({NULL_WRITABLE}, {BYTES_WRITABLE}); read it with coders.hadoop.read_sequence_file", offset=0)
+
+
+def iter_batches(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterator[list]:
+    """The objects of each SequenceFile record (up to 10 pickled batches) of ``path``, as lists."""
+    decoder = PickleFileDecoder(safe, allow)
+    for file in part_files(path):
+        for value, number, position in iter_values(file):
+            yield decoder.decode(value, file, number, position)
+
+
+def iter_records(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterator[Any]:
+    """Stream the objects of a ``saveAsPickleFile`` file or directory, in partition order.
+
+    ``safe=True`` unpickles with :class:`SafeUnpickler` (builtins, standard containers,
+    datetime, Decimal, and ``allow`` patterns such as ``"mypkg.MyClass"`` or ``"mypkg.*"``).
+    """
+    for objects in iter_batches(path, safe, allow):
+        yield from objects
+
+
+def load(path, safe: bool = False, allow: Iterable[str] = ()) -> list:
+    """All objects of a ``saveAsPickleFile`` file or directory, in partition order."""
+    out: list = []
+    for objects in iter_batches(path, safe, allow):
+        out += objects
+    return out
+
+
+def _batches(objects: Iterable, batch_size: int) -> Iterator[list]:
+    batch: list = []
+    for obj in objects:
+        batch.append(obj)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dump(objects: Iterable, path, batch_size: int = 10, *, directory: bool = True, overwrite: bool = False,
+         compression: str = "none", codec: str | None = None, pickler: Callable[[Any], bytes] | None = None) -> None:
+    """Write ``objects`` as PySpark's ``saveAsPickleFile`` does, so ``sc.pickleFile`` reads them back.
+
+    ``directory=True`` writes ``path/part-00000`` then ``path/_SUCCESS`` (like Spark);
+    ``directory=False`` writes one SequenceFile at ``path``. Batches of ``batch_size``
+    objects are pickled with cloudpickle (protocol 5, what PySpark reads); 10 batches
+    go in each SequenceFile record, as Spark groups them. ``compression`` and ``codec``
+    are passed to :class:`coders.hadoop.SequenceFileWriter`.
+    """
+    from coders.hadoop.sequencefile import SequenceFileWriter
+
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if pickler is None:
+        import cloudpickle
+
+        def pickler(batch):
+            return cloudpickle.dumps(batch, protocol=PICKLE_PROTOCOL)
+
+    path = os.fspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path!r} already exists (Spark refuses too): pass overwrite=True to replace it")
+    if directory:
+        if os.path.isfile(path):
+            os.remove(path)
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):  # overwrite: drop the old output, as Spark's overwrite mode does
+            full = os.path.join(path, name)
+            if os.path.isfile(full) and (name.startswith("part-") or name.startswith((".part-", "_SUCCESS", "._SUCCESS"))):
+                os.remove(full)
+        target = os.path.join(path, "part-00000")
+    else:
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path!r} is a directory: pass directory=True or another path")
+        target = path
+    with SequenceFileWriter(target, NULL_WRITABLE, BYTES_WRITABLE, compression=compression, codec=codec) as writer:
+        group: list = []
+        for batch in _batches(objects, batch_size):
+            group.append(pickler(batch))
+            if len(group) == BATCHES_PER_RECORD:
+                writer.append(None, java_serialize_byte_arrays(group))
+                group = []
+        if group:
+            writer.append(None, java_serialize_byte_arrays(group))
+    if directory:
+        with open(os.path.join(path, "_SUCCESS"), "wb"):
+            pass
