@@ -796,6 +796,16 @@ def register_coder(hint: Any, coder_or_factory: Coder | Callable[..., Coder]) ->
     registry.register_coder(hint, coder_or_factory)
 
 
+_FORWARDED = frozenset({"resolve", "fallbacks_in", "is_registered", "add_rule", "clear_cache"})
+
+
+def __getattr__(name: str):
+    # coders.registry.fallbacks_in(...) works whether coders.registry names this module or the registry.
+    if name in _FORWARDED:
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class _RegistryModule(types.ModuleType):
     """``coders.registry`` may name this module (after ``import coders.registry``) or the default
     registry (``coders.registry`` looked up first); forward ``strict`` and ``rules`` so both work."""

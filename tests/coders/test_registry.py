@@ -273,11 +273,31 @@ def test_beam_timestamp_is_recognised_by_name():
     assert coder.decode(coder.encode(value)) == value
 
 
-def test_registry_modules_import_without_apache_beam():
-    code = ("import sys, coders.registry, coders.dynamic, coders.determinism; "
-            "coders.registry.get_coder(dict[str, list[int]]); "
-            "assert 'apache_beam' not in sys.modules, 'apache_beam was imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+def test_registry_modules_import_without_apache_beam_and_coders_registry_works_either_way():
+    # `coders.registry` is the default registry when looked up on the package first, and the module
+    # after `import coders.registry`; both give the same API (get_coder, register_coder, strict, ...).
+    code = """
+import sys
+import coders
+first = coders.registry
+assert isinstance(first, coders.CoderRegistry), first
+import coders.determinism, coders.dynamic
+assert coders.registry.get_coder(dict[str, list[int]]) == coders.MapCoder(
+    coders.StrUtf8Coder(), coders.ListCoder(coders.VarIntCoder()))
+assert 'apache_beam' not in sys.modules, 'apache_beam was imported'
+"""
+    other_order = """
+import coders.registry
+import coders
+module = coders.registry
+module.strict = True
+assert module.registry.strict and coders.get_coder is not None
+assert module.fallbacks_in(list) == [] and module.is_registered(int) is False
+module.register_coder(bytearray, coders.BytesCoder())
+assert module.registry.get_coder(bytearray) == coders.BytesCoder()
+"""
+    for program in (code, other_order):
+        subprocess.run([sys.executable, "-c", program], check=True, cwd=ROOT)
 
 
 def test_uuid_coder_bytes_are_the_16_uuid_bytes_in_both_contexts():
@@ -536,6 +556,54 @@ def test_docs_list_every_rule_in_registry_order_and_nothing_else():
     assert documented == names
     mentioned = set(re.findall(r"\b(\w+_rule)\b", doc))
     assert mentioned == set(names)
+
+
+# ---- property: values of a hint round-trip through its derived coder ------------------------------------
+
+PROPERTY_HINTS = [Address, Tuple[int, str], Dict[str, List[Optional[int]]], Color,
+                  Tagged, FrozenSet[str], Union[int, str, None], Node, Box[str], Tuple[bytes, ...]]
+
+
+def _ints_fit_int64(value) -> bool:
+    if isinstance(value, bool) or isinstance(value, enum.Enum):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_ints_fit_int64(v) for v in value)
+    if isinstance(value, dict):
+        return all(_ints_fit_int64(k) and _ints_fit_int64(v) for k, v in value.items())
+    if dataclasses.is_dataclass(value):
+        return all(_ints_fit_int64(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return True
+
+
+@pytest.mark.parametrize("hint", PROPERTY_HINTS, ids=[type_name(h) for h in PROPERTY_HINTS])
+def test_values_generated_from_the_hint_round_trip_exactly(hint):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    coder = CoderRegistry(strict=True).get_coder(hint)
+    if hint is Node:
+        leaf = st.builds(Node, st.integers(-5, 5), st.just([]), st.none() | st.text(max_size=3))
+        strategy = leaf.map(lambda n: Node(1, [n, Node(2, [n])]))
+    elif hint == Box[str]:
+        strategy = st.builds(Box, st.text(max_size=5), st.text(max_size=5))
+    else:
+        strategy = st.from_type(hint)
+
+    @settings(max_examples=25, deadline=None)
+    @given(strategy)
+    def round_trip(value):
+        if not _ints_fit_int64(value):  # Python ints are unbounded; VarIntCoder (Beam's) is int64
+            with pytest.raises(coders.EncodeError, match=r"int64 range"):
+                coder.encode(value)
+            return
+        for encode, decode in ((coder.encode, coder.decode), (coder.encode_nested, coder.decode_nested)):
+            back = decode(encode(value))
+            assert back == value and type(back) is type(value)
+
+    round_trip()
 
 
 # ---- sharing and the fallback-free component cache ------------------------------------------------------
