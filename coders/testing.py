@@ -539,6 +539,22 @@ def _pickle_backends() -> list[tuple[str, Callable[[Any], bytes], Callable[[byte
             ("dill", dill.dumps, dill.loads)]
 
 
+def _recreated_classes(coder: Coder, clone: Coder, backend: str) -> list[str]:
+    """Explain a copy that prints the same but is not equal: a class it holds was rebuilt by value."""
+    lines = []
+    for original, copied in zip(coder.walk(), clone.walk()):
+        for attr, value in vars(original).items():
+            other = vars(copied).get(attr)
+            pairs = zip(value, other) if isinstance(value, tuple) and isinstance(other, tuple) else [(value, other)]
+            for a, b in pairs:
+                if isinstance(a, type) and isinstance(b, type) and a is not b and a.__qualname__ == b.__qualname__:
+                    lines.append(
+                        f"{backend} rebuilt class {a.__module__}.{a.__qualname__} by value ({type(original).__name__}.{attr}), "
+                        f"so the copy's class is a different object and what it decodes is not an instance of yours. "
+                        f"Fix: define {a.__qualname__} in an importable module, not in __main__ or a function")
+    return lines
+
+
 def assert_picklable(coder: Coder, *values: Any) -> None:
     """The coder survives pickle, cloudpickle and dill: the copy equals it, hashes and prints the same,
     and (for each value given) encodes identically and decodes what the original encoded."""
@@ -548,7 +564,8 @@ def assert_picklable(coder: Coder, *values: Any) -> None:
         except Exception as e:
             _fail(coder, f"the coder does not survive {backend}: {type(e).__name__}: {e}", cause=e)
         if type(clone) is not type(coder) or clone != coder:
-            _fail(coder, f"the {backend} copy of the coder is not equal to it", f"copy:     {_short_repr(clone, 400)}")
+            _fail(coder, f"the {backend} copy of the coder is not equal to it", f"copy:     {_short_repr(clone, 400)}",
+                  *_recreated_classes(coder, clone, backend))
         if hash(clone) != hash(coder):
             _fail(coder, f"the {backend} copy of the coder equals it but hashes differently")
         if repr(clone) != repr(coder):

@@ -664,3 +664,21 @@ def test_not_fallback_names_every_path_to_a_pickle_coder():
 def test_picklable_checks_real_coders_with_every_backend():
     assert_picklable(NODE, Node("r", [Node("c", [])]))
     assert_picklable(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), 1, "x")
+
+
+def test_picklable_explains_a_class_that_dill_rebuilds_by_value():
+    import sys
+
+    main = sys.modules["__main__"]
+    Reading = dataclasses.make_dataclass("Reading", [("sensor", str)], frozen=True)
+    Reading.__module__ = "__main__"  # plain pickle finds it by name; dill copies __main__ classes by value
+    main.Reading = Reading
+    try:
+        with pytest.raises(AssertionError) as info:
+            assert_picklable(RecordCoder(Reading, [("sensor", StrUtf8Coder())]))
+    finally:
+        del main.Reading
+    message = str(info.value)
+    assert "the dill copy of the coder is not equal to it" in message
+    assert "dill rebuilt class __main__.Reading by value (RecordCoder.cls)" in message
+    assert "Fix: define Reading in an importable module" in message
