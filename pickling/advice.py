@@ -21,6 +21,7 @@ import io
 import queue
 import socket
 import sys
+import sysconfig
 import threading
 import traceback
 import types
@@ -63,11 +64,12 @@ def _raised_in_user_hook(error: BaseException | None) -> str | None:
     hooks = {"__reduce__", "__reduce_ex__", "__getstate__", "__setstate__", "__getnewargs__",
              "__getnewargs_ex__", "__init__", "__new__"}
     for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
-        if frame.f_code.co_name in hooks:
+        if frame.f_code.co_name in hooks and not frame.f_code.co_filename.startswith(_STDLIB):
             return frame.f_code.co_name
     return None
 
 
+_STDLIB = sysconfig.get_paths()["stdlib"]
 _SYNC_TYPES = (type(threading.Lock()), type(threading.RLock()), threading.Condition,
                threading.Semaphore, threading.Event, threading.Barrier)
 _CONNECTION_WORDS = ("socket", "connection", "client", "channel", "session", "cursor", "ssl")

@@ -68,6 +68,8 @@ class Backend:
 
     def pickles_by_reference(self, obj) -> bool:
         """True when this pickler stores ``obj`` (a function, class or module) as an import."""
+        if self.family == "pickle":
+            return True  # the standard library only ever pickles them by name
         if isinstance(obj, types.ModuleType):
             return self.family != "dill" or obj.__name__ != "__main__"
         if self.family == "cloudpickle":

@@ -89,16 +89,19 @@ def check_many(objects, *, backend: str | None = None, pickle_library: str | Non
         raise ValueError(f"size thresholds must satisfy 0 <= size_warning_bytes <= "
                          f"size_error_bytes, got {size_warning_bytes} and {size_error_bytes}")
     be = get_backend(backend, pickle_library)
+    fresh = None
+    if fresh_interpreter and items:
+        # start the worker-like process now: it imports the pickler (and, for Beam, Beam)
+        # while this process runs the in-process checks
+        fresh = _FreshInterpreter(be, worker_sys_path(sys_path, exclude_paths), env)
     checks = []
     for i, (label, obj) in enumerate(items):
         name = (root_names[i] if root_names and root_names[i] else None) or root_name_for(obj)
         check = _Check(obj, name, label, be, size_warning_bytes, size_error_bytes)
         check.run(roundtrip)
         checks.append(check)
-    if fresh_interpreter:
-        _fresh_round_trip([c for c in checks if c.payload is not None], be,
-                          sys_path=sys_path, exclude_paths=exclude_paths, env=env,
-                          timeout=timeout)
+    if fresh is not None:
+        fresh.round_trip([c for c in checks if c.payload is not None], timeout)
     return [c.report for c in checks]
 
 
@@ -171,7 +174,9 @@ class _Check:
             try:
                 edges = children(obj, self.backend)
             except Exception as e:  # noqa: BLE001 - its own reduction raised: a leaf
-                failures.append(_Failure(path, obj, e, first_edge))
+                failure = _Failure(path, obj, e, first_edge)
+                seen[id(obj)] = failure
+                failures.append(failure)
                 return
             failing = []
             back_reference = False
@@ -546,14 +551,15 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
 _CHILD_SCRIPT = r'''
 def _coderkit_fresh_main():
     import builtins, dis, functools, io, json, pickle, sys, types
-    job = pickle.load(sys.stdin.buffer)
-    sys.path[:] = job["sys_path"]
-    family = job["family"]
+    sys.path[:] = json.loads(sys.argv[1])
+    family = sys.argv[2]
     if family == "beam:cloudpickle":
         from apache_beam.internal import cloudpickle_pickler as p
+        import apache_beam  # a Beam worker has it imported before it unpickles anything
         load = p._loads
     elif family == "beam:dill":
         from apache_beam.internal import dill_pickler as p
+        import apache_beam
         load = lambda data: p._loads(data, enable_trace=False)
     elif family == "dill":
         import dill
@@ -589,6 +595,7 @@ def _coderkit_fresh_main():
         module = sys.modules.get(fn.__module__)
         return fn.__module__ == "__main__" or module is None or fn.__globals__ is not vars(module)
 
+    job = pickle.load(sys.stdin.buffer)
     results = []
     for item in job["items"]:
         out = {"index": item["index"], "ok": True, "unresolved": []}
@@ -641,40 +648,50 @@ def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def _fresh_round_trip(checks: list[_Check], backend: Backend, *, sys_path, exclude_paths, env,
-                      timeout: float) -> None:
-    if not checks:
-        return
-    job = {"family": backend.name, "sys_path": worker_sys_path(sys_path, exclude_paths),
-           "items": [{"index": i, "root": c.root, "data": c.payload}
-                     for i, c in enumerate(checks)]}
-    with tempfile.TemporaryDirectory(prefix="coderkit-fresh-") as workdir:
+class _FreshInterpreter:
+    """One new Python process (``-I``: no user site, no PYTHON* variables; a clean environment;
+    a temporary working directory; the worker sys.path) that unpickles every payload."""
+
+    def __init__(self, backend: Backend, sys_path: list[str], env):
+        self.backend = backend
+        self.workdir = tempfile.TemporaryDirectory(prefix="coderkit-fresh-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _CHILD_SCRIPT, json.dumps(sys_path), backend.name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.workdir.name, env=_clean_env(env))
+
+    def round_trip(self, checks: list[_Check], timeout: float) -> None:
+        job = {"items": [{"index": i, "root": c.root, "data": c.payload}
+                         for i, c in enumerate(checks)]}
         try:
-            proc = subprocess.run([sys.executable, "-I", "-c", _CHILD_SCRIPT],
-                                  input=pickle.dumps(job), capture_output=True, cwd=workdir,
-                                  env=_clean_env(env), timeout=timeout)
+            stdout, stderr = self.proc.communicate(pickle.dumps(job), timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
             for check in checks:
                 check.report.add(_fresh_problem(check, f"the fresh interpreter did not finish "
                                                        f"within {timeout} s", None))
             return
-    stdout = proc.stdout.decode("utf-8", "replace")
-    marker = stdout.rfind("\n@@coderkit@@")
-    if proc.returncode != 0 or marker < 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-        for check in checks:
-            check.report.add(_fresh_problem(
-                check, f"the fresh interpreter failed (exit {proc.returncode}): "
-                       + " | ".join(tail), None))
-        return
-    for result in json.loads(stdout[marker + len("\n@@coderkit@@"):]):
-        check = checks[result["index"]]
-        if not result["ok"]:
-            check.report.add(_fresh_problem(
-                check, f"{result['error_type']}: {result['error']}", result.get("missing_module")))
-        for unresolved in result["unresolved"]:
-            for name in unresolved["names"]:
-                check.report.add(_unresolved_problem(check, unresolved["where"], name))
+        finally:
+            self.workdir.cleanup()
+        text = stdout.decode("utf-8", "replace")
+        marker = text.rfind("\n@@coderkit@@")
+        if self.proc.returncode != 0 or marker < 0:
+            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
+            for check in checks:
+                check.report.add(_fresh_problem(
+                    check, f"the fresh interpreter failed (exit {self.proc.returncode}): "
+                           + " | ".join(tail), None))
+            return
+        for result in json.loads(text[marker + len("\n@@coderkit@@"):]):
+            check = checks[result["index"]]
+            if not result["ok"]:
+                check.report.add(_fresh_problem(check, f"{result['error_type']}: "
+                                                       f"{result['error']}",
+                                                result.get("missing_module")))
+            for unresolved in result["unresolved"]:
+                for name in unresolved["names"]:
+                    check.report.add(_unresolved_problem(check, unresolved["where"], name))
 
 
 def _fresh_problem(check: _Check, error: str, missing_module: str | None) -> Problem:

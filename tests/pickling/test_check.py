@@ -1,0 +1,429 @@
+"""check_picklable on the mistakes people really make: each case asserts the exact path and
+type found (or that the object is clean), the severity, and that the advice fits."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import sys
+import threading
+
+import apache_beam as beam
+import numpy as np
+import pytest
+
+import pickling
+from pickling import PicklabilityReport, Problem, UnpicklableError, check_picklable
+from pickling.check import check_many, worker_sys_path
+
+from tests.pickling import cases
+
+DRIVER_ONLY_DIR = os.path.join(os.path.dirname(__file__), "driver_only")
+
+
+def only(report: PicklabilityReport, severity: str = "error") -> Problem:
+    found = [p for p in report.problems if p.severity == severity]
+    assert len(found) == 1, str(report)
+    return found[0]
+
+
+def assert_clean(report: PicklabilityReport):
+    assert report.ok and bool(report), str(report)
+    assert report.problems == [], str(report)
+
+
+# -- DoFns holding things that cannot travel ------------------------------------------------
+
+def test_dofn_holding_a_socket():
+    report = check_picklable(cases.SocketDoFn())
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("SocketDoFn.sock", "socket.socket")
+    assert problem.error == "TypeError: cannot pickle 'socket' object"
+    assert "setup()" in problem.advice and "__init__ runs on the driver" in problem.advice
+    assert not report.ok and not bool(report) and report.size_bytes is None
+
+
+def test_dofn_holding_a_sqlite_connection():
+    problem = only(check_picklable(cases.SqliteDoFn()))
+    assert (problem.path, problem.type_name) == ("SqliteDoFn.conn", "sqlite3.Connection")
+    assert "self.conn = None in __init__" in problem.advice
+
+
+def test_client_with_sockets_deep_inside_is_one_problem_listing_both():
+    problem = only(check_picklable(cases.ClientDoFn()))
+    assert (problem.path, problem.type_name) == ("ClientDoFn.client",
+                                                 "tests.pickling.cases.ApiClient")
+    assert [(leaf.path, leaf.type_name) for leaf in problem.leaves] == [
+        ("ClientDoFn.client._transport._sock", "socket.socket"),
+        ("ClientDoFn.client._transport._pool[0]", "socket.socket")]
+    assert "pass the value, not the client" in problem.advice
+
+
+def test_lock_is_a_warning_under_beam_and_an_error_under_stock_cloudpickle():
+    report = check_picklable(cases.LockDoFn(), backend="beam")
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("LockDoFn.lock", "_thread.lock")
+    assert "new, unrelated lock on each worker" in warning.error
+    assert report.ok
+    error = only(check_picklable(cases.LockDoFn(), backend="cloudpickle"))
+    assert (error.path, error.type_name) == ("LockDoFn.lock", "_thread.lock")
+    assert error.error == "TypeError: cannot pickle '_thread.lock' object"
+
+
+def test_open_file_for_writing_fails_and_for_reading_changes_meaning(tmp_path):
+    problem = only(check_picklable(cases.FileDoFn(str(tmp_path / "out.txt"))))
+    assert (problem.path, problem.type_name) == ("FileDoFn.out", "_io.TextIOWrapper")
+    assert problem.error == ("PicklingError: Cannot pickle files that are not opened for "
+                             "reading: w")
+    assert "pass its path" in problem.advice
+    (tmp_path / "in.txt").write_text("a,b\n")
+    report = check_picklable(cases.ReadFileDoFn(str(tmp_path / "in.txt")))
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("ReadFileDoFn.lookup", "_io.TextIOWrapper")
+    assert "in-memory file" in warning.error and report.ok
+    dill_warning = only(check_picklable(cases.ReadFileDoFn(str(tmp_path / "in.txt")),
+                                        backend="beam:dill"), "warning")
+    assert "reopens it on the worker" in dill_warning.error
+
+
+def test_dofn_holding_a_generator():
+    problem = only(check_picklable(cases.GeneratorDoFn()))
+    assert (problem.path, problem.type_name) == ("GeneratorDoFn.rows", "generator")
+    assert "a running generator cannot be pickled" in problem.advice
+
+
+def test_logging_handler_with_a_file_stream(tmp_path):
+    report = check_picklable(cases.LoggingDoFn(str(tmp_path / "log.txt")))
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("LoggingDoFn.handler.stream",
+                                                 "_io.TextIOWrapper")
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("LoggingDoFn.handler.lock", "_thread.RLock")
+
+
+def test_thread_pool():
+    dofn = cases.PoolDoFn()
+    try:
+        problem = only(check_picklable(dofn))
+    finally:
+        dofn.pool.shutdown()
+    assert (problem.path, problem.type_name) == ("PoolDoFn.pool._work_queue",
+                                                 "_queue.SimpleQueue")
+    assert "create them on the worker" in problem.advice
+
+
+def test_grpc_like_channel():
+    report = check_picklable(cases.ChannelDoFn())
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("ChannelDoFn.channel._sock", "socket.socket")
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("ChannelDoFn.channel._lock", "_thread.lock")
+
+
+# -- functions and what they capture ---------------------------------------------------------
+
+def test_lambda_capturing_a_large_numpy_array_warns_with_its_path():
+    weights = np.arange(200_000, dtype=np.float64)  # 1.6 MB
+    report = check_picklable(cases.make_scorer(weights))
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("<lambda>", "function")
+    assert warning.kind == "size" and "1,000,000-byte warning threshold" in warning.error
+    assert report.ok and report.size_bytes > 1_600_000
+    assert report.largest[0][0] == "<lambda>.<closure>.weights"
+    assert report.largest[0][1] >= 1_600_000
+    assert "numpy" in report.modules
+
+
+def test_size_error_above_the_hard_limit():
+    weights = np.ones(100_000)
+    report = check_picklable(cases.make_scorer(weights), size_warning_bytes=100_000,
+                             size_error_bytes=500_000)
+    problem = only(report)
+    assert (problem.path, problem.kind) == ("<lambda>", "size")
+    assert "above the 500,000-byte limit" in problem.error
+    assert "<lambda>.<closure>.weights" in problem.error
+
+
+def test_lambda_capturing_a_big_dict():
+    table = {f"key-{i}": i for i in range(20_000)}
+    report = check_picklable(cases.make_lookup(table), size_warning_bytes=100_000)
+    assert only(report, "warning").kind == "size"
+    assert report.largest[0][0] == "<lambda>.<closure>.table"
+
+
+def test_closure_over_a_local_class():
+    report = check_picklable(cases.make_parser())
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("parse.<closure>.Record", "type")
+    assert "move this class to module level" in warning.advice
+    problem = only(check_picklable(cases.make_parser(), backend="pickle"))
+    assert (problem.path, problem.type_name) == ("parse", "function")
+    assert "Can't pickle local object" in problem.error
+
+
+def test_nested_function_referring_to_a_module_level_object_with_a_lock():
+    report = check_picklable(cases.make_handler(), backend="beam")
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("handle.<globals>.REGISTRY._lock",
+                                                 "_thread.lock")
+    problem = only(check_picklable(cases.make_handler(), backend="cloudpickle"))
+    assert (problem.path, problem.type_name) == ("handle.<globals>.REGISTRY._lock",
+                                                 "_thread.lock")
+    assert "module-level `REGISTRY`" in problem.advice
+
+
+def test_lambda_capturing_self_of_a_job_holding_the_pipeline():
+    job = cases.Job(beam.Pipeline(), threshold=3)
+    report = check_picklable(job.keep_big())
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.self.pipeline",
+                                                 "apache_beam.pipeline.Pipeline")
+    assert "driver-side object" in warning.error
+
+
+def test_bound_method_of_a_service_object():
+    problem = only(check_picklable(cases.Service().fetch))
+    assert (problem.path, problem.type_name) == ("Service.fetch.__self__.session",
+                                                 "socket.socket")
+    assert "bound method pickles its whole object" in problem.advice
+
+
+def test_dataclass_with_a_lock_field():
+    report = check_picklable(cases.Counter("requests"))
+    assert report.ok
+    lock = [p for p in report.warnings if p.path == "Counter.lock"]
+    assert [p.type_name for p in lock] == ["_thread.lock"]
+    problem = only(check_picklable(cases.Counter("requests"), backend="pickle"))
+    assert (problem.path, problem.type_name) == ("Counter.lock", "_thread.lock")
+
+
+# -- the object's own pickling code ----------------------------------------------------------
+
+def test_reduce_raising_quotes_the_users_message():
+    problem = only(check_picklable(cases.LicensedDoFn()))
+    assert (problem.path, problem.type_name) == ("LicensedDoFn.model",
+                                                 "tests.pickling.cases.LicensedModel")
+    assert problem.error == ("TypeError: LicensedModel holds a live license handle; build it "
+                             "on the worker")
+    assert "its own __reduce__ refused" in problem.advice
+
+
+def test_setstate_failing_on_load():
+    problem = only(check_picklable(cases.FragileDoFn()))
+    assert (problem.path, problem.type_name) == ("FragileDoFn.model",
+                                                 "tests.pickling.cases.Fragile")
+    assert problem.kind == "unloadable"
+    assert problem.error == "ValueError: schema version 3 is not supported by this reader"
+    assert "fails to unpickle (__setstate__ raised)" in problem.advice
+    # without the round trip, nothing is wrong at pickling time
+    assert_clean(check_picklable(cases.FragileDoFn(), roundtrip=False))
+
+
+def test_cryptic_cython_error_is_explained():
+    problem = only(check_picklable(cases.CythonLike(), root_name="reader"))
+    assert (problem.path, problem.type_name) == ("reader", "tests.pickling.cases.CythonLike")
+    assert "no default __reduce__ due to non-trivial __cinit__" in problem.error
+    assert "C extension (Cython) type" in problem.advice
+
+
+# -- recursion and self-reference -------------------------------------------------------------
+
+def test_deep_linked_list_is_summarised():
+    problem = only(check_picklable(cases.linked_list(100_000), root_name="head"))
+    assert (problem.path, problem.type_name) == ("head", "tests.pickling.cases.Node")
+    assert problem.kind == "recursion"
+    assert "nested 100000 levels deep along head(.next)x99999.value" in problem.error
+    assert "flat list" in problem.advice
+
+
+def test_cycle_through_reduce_arguments():
+    problem = only(check_picklable(cases.Loop()))
+    assert (problem.path, problem.type_name) == ("Loop", "tests.pickling.cases.Loop")
+    assert "through the arguments its __reduce__ returns" in problem.error
+    assert "Loop.<reduce args>[0]" in problem.error
+
+
+def test_self_references_are_followed_once():
+    assert_clean(check_picklable(cases.SelfRef(with_socket=False)))
+    problem = only(check_picklable(cases.SelfRef(with_socket=True)))
+    assert (problem.path, problem.type_name) == ("SelfRef.sock", "socket.socket")
+
+
+def test_the_same_socket_reached_twice_is_one_leaf_with_an_alias():
+    dofn = cases.SocketDoFn()
+    dofn.backup = [dofn.sock]
+    report = check_picklable(dofn)
+    paths = sorted(p.path for p in report.errors)
+    assert paths == ["SocketDoFn.sock"], str(report)
+    assert report.errors[0].leaves[0].aliases == ["SocketDoFn.backup[0]"]
+
+
+def test_container_root_and_dict_paths():
+    import socket
+
+    with socket.socket() as sock:
+        cfg = {"db": cases.Scaler(2), "pool": [1, sock]}
+        problem = only(check_picklable(cfg, root_name="cfg"))
+    assert (problem.path, problem.type_name) == ("cfg['pool'][1]", "socket.socket")
+
+
+def test_closure_and_default_argument_paths():
+    import socket
+
+    with socket.socket() as conn:
+        def process(x, retries=conn):
+            return conn, x
+
+        report = check_picklable(process)
+    assert sorted((p.path, p.type_name) for p in report.errors) == [
+        ("process.<closure>.conn", "socket.socket")]
+    assert report.errors[0].leaves[0].aliases == ["process.<defaults>[0]"]
+
+
+# -- clean objects -------------------------------------------------------------------------
+
+def test_setup_and_teardown_done_right():
+    report = check_picklable(cases.GoodDoFn())
+    assert_clean(report)
+    assert report.modules == ["tests.pickling.cases"]
+
+
+def test_partial_of_a_module_function():
+    assert_clean(check_picklable(cases.SCALE_BY_3))
+    assert_clean(check_picklable(functools.partial(cases.scale, factor=2)))
+
+
+def test_staticmethod():
+    assert_clean(check_picklable(cases.Tools.normalize))
+    assert_clean(check_picklable(cases.Tools.__dict__["normalize"]))
+
+
+def test_bound_method_of_a_picklable_object():
+    assert_clean(check_picklable(cases.Scaler(2).scale))
+
+
+def test_named_tuple_config():
+    assert_clean(check_picklable(cases.Config("db.internal", 5432), backend="pickle"))
+    assert_clean(check_picklable(cases.Config("db.internal", 5432)))
+
+
+def test_attribute_dropped_by_getstate_is_not_a_problem():
+    assert_clean(check_picklable(cases.CachingDoFn()))
+
+
+# -- report API ---------------------------------------------------------------------------
+
+def test_assert_picklable_raises_with_the_report():
+    with pytest.raises(UnpicklableError) as info:
+        pickling.assert_picklable(cases.SocketDoFn())
+    assert isinstance(info.value, pickle.PicklingError)
+    assert info.value.report.errors[0].path == "SocketDoFn.sock"
+    assert "ERROR: SocketDoFn.sock" in str(info.value)
+    assert pickling.assert_picklable(cases.GoodDoFn()).ok
+    with pytest.raises(UnpicklableError):
+        pickling.assert_picklable(cases.LockDoFn(), strict=True)
+
+
+def test_report_text_json_and_merge():
+    bad = check_picklable(cases.ClientDoFn(), label="Enrich")
+    warn = check_picklable(cases.LockDoFn(), label="Count")
+    text = str(bad)
+    assert text.splitlines()[0].startswith("ClientDoFn: NOT picklable")
+    assert "ERROR: [Enrich] ClientDoFn.client" in text
+    assert "- ClientDoFn.client._transport._sock (socket.socket)" in text
+    assert "fix:" in text
+    data = json.loads(json.dumps(bad.to_dict()))
+    assert data["ok"] is False and data["problems"][0]["label"] == "Enrich"
+    assert [leaf["path"] for leaf in data["problems"][0]["leaves"]] == [
+        "ClientDoFn.client._transport._sock", "ClientDoFn.client._transport._pool[0]"]
+    merged = PicklabilityReport.merge([bad, warn])
+    assert merged.checked == 2 and not merged.ok
+    assert [(p.label, p.severity) for p in merged.problems] == [("Enrich", "error"),
+                                                                 ("Count", "warning")]
+    assert str(merged).startswith("2 objects: NOT picklable")
+
+
+def test_unknown_severity_is_rejected():
+    with pytest.raises(ValueError, match="severity must be one of"):
+        Problem(path="x", type_name="int", error="", advice="", severity="fatal")
+
+
+def test_bad_size_thresholds_are_rejected():
+    with pytest.raises(ValueError, match="size_warning_bytes <= size_error_bytes"):
+        check_picklable(1, size_warning_bytes=10, size_error_bytes=5)
+
+
+# -- the fresh interpreter: one process for every case ---------------------------------------
+
+@pytest.fixture(scope="module")
+def fresh_reports():
+    sys.path.insert(0, DRIVER_ONLY_DIR)
+    os.environ["CODERKIT_TEST_TOKEN"] = "s3cr3t"
+    main = sys.modules["__main__"].__dict__
+    exec("def coderkit_lookup(key):\n    return CODERKIT_TABLE[key]\n", main)  # noqa: S102
+    main["CODERKIT_TABLE"] = {"a": 1}
+    try:
+        import coderkit_driver_only
+
+        objects = {
+            "driver-only": cases.UsesDriverOnly(coderkit_driver_only.DriverOnlyConfig("t")),
+            "env": cases.EnvBound(),
+            "good": cases.GoodDoFn(),
+            "main-function": main["coderkit_lookup"],
+            "lambda": cases.make_lookup({"a": 1}),
+        }
+        reports = check_many(objects, backend="beam:dill", fresh_interpreter=True,
+                             exclude_paths=[DRIVER_ONLY_DIR])
+        yield dict(zip(objects, reports))
+    finally:
+        sys.path.remove(DRIVER_ONLY_DIR)
+        sys.modules.pop("coderkit_driver_only", None)
+        del os.environ["CODERKIT_TEST_TOKEN"]
+        del main["coderkit_lookup"], main["CODERKIT_TABLE"]
+
+
+def test_class_only_importable_on_the_driver(fresh_reports):
+    report = fresh_reports["driver-only"]
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("UsesDriverOnly.config",
+                                                 "coderkit_driver_only.DriverOnlyConfig")
+    assert problem.error == ("ModuleNotFoundError: No module named 'coderkit_driver_only' "
+                             "(in a fresh interpreter)")
+    assert "coderkit_driver_only" in report.modules
+    assert problem.label == "driver-only"
+
+
+def test_setstate_needing_the_launchers_environment(fresh_reports):
+    problem = only(fresh_reports["env"])
+    assert (problem.path, problem.type_name) == ("EnvBound", "tests.pickling.cases.EnvBound")
+    assert problem.error == "KeyError: 'CODERKIT_TEST_TOKEN' (in a fresh interpreter)"
+
+
+def test_globals_dill_did_not_capture(fresh_reports):
+    problem = only(fresh_reports["main-function"])
+    assert (problem.path, problem.type_name) == ("coderkit_lookup.<globals>.CODERKIT_TABLE",
+                                                 "NameError")
+    assert problem.kind == "unresolved-global"
+
+
+def test_clean_objects_stay_clean_in_a_fresh_interpreter(fresh_reports):
+    assert_clean(fresh_reports["good"])
+    assert_clean(fresh_reports["lambda"])
+
+
+def test_worker_sys_path_drops_excluded_entries():
+    paths = worker_sys_path(["", DRIVER_ONLY_DIR, "/usr/lib"], exclude_paths=[DRIVER_ONLY_DIR])
+    assert paths == [os.getcwd(), "/usr/lib"]
+
+
+def test_locks_recreated_by_beam_really_are_new_locks():
+    """The warning is true: Beam's pickler gives back a different, unlocked lock."""
+    lock = threading.Lock()
+    lock.acquire()
+    try:
+        copy = pickling.loads(pickling.dumps(lock, "beam"), "beam")
+        assert copy is not lock and not copy.locked()
+    finally:
+        lock.release()
