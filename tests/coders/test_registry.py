@@ -641,3 +641,49 @@ def test_is_registered_sees_base_classes():
 def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
     with pytest.warns(FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")):
         assert CoderRegistry().get_coder(hint) == PickleCoder()
+
+
+# ---- the default registry's warning, threads, pickled coders ------------------------------------------------
+
+class OnlyForTheDefaultRegistry:
+    """Met only by the test below, so the default registry's once-per-type memory is fresh."""
+
+
+def test_module_level_get_coder_warning_points_at_the_caller():
+    with pytest.warns(FallbackCoderWarning, match="`OnlyForTheDefaultRegistry` \\(the top-level type\\)") as caught:
+        coders.get_coder(OnlyForTheDefaultRegistry)
+    assert caught[0].filename == __file__
+
+
+def test_concurrent_get_coder_gives_one_coder_and_one_warning():
+    import threading
+
+    registry = CoderRegistry()
+    results, barrier = [], threading.Barrier(6)
+
+    def work():
+        barrier.wait()
+        results.append(registry.get_coder(Order))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(results) == 6 and all(r is results[0] for r in results)
+    assert sorted(str(w.message).split(" (")[0] for w in caught) == ["no coder for `Blob`", "no coder for `Opaque`"]
+
+
+@pytest.mark.parametrize("hint", [Node, Customer, Dict[str, Tagged], Optional[Union[int, str]], uuid.UUID, Any])
+def test_derived_coders_pickle_and_still_work(hint):
+    import pickle
+
+    coder = CoderRegistry(strict=True).get_coder(hint)
+    back = pickle.loads(pickle.dumps(coder))
+    assert back == coder and hash(back) == hash(coder)
+    sample = {Node: Node(1, [Node(2)]), Customer: Customer("c", Address("s", 1)),
+              Dict[str, Tagged]: {"t": Tagged(1, {"x"})}, Optional[Union[int, str]]: "u",
+              uuid.UUID: uuid.UUID(int=7), Any: (1, "a")}[hint]
+    assert back.decode(coder.encode(sample)) == sample
