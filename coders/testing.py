@@ -774,19 +774,29 @@ def strategy_for(coder: Coder):
     from hypothesis import strategies as st
 
     memo: dict[int, Any] = {}
+    building: list[int] = []  # ids of the coders whose strategies are being built, outermost first
+    cyclic: set[int] = set()  # ids of coders that lie on a cycle (a recursive type)
 
     def component(child: Coder):
         key = id(child)
         if key in memo:
+            if key in building:  # a back-reference: everything from there down is recursive
+                cyclic.update(building[building.index(key):])
             return memo[key]
         # A deferred placeholder first, so a recursive coder refers back to itself.
         holder: dict[str, Any] = {}
         memo[key] = st.deferred(lambda: holder["strategy"])
-        strategy = _factory_for(child)(child, component, st)
+        building.append(key)
+        try:
+            strategy = _factory_for(child)(child, component, st)
+        finally:
+            building.pop()
         holder["strategy"] = strategy
         memo[key] = strategy
         return strategy
 
+    # Factories ask this after building a child's strategy, to keep recursive values finite.
+    component.recursive = lambda child: id(child) in cyclic
     return component(coder)
 
 
@@ -832,12 +842,12 @@ def _build_builtin_table() -> dict[type, Callable]:
         prim.NoneCoder: lambda coder, component, st: st.none(),
         prim.TimestampCoder: _timestamp_strategy,
         prim.DecimalCoder: _decimal_strategy,
-        wrap.NullableCoder: lambda coder, component, st: st.none() | component(coder.components()[0]),
+        wrap.NullableCoder: _nullable_strategy,
         wrap.LengthPrefixCoder: lambda coder, component, st: component(coder.components()[0]),
         col.TupleCoder: lambda coder, component, st: st.tuples(*(component(c) for c in coder.components())),
-        col.TupleSequenceCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])).map(tuple),
-        col.ListCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])),
-        col.IterableCoder: lambda coder, component, st: _small_lists(st, component(coder.components()[0])),
+        col.TupleSequenceCoder: lambda coder, component, st: _sequence_strategy(coder, component, st).map(tuple),
+        col.ListCoder: _sequence_strategy,
+        col.IterableCoder: _sequence_strategy,
         col.MapCoder: _map_strategy,
         col.SetCoder: _set_strategy,
         rec.EnumCoder: lambda coder, component, st: st.sampled_from(list(coder.enum_cls)),
@@ -847,8 +857,24 @@ def _build_builtin_table() -> dict[type, Callable]:
     return table
 
 
-def _small_lists(st, elements):
+# A recursive type's values must stay finite: where a collection or an Optional holds the type
+# itself, each level holds fewer than one nested value on average, so generation always ends.
+
+
+def _sequence_strategy(coder, component, st):
+    child = coder.components()[0]
+    elements = component(child)
+    if component.recursive(child):
+        return st.just([]) | st.lists(elements, max_size=2)
     return st.lists(elements, max_size=MAX_COLLECTION_SIZE)
+
+
+def _nullable_strategy(coder, component, st):
+    child = coder.components()[0]
+    inner = component(child)
+    if component.recursive(child):
+        return st.one_of(st.none(), st.none(), inner)
+    return st.none() | inner
 
 
 def _bytes_strategy(coder, component, st):
@@ -893,7 +919,10 @@ def _decimal_strategy(coder, component, st):
 
 def _map_strategy(coder, component, st):
     key_coder, value_coder = coder.components()
-    return st.dictionaries(component(key_coder), component(value_coder), max_size=MAX_COLLECTION_SIZE)
+    keys, values = component(key_coder), component(value_coder)
+    if component.recursive(key_coder) or component.recursive(value_coder):
+        return st.just({}) | st.dictionaries(keys, values, max_size=2)
+    return st.dictionaries(keys, values, max_size=MAX_COLLECTION_SIZE)
 
 
 def _set_strategy(coder, component, st):

@@ -26,6 +26,7 @@ from coders.testing import (
     register_strategy,
     strategy_for,
 )
+from coders.testing import _values_equal
 
 # ---- small coders written for these tests: a good one of each shape, and broken ones -------------
 
@@ -581,6 +582,18 @@ PAIR = RecordCoder(Pair, [("left", VarIntCoder()), ("right", NullableCoder(StrUt
 NODE = RecordCoder.deferred(Node)
 NODE.set_fields([("label", StrUtf8Coder()), ("children", ListCoder(NODE))])
 
+
+@dataclasses.dataclass
+class Branch:
+    left: typing.Optional["Branch"]
+    right: typing.Optional["Branch"]
+    by_name: dict
+
+
+BRANCH = RecordCoder.deferred(Branch)
+BRANCH.set_fields([("left", NullableCoder(BRANCH)), ("right", NullableCoder(BRANCH)),
+                   ("by_name", MapCoder(StrUtf8Coder(), BRANCH, deterministic=True))])
+
 COMPOSITES = [
     TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
     TupleSequenceCoder(BooleanCoder()),
@@ -594,6 +607,7 @@ COMPOSITES = [
     ITEM,
     PAIR,
     NODE,
+    BRANCH,
     UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder()), (None, NoneCoder()), (Item, ITEM)]),
     MapCoder(EnumCoder(Color), TupleCoder(TimestampCoder(), DecimalCoder())),
     AnyCoder(),
@@ -682,3 +696,25 @@ def test_picklable_explains_a_class_that_dill_rebuilds_by_value():
     assert "the dill copy of the coder is not equal to it" in message
     assert "dill rebuilt class __main__.Reading by value (RecordCoder.cls)" in message
     assert "Fix: define Reading in an importable module" in message
+
+
+DETERMINISTIC = [c for c in COMPOSITES if c.is_deterministic()] + [
+    c.as_deterministic_coder() for c in COMPOSITES if not c.is_deterministic() and not isinstance(c, PickleCoder)
+]
+
+
+@pytest.mark.parametrize("coder", DETERMINISTIC, ids=repr)
+def test_property_deterministic_coders_are_consistent_with_equals(coder):
+    from hypothesis import HealthCheck, given, settings
+
+    values = strategy_for(coder)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values, values)
+    def check(a, b):
+        assert_deterministic(coder, a)
+        if _values_equal(a, b) and first_difference(a, b) is not None:
+            return  # equal across types (1 == 1.0 == True): a coder may keep them apart
+        assert_consistent_with_equals(coder, a, b)
+
+    check()
