@@ -77,7 +77,7 @@ def type_name(hint: Any) -> str:
             return base
         return f"{base}[{', '.join(type_name(a) for a in args) if args != ((),) else '()'}]"
     if isinstance(hint, type):
-        return hint.__qualname__
+        return hint.__qualname__.rpartition("<locals>.")[2]
     name = getattr(hint, "_name", None) or getattr(hint, "__name__", None)
     return name if name else repr(hint).replace("typing.", "")
 
@@ -147,7 +147,7 @@ def _any_coders_for(cls) -> list[Coder]:
 
 def registered_type_rule(hint, registry: "CoderRegistry", context: ResolutionContext):
     """The user's registrations: the exact hint, then a generic's origin (factory gets the argument
-    coders), then the nearest registered base class in MRO order."""
+    coders), then the nearest registered base class in MRO order (builtin bases excluded)."""
     regs = registry._registrations
     if not regs:
         return None
@@ -170,6 +170,10 @@ def registered_type_rule(hint, registry: "CoderRegistry", context: ResolutionCon
         return _materialize(entry, hint, arg_coders, origin)
     if isinstance(hint, type):
         for base in hint.__mro__[1:]:
+            if base.__module__ == "builtins":
+                # A registration for int does not take over bool or an IntEnum (nor str a str
+                # subclass): they would decode as the base type. Builtins match exactly only.
+                continue
             entry = regs.get(base)
             if entry is not None:
                 return _materialize(entry, hint, _any_coders_for(base) if not isinstance(entry, Coder) else (), base)
@@ -275,7 +279,8 @@ def optional_rule(hint, registry, context):
     inner = rest[0] if len(rest) == 1 else typing.Union[rest]
     from .wrappers import NullableCoder
 
-    return NullableCoder(registry.resolve(inner, context.child(f"value of `{type_name(hint)}`")))
+    # Same context: "field `x` of `Order`" says enough for an Optional field.
+    return NullableCoder(registry.resolve(inner, context))
 
 
 def union_rule(hint, registry, context):

@@ -382,6 +382,24 @@ def test_subclasses_resolve_to_the_nearest_registered_base_unless_registered_the
     assert isinstance(registry.get_coder(Animal), AnimalCoder)
 
 
+def test_a_builtin_registration_does_not_take_over_its_subclasses():
+    registry = CoderRegistry(strict=True)
+    registry.register_coder(int, FloatCoder())
+    assert registry.get_coder(bool) == BooleanCoder()
+    assert registry.get_coder(Level) == EnumCoder(Level)
+    registry.register_coder(list, lambda element: IterableCoder(element))
+    assert registry.get_coder(List[str]) == IterableCoder(StrUtf8Coder())
+
+
+def test_an_optional_field_is_named_as_the_field():
+    @dataclasses.dataclass
+    class Local:
+        maybe: Optional[Blob]
+
+    with pytest.warns(FallbackCoderWarning, match=r"no coder for `Blob` \(field `maybe` of `Local`\)"):
+        CoderRegistry().get_coder(Local)
+
+
 def test_registries_are_independent():
     mine, other = CoderRegistry(), CoderRegistry()
     mine.register_coder(Blob, BytesCoder())
