@@ -48,6 +48,8 @@ __all__ = [
     "assert_fully_compliant",
     "CoderAssertions",
     "first_difference",
+    "is_fixed_width",
+    "fallback_paths",
     "strategy_for",
     "register_strategy",
 ]
@@ -543,8 +545,8 @@ def _recreated_classes(coder: Coder, clone: Coder, backend: str) -> list[str]:
     """Explain a copy that prints the same but is not equal: a class it holds was rebuilt by value."""
     lines = []
     for original, copied in zip(coder.walk(), clone.walk()):
-        for attr, value in vars(original).items():
-            other = vars(copied).get(attr)
+        for attr, value in getattr(original, "__dict__", {}).items():
+            other = getattr(copied, "__dict__", {}).get(attr)
             pairs = zip(value, other) if isinstance(value, tuple) and isinstance(other, tuple) else [(value, other)]
             for a, b in pairs:
                 if isinstance(a, type) and isinstance(b, type) and a is not b and a.__qualname__ == b.__qualname__:
@@ -771,7 +773,10 @@ def strategy_for(coder: Coder):
     and -0.0; text without lone surrogates; millisecond aware UTC datetimes; finite decimals);
     composites combine their components' strategies; records build instances of their class.
     """
-    from hypothesis import strategies as st
+    try:
+        from hypothesis import strategies as st
+    except ImportError as e:
+        raise ImportError(f"strategy_for needs hypothesis ({e}). Fix: pip install hypothesis") from e
 
     memo: dict[int, Any] = {}
     building: list[int] = []  # ids of the coders whose strategies are being built, outermost first

@@ -718,3 +718,22 @@ def test_property_deterministic_coders_are_consistent_with_equals(coder):
         assert_consistent_with_equals(coder, a, b)
 
     check()
+
+
+def test_the_kit_imports_and_works_without_hypothesis():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "from coders.testing import assert_roundtrip, strategy_for\n"
+        "from coders.primitives import VarIntCoder\n"
+        "assert_roundtrip(VarIntCoder(), 1, -1)\n"
+        "try:\n"
+        "    strategy_for(VarIntCoder())\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "strategy_for needs hypothesis" in done.stdout and "Fix: pip install hypothesis" in done.stdout
