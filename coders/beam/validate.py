@@ -208,10 +208,13 @@ def coderkit_rule(ctx: KeyContext):
     from coders.pickle import CloudpickleCoder, PickleCoder
 
     fallbacks = context.state.fallbacks
-    issues = coder.determinism_issues()
+    all_issues = coder.determinism_issues()
+    shown = {str(issue) for issue in all_issues}
+    # When Beam codes the key with coderkit's coder, it asks it for its deterministic variant: those
+    # issues never reach the shuffle.
+    issues = [] if all_issues and _beam_uses_deterministic_variant_of(coder, ctx) else all_issues
     out = [(str(issue), None) for issue in issues
            if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))]  # said below, once
-    shown = {str(issue) for issue in issues}
     out += [(hazard, None) for hazard in coder_key_hazards(coder, ctx.key_type) if hazard not in shown]
     for hint, where in fallbacks:
         out.append((
@@ -237,6 +240,23 @@ def unhashable_key_rule(ctx: KeyContext):
         "key by an immutable, canonical form: tuple(sorted(d.items())) for a dict, frozenset or "
         "tuple(sorted(s)) for a set, tuple(l) for a list",
     )]
+
+
+def _beam_uses_deterministic_variant_of(coder, ctx: KeyContext) -> bool:
+    """True when Beam's key coder is exactly ``to_beam(coder)`` and its deterministic variant is deterministic.
+
+    Beam asks a GroupByKey's key coder for ``as_deterministic_coder``; after ``install()``
+    that is coderkit's (a record with a float field gets a canonical float), so the
+    determinism issues of the plain coder never reach the shuffle.
+    """
+    from .adapter import to_beam
+
+    if ctx.beam_coder is None or ctx.beam_coder != to_beam(coder):
+        return False
+    try:
+        return ctx.beam_coder.as_deterministic_coder(ctx.label).is_deterministic()
+    except Exception:
+        return False
 
 
 RULES: list[Callable[[KeyContext], list]] = [

@@ -44,6 +44,11 @@ class Customer:
     name: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Price:
+    amount: float
+
+
 class Opaque:
     """No rule derives a coder for this: coderkit would pickle it, so install() leaves it to Beam."""
 

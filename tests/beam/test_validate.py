@@ -162,3 +162,22 @@ def test_record_keys_are_clean_once_coderkit_is_installed():
         assert validate_pipeline(p) == []
     finally:
         uninstall()
+
+
+@pytest.mark.pipeline
+def test_after_install_beam_asks_coderkit_for_the_deterministic_key_coder_so_float_fields_group_right():
+    install()
+    try:
+        p = beam.Pipeline(runner="DirectRunner")
+        grouped = (keyed(p, pt.Price, [(pt.Price(-0.0), "a"), (pt.Price(0.0), "b")]) | "Group" >> beam.GroupByKey()
+                   | beam.MapTuple(lambda k, vs: (k, sorted(vs))))
+        assert_that(grouped, equal_to([(pt.Price(0.0), ["a", "b"])]))  # one group: canonical float key bytes
+        assert validate_pipeline(p) == []
+        p.run().wait_until_finish()
+    finally:
+        uninstall()
+
+
+def test_without_install_the_same_record_key_is_reported():
+    found = findings_for(pt.Price)
+    assert any("Price.amount -> FloatCoder: -0.0 == 0.0" in f.reason for f in found)
