@@ -50,7 +50,8 @@ from .backends import Backend, get_backend
 from .report import ERROR, WARNING, Leaf, PicklabilityReport, Problem, UnpicklableError
 from .walk import ATOMIC_TYPES, Edge, children, is_atomic, is_opaque, root_name_for, type_name
 
-__all__ = ["check_picklable", "check_many", "assert_picklable"]
+__all__ = ["check_picklable", "check_many", "assert_picklable", "compare_backends",
+           "backend_differences"]
 
 DEFAULT_SIZE_WARNING_BYTES = 1_000_000
 DEFAULT_SIZE_ERROR_BYTES = 10_000_000
@@ -111,6 +112,41 @@ def assert_picklable(obj, *, strict: bool = False, **options) -> PicklabilityRep
     if not report.ok or (strict and report.warnings):
         raise UnpicklableError(report)
     return report
+
+
+def compare_backends(obj, backends: Iterable[str] = ("beam", "cloudpickle", "dill", "pickle"),
+                     **options) -> dict[str, PicklabilityReport]:
+    """One report per backend (keyed by the resolved name, e.g. ``"beam:cloudpickle"``):
+    which problems the user would meet under another pickler (stdlib pickle is what
+    multiprocessing uses)."""
+    reports: dict[str, PicklabilityReport] = {}
+    for name in backends:
+        report = check_picklable(obj, backend=name, **options)
+        reports.setdefault(report.backend, report)
+    return reports
+
+
+def backend_differences(reports: Mapping[str, PicklabilityReport]) -> list[str]:
+    """Lines naming each (path, type) whose verdict depends on the pickler, e.g.
+    ``LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; warning with
+    beam:cloudpickle, dill``. Empty when every backend agrees."""
+    verdicts: dict[tuple[str, str], dict[str, str]] = {}
+    for name, report in reports.items():
+        for problem in report.problems:
+            for leaf in problem.leaves:
+                verdicts.setdefault((leaf.path, leaf.type_name), {})[name] = problem.severity
+    lines = []
+    for (path, tname), by_backend in verdicts.items():
+        states = {name: by_backend.get(name, "clean") for name in reports}
+        if len(set(states.values())) == 1:
+            continue
+        groups: dict[str, list[str]] = {}
+        for name, state in states.items():
+            groups.setdefault(state, []).append(name)
+        detail = "; ".join(f"{state} with {', '.join(names)}"
+                           for state, names in sorted(groups.items()))
+        lines.append(f"{path} ({tname}): {detail}")
+    return lines
 
 
 # -- one object ---------------------------------------------------------------------------

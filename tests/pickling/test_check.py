@@ -427,3 +427,14 @@ def test_locks_recreated_by_beam_really_are_new_locks():
         assert copy is not lock and not copy.locked()
     finally:
         lock.release()
+
+
+def test_backend_comparison_names_what_depends_on_the_pickler():
+    from pickling.check import backend_differences, compare_backends
+
+    reports = compare_backends(cases.LockDoFn())
+    assert list(reports) == ["beam:cloudpickle", "cloudpickle", "dill", "pickle"]
+    assert backend_differences(reports) == [
+        "LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; "
+        "warning with beam:cloudpickle, dill"]
+    assert backend_differences(compare_backends(cases.GoodDoFn())) == []
