@@ -33,7 +33,15 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'coders.beam' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    try:
+        submodule = importlib.import_module(module, __name__)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}{module}":
+            raise
+        raise AttributeError(
+            f"coders.beam.{name} lives in coders.beam{module}, which is not installed in this copy of coderkit"
+        ) from err
+    value = getattr(submodule, name)
     globals()[name] = value
     return value
 

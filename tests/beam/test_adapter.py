@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import pickle
+import sys
 
 import apache_beam.coders as bc
 import cloudpickle
@@ -214,3 +215,28 @@ def test_wrapped_records_round_trip_through_beams_iterable_coder(points):
 def test_timestamp_decodes_to_beams_timestamp():
     ts = to_beam(c.TimestampCoder(as_beam_timestamp=True))
     assert ts.decode(c.TimestampCoder().encode(datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc))) == Timestamp.of(1577836800)
+
+
+# ----------------------------------------------------------------------------- the package
+
+def test_import_coders_never_imports_beam_but_coders_beam_does():
+    import subprocess
+
+    code = ("import sys, coders; coders.get_coder(int); coders.VarIntCoder().encode(1); "
+            "assert 'apache_beam' not in sys.modules, 'coders imported apache_beam'; "
+            "import coders.beam; assert 'apache_beam' in sys.modules; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_coders_beam_exports_lazily_by_name():
+    import coders.beam as cb
+
+    for name in ["to_beam", "from_beam", "CoderkitBeamCoder", "install", "uninstall", "installed_registry",
+                 "DeterministicGroupByKey", "KeyCheckError", "validate_pipeline", "KeyFinding"]:
+        assert getattr(cb, name).__module__.startswith("coders.beam.")
+    for name in ["ReadFromSequenceFile", "ReadFromSparkPickleFile", "WriteToSequenceFile"]:
+        assert name in cb.__all__ and name in dir(cb)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cb.nope
+    assert c.beam is cb
