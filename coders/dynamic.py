@@ -39,7 +39,6 @@ the value and the fix) any value that would need the pickle fallback. It still w
 
 from __future__ import annotations
 
-import math
 import typing
 from typing import Any
 
@@ -90,104 +89,169 @@ def _pickle_coder():
 class AnyCoder(Coder):
     """Codes None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset by tag; pickles the rest.
 
-    The tag table is in the module docstring.
+    The tag table is in the module docstring. Each type has an ``_encode_<type>`` and a
+    ``_decode_<type>`` method; ``_setup`` builds the type -> encoder and tag -> decoder
+    tables the hot path dispatches through.
     """
 
     def __init__(self, deterministic: bool = False):
         self.deterministic = bool(deterministic)
+        self._setup()
+
+    def _setup(self) -> None:
         self._pickle = None
+        float_encoder = self._encode_float_canonical if self.deterministic else self._encode_float
+        self._encoders = {
+            type(None): self._encode_none, int: self._encode_int, float: float_encoder,
+            str: self._encode_str, bytes: self._encode_bytes, bool: self._encode_bool,
+            list: self._encode_list, tuple: self._encode_tuple,
+            dict: self._encode_dict_sorted if self.deterministic else self._encode_dict,
+            set: self._encode_set, frozenset: self._encode_frozenset,
+        }
+        decoders = [None] * 256
+        for tag, method in ((NONE_TAG, self._decode_none), (INT_TAG, self._decode_int),
+                            (FLOAT_TAG, self._decode_float), (BYTES_TAG, self._decode_bytes),
+                            (STR_TAG, self._decode_str), (LIST_TAG, self._decode_list),
+                            (TUPLE_TAG, self._decode_tuple), (DICT_TAG, self._decode_dict),
+                            (SET_TAG, self._decode_set), (BOOL_TAG, self._decode_bool),
+                            (BIG_INT_TAG, self._decode_big_int), (FROZENSET_TAG, self._decode_frozenset),
+                            (PICKLE_TAG, self._decode_pickled)):
+            decoders[tag] = method
+        self._decoders = decoders
 
     # ---- encode ----------------------------------------------------------------------------
 
     def encode_to(self, value: Any, out: bytearray, nested: bool) -> None:
-        t = type(value)
-        if value is None:
-            out.append(NONE_TAG)
-        elif t is int:
-            if INT64_MIN <= value <= INT64_MAX:
-                out.append(INT_TAG)
-                write_varint64(out, value)
-            else:
-                out.append(BIG_INT_TAG)
-                n = (value.bit_length() + 8) // 8  # room for the sign bit
-                write_varint64(out, n)
-                out += value.to_bytes(n, "big", signed=True)
-        elif t is float:
-            out.append(FLOAT_TAG)
-            if self.deterministic:
-                if value == 0.0:
-                    out += _ZERO
-                elif math.isnan(value):
-                    out += _CANONICAL_NAN
-                else:
-                    out += DOUBLE_BE.pack(value)
-            else:
-                out += DOUBLE_BE.pack(value)
-        elif t is str:
-            out.append(STR_TAG)
-            try:
-                data = value.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise self._encode_error(
-                    value, f"a str encodable as UTF-8 ({e.reason} at index {e.start})",
-                    fix="remove the unpaired surrogate, or pass bytes",
-                ) from None
-            if nested:
-                write_varint64(out, len(data))
-            out += data
-        elif t is bytes:
-            out.append(BYTES_TAG)
-            if nested:
-                write_varint64(out, len(value))
-            out += value
-        elif t is bool:
-            out.append(BOOL_TAG)
-            out.append(1 if value else 0)
-        elif t is list or t is tuple:
-            out.append(LIST_TAG if t is list else TUPLE_TAG)
-            write_varint64(out, len(value))
-            for i, element in enumerate(value):
-                try:
-                    self.encode_to(element, out, True)
-                except EncodeError as err:
-                    raise err.with_path(f"[{i}]")
-        elif t is dict:
-            out.append(DICT_TAG)
-            write_varint64(out, len(value))
-            if self.deterministic:
-                entries = []
-                for k, v in value.items():
-                    kb = self._encode_part(k, f"<key {k!r}>")
-                    entries.append((kb, k, v))
-                entries.sort(key=lambda e: e[0])
-                for kb, k, v in entries:
-                    out += kb
-                    self._encode_into(v, out, f"[{k!r}]")
-            else:
-                for k, v in value.items():
-                    self._encode_into(k, out, f"<key {k!r}>")
-                    self._encode_into(v, out, f"[{k!r}]")
-        elif t is set or t is frozenset:
-            out.append(SET_TAG if t is set else FROZENSET_TAG)
-            write_varint64(out, len(value))
-            if self.deterministic:
-                parts = sorted(self._encode_part(e, f"<element {e!r}>") for e in value)
-                for p in parts:
-                    out += p
-            else:
-                for e in value:
-                    self._encode_into(e, out, f"<element {e!r}>")
+        encoder = self._encoders.get(type(value))
+        if encoder is None:
+            self._encode_other(value, out, nested)
         else:
-            if self.deterministic:
-                name = t.__qualname__
-                raise EncodeError(
-                    f"AnyCoder(deterministic=True) cannot encode a `{t.__module__}.{name}` deterministically: "
-                    f"only None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset have a "
-                    f"deterministic encoding, and other values would be pickled, whose bytes are not stable",
-                    coder=self, value=value, fix=_PICKLE_FIX.format(name=name),
-                )
-            out.append(PICKLE_TAG)
-            self._pickler().encode_to(value, out, nested)
+            encoder(value, out, nested)
+
+    def encode(self, value: Any) -> bytes:
+        out = bytearray()
+        self.encode_to(value, out, False)
+        return bytes(out)
+
+    def encode_nested(self, value: Any) -> bytes:
+        out = bytearray()
+        self.encode_to(value, out, True)
+        return bytes(out)
+
+    def _encode_none(self, value, out, nested):
+        out.append(NONE_TAG)
+
+    def _encode_int(self, value, out, nested):
+        if INT64_MIN <= value <= INT64_MAX:
+            out.append(INT_TAG)
+            write_varint64(out, value)
+        else:
+            out.append(BIG_INT_TAG)
+            n = (value.bit_length() + 8) // 8  # room for the sign bit
+            write_varint64(out, n)
+            out += value.to_bytes(n, "big", signed=True)
+
+    def _encode_float(self, value, out, nested, _pack=DOUBLE_BE.pack):
+        out.append(FLOAT_TAG)
+        out += _pack(value)
+
+    def _encode_float_canonical(self, value, out, nested, _pack=DOUBLE_BE.pack):
+        out.append(FLOAT_TAG)
+        if value == 0.0:
+            out += _ZERO
+        elif value != value:
+            out += _CANONICAL_NAN
+        else:
+            out += _pack(value)
+
+    def _encode_str(self, value, out, nested):
+        out.append(STR_TAG)
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise self._encode_error(
+                value, f"a str encodable as UTF-8 ({e.reason} at index {e.start})",
+                fix="remove the unpaired surrogate, or pass bytes",
+            ) from None
+        if nested:
+            write_varint64(out, len(data))
+        out += data
+
+    def _encode_bytes(self, value, out, nested):
+        out.append(BYTES_TAG)
+        if nested:
+            write_varint64(out, len(value))
+        out += value
+
+    def _encode_bool(self, value, out, nested):
+        out.append(BOOL_TAG)
+        out.append(1 if value else 0)
+
+    def _encode_items(self, tag, value, out):
+        out.append(tag)
+        write_varint64(out, len(value))
+        encoders = self._encoders
+        i = 0
+        try:
+            for i, element in enumerate(value):
+                encoder = encoders.get(type(element))
+                if encoder is None:
+                    self._encode_other(element, out, True)
+                else:
+                    encoder(element, out, True)
+        except EncodeError as err:
+            raise err.with_path(f"[{i}]")
+
+    def _encode_list(self, value, out, nested):
+        self._encode_items(LIST_TAG, value, out)
+
+    def _encode_tuple(self, value, out, nested):
+        self._encode_items(TUPLE_TAG, value, out)
+
+    def _encode_dict(self, value, out, nested):
+        out.append(DICT_TAG)
+        write_varint64(out, len(value))
+        for k, v in value.items():
+            self._encode_into(k, out, f"<key {k!r}>")
+            self._encode_into(v, out, f"[{k!r}]")
+
+    def _encode_dict_sorted(self, value, out, nested):
+        out.append(DICT_TAG)
+        write_varint64(out, len(value))
+        entries = sorted(((self._encode_part(k, f"<key {k!r}>"), k, v) for k, v in value.items()),
+                         key=lambda e: e[0])
+        for key_bytes, k, v in entries:
+            out += key_bytes
+            self._encode_into(v, out, f"[{k!r}]")
+
+    def _encode_set(self, value, out, nested):
+        self._encode_elements(SET_TAG, value, out)
+
+    def _encode_frozenset(self, value, out, nested):
+        self._encode_elements(FROZENSET_TAG, value, out)
+
+    def _encode_elements(self, tag, value, out):
+        out.append(tag)
+        write_varint64(out, len(value))
+        if self.deterministic:
+            for part in sorted(self._encode_part(e, f"<element {e!r}>") for e in value):
+                out += part
+        else:
+            for e in value:
+                self._encode_into(e, out, f"<element {e!r}>")
+
+    def _encode_other(self, value, out, nested):
+        if self.deterministic:
+            t = type(value)
+            name = t.__qualname__
+            raise EncodeError(
+                f"AnyCoder(deterministic=True) cannot encode a `{t.__module__}.{name}` deterministically: "
+                f"only None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset have a "
+                f"deterministic encoding, and other values would be pickled, whose bytes are not stable",
+                coder=self, value=value, fix=_PICKLE_FIX.format(name=name),
+            )
+        out.append(PICKLE_TAG)
+        self._pickler().encode_to(value, out, nested)
 
     def _encode_into(self, value: Any, out: bytearray, segment: str) -> None:
         try:
@@ -208,71 +272,110 @@ class AnyCoder(Coder):
     # ---- decode ----------------------------------------------------------------------------
 
     def decode_from(self, data, pos: int, nested: bool) -> tuple[Any, int]:
-        start = pos
         try:
             tag = data[pos]
         except IndexError:
             raise DecodeError("truncated input: expected an AnyCoder type tag, found end of data", offset=pos) from None
-        pos += 1
-        if tag == NONE_TAG:
-            return None, pos
-        if tag == INT_TAG:
-            return read_varint64(data, pos)
-        if tag == FLOAT_TAG:
-            raw, pos = read_exact(data, pos, 8, "float")
-            return DOUBLE_BE.unpack(raw)[0], pos
-        if tag == BYTES_TAG or tag == STR_TAG:
-            if nested:
-                raw, pos = read_length_prefixed(data, pos, "bytes" if tag == BYTES_TAG else "str")
-            else:
-                raw, pos = bytes(data[pos:]), len(data)
-            if tag == BYTES_TAG:
-                return raw, pos
+        decoder = self._decoders[tag]
+        if decoder is None:
+            raise DecodeError(f"unknown AnyCoder type tag 0x{tag:02x}", offset=pos)
+        return decoder(data, pos + 1, nested)
+
+    def _decode_none(self, data, pos, nested):
+        return None, pos
+
+    def _decode_int(self, data, pos, nested):
+        try:
+            b = data[pos]
+        except IndexError:
+            raise DecodeError("truncated input: expected a varint, found end of data", offset=pos) from None
+        if b < 0x80:
+            return b, pos + 1
+        return read_varint64(data, pos)
+
+    def _decode_float(self, data, pos, nested, _unpack=DOUBLE_BE.unpack_from):
+        if pos + 8 > len(data):
+            raise DecodeError(f"float: need 8 bytes but only {max(len(data) - pos, 0)} remain", offset=pos)
+        return _unpack(data, pos)[0], pos + 8
+
+    def _raw(self, data, pos, nested, what):
+        if nested:
+            return read_length_prefixed(data, pos, what)
+        return bytes(data[pos:]), len(data)
+
+    def _decode_bytes(self, data, pos, nested):
+        return self._raw(data, pos, nested, "bytes")
+
+    def _decode_str(self, data, pos, nested):
+        raw, end = self._raw(data, pos, nested, "str")
+        try:
+            return raw.decode("utf-8"), end
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"invalid UTF-8 in str ({e.reason})", offset=pos) from None
+
+    def _decode_bool(self, data, pos, nested):
+        raw, pos = read_exact(data, pos, 1, "bool")
+        if raw[0] > 1:
+            raise DecodeError(f"bool byte must be 0x00 or 0x01, got 0x{raw[0]:02x}", offset=pos - 1)
+        return raw[0] == 1, pos
+
+    def _decode_items(self, data, pos):
+        count, pos = self._read_count(data, pos)
+        items = []
+        decoders = self._decoders
+        for i in range(count):
             try:
-                return raw.decode("utf-8"), pos
-            except UnicodeDecodeError as e:
-                raise DecodeError(f"invalid UTF-8 in str ({e.reason})", offset=start) from None
-        if tag == BOOL_TAG:
-            raw, pos = read_exact(data, pos, 1, "bool")
-            if raw[0] > 1:
-                raise DecodeError(f"bool byte must be 0x00 or 0x01, got 0x{raw[0]:02x}", offset=pos - 1)
-            return raw[0] == 1, pos
-        if tag in (LIST_TAG, TUPLE_TAG, SET_TAG, FROZENSET_TAG):
-            count, pos = self._read_count(data, pos)
-            items = []
-            for i in range(count):
-                try:
-                    item, pos = self.decode_from(data, pos, True)
-                except DecodeError as err:
-                    raise err.with_path(f"[{i}]")
-                items.append(item)
-            if tag == LIST_TAG:
-                return items, pos
-            if tag == TUPLE_TAG:
-                return tuple(items), pos
+                decoder = decoders[data[pos]]
+                if decoder is None:
+                    raise DecodeError(f"unknown AnyCoder type tag 0x{data[pos]:02x}", offset=pos)
+                item, pos = decoder(data, pos + 1, True)
+            except IndexError:
+                raise DecodeError("truncated input: expected an AnyCoder type tag, found end of data",
+                                  offset=pos, path=(f"[{i}]",)) from None
+            except DecodeError as err:
+                raise err.with_path(f"[{i}]")
+            items.append(item)
+        return items, pos
+
+    def _decode_list(self, data, pos, nested):
+        return self._decode_items(data, pos)
+
+    def _decode_tuple(self, data, pos, nested):
+        items, pos = self._decode_items(data, pos)
+        return tuple(items), pos
+
+    def _decode_set(self, data, pos, nested, kind=set):
+        start = pos
+        items, pos = self._decode_items(data, pos)
+        try:
+            return kind(items), pos
+        except TypeError as e:
+            raise DecodeError(f"set element is not hashable ({e})", offset=start) from None
+
+    def _decode_frozenset(self, data, pos, nested):
+        return self._decode_set(data, pos, nested, frozenset)
+
+    def _decode_dict(self, data, pos, nested):
+        start = pos
+        count, pos = self._read_count(data, pos)
+        result = {}
+        for _ in range(count):
+            k, pos = self.decode_from(data, pos, True)
             try:
-                return (set(items) if tag == SET_TAG else frozenset(items)), pos
+                v, pos = self.decode_from(data, pos, True)
+                result[k] = v
+            except DecodeError as err:
+                raise err.with_path(f"[{k!r}]")
             except TypeError as e:
-                raise DecodeError(f"set element is not hashable ({e})", offset=start) from None
-        if tag == DICT_TAG:
-            count, pos = self._read_count(data, pos)
-            result = {}
-            for i in range(count):
-                k, pos = self.decode_from(data, pos, True)
-                try:
-                    v, pos = self.decode_from(data, pos, True)
-                    result[k] = v
-                except DecodeError as err:
-                    raise err.with_path(f"[{k!r}]")
-                except TypeError as e:
-                    raise DecodeError(f"dict key is not hashable ({e})", offset=start) from None
-            return result, pos
-        if tag == BIG_INT_TAG:
-            raw, pos = read_length_prefixed(data, pos, "big int")
-            return int.from_bytes(raw, "big", signed=True), pos
-        if tag == PICKLE_TAG:
-            return self._pickler().decode_from(data, pos, nested)
-        raise DecodeError(f"unknown AnyCoder type tag 0x{tag:02x}", offset=start)
+                raise DecodeError(f"dict key is not hashable ({e})", offset=start) from None
+        return result, pos
+
+    def _decode_big_int(self, data, pos, nested):
+        raw, pos = read_length_prefixed(data, pos, "big int")
+        return int.from_bytes(raw, "big", signed=True), pos
+
+    def _decode_pickled(self, data, pos, nested):
+        return self._pickler().decode_from(data, pos, nested)
 
     @staticmethod
     def _read_count(data, pos: int) -> tuple[int, int]:
@@ -313,4 +416,4 @@ class AnyCoder(Coder):
 
     def __setstate__(self, state):
         self.deterministic = state["deterministic"]
-        self._pickle = None
+        self._setup()
