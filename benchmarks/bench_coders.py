@@ -1,7 +1,8 @@
 """coderkit's coders against Apache Beam's compiled (Cython) coders, side by side in one process.
 
-Each case times encode-then-decode round trips over the same data for both, and reports
-round trips per second and the ratio ours/Beam. Beam is called through its coder *impl*
+Each case times encode-then-decode round trips over the same data for both, alternating
+between the two so machine load hits both alike, and reports round trips per second and
+the ratio ours/Beam; a second table splits encode and decode. Beam is called through its coder *impl*
 (``beam_coder.get_impl().encode``), its fastest public path. Before timing, every case
 checks that both sides round-trip the data exactly and, where the wire format is shared,
 that our bytes equal Beam's for every element: a fast coder that writes the wrong bytes
@@ -22,10 +23,10 @@ from typing import Any, Callable, Sequence
 from coders import BooleanCoder, FloatCoder, MapCoder, RecordCoder, StrUtf8Coder, TupleCoder, VarIntCoder
 from coders.testing import first_difference
 
-from .common import Table, ops_per_second, parse_args
+from .common import Table, compare_rates, parse_args
 
 FULL_SIZES = {"ints": 1_000_000, "strings": 1_000_000, "tuples": 200_000, "records": 50_000, "maps": 200_000}
-QUICK_SIZES = {name: max(n // 50, 1_000) for name, n in FULL_SIZES.items()}
+QUICK_SIZES = {name: max(n // 20, 2_500) for name, n in FULL_SIZES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,14 +177,15 @@ def main(argv: Sequence[str] | None = None) -> tuple[Table, Table]:
         if shared_format:
             check_same_bytes(name, ours.encode, impl.encode, data)
             check_same_bytes(name + " (nested)", ours.encode_nested, impl.encode_nested, data)
-        ours_rate = ops_per_second(roundtrips(ours.encode, ours.decode, data), len(data), repeat=args.repeat)
-        beam_rate = ops_per_second(roundtrips(impl.encode, impl.decode, data), len(data), repeat=args.repeat)
-        table.add(name, ours_rate, beam_rate, target, note="bytes = Beam's" if shared_format else "own format")
+        n = len(data)
+        rates = compare_rates(roundtrips(ours.encode, ours.decode, data), roundtrips(impl.encode, impl.decode, data),
+                              n, repeat=args.repeat)
+        table.add(name, *rates, target, note="bytes = Beam's" if shared_format else "own format")
         ours_bytes, beam_bytes = [ours.encode(v) for v in data], [impl.encode(v) for v in data]
-        split.add(f"{name}: encode", ops_per_second(encodes(ours.encode, data), len(data), repeat=args.repeat),
-                  ops_per_second(encodes(impl.encode, data), len(data), repeat=args.repeat))
-        split.add(f"{name}: decode", ops_per_second(decodes(ours.decode, ours_bytes), len(data), repeat=args.repeat),
-                  ops_per_second(decodes(impl.decode, beam_bytes), len(data), repeat=args.repeat))
+        split.add(f"{name}: encode", *compare_rates(encodes(ours.encode, data), encodes(impl.encode, data), n,
+                                                    repeat=args.repeat))
+        split.add(f"{name}: decode", *compare_rates(decodes(ours.decode, ours_bytes), decodes(impl.decode, beam_bytes),
+                                                    n, repeat=args.repeat))
     table.print()
     print()
     split.print()

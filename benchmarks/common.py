@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Callable, Sequence, TextIO
 
-__all__ = ["parse_args", "best_time", "ops_per_second", "Row", "Table"]
+__all__ = ["parse_args", "best_time", "ops_per_second", "compare_rates", "Row", "Table"]
 
 
 def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespace:
@@ -64,6 +64,38 @@ def ops_per_second(fn: Callable[[], object], ops: int, repeat: int = 5, warmup: 
     """Operations per second of ``fn()``, which performs ``ops`` operations per call (best of ``repeat``)."""
     seconds = best_time(fn, repeat=repeat, warmup=warmup)
     return ops / seconds if seconds > 0 else float("inf")
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def compare_rates(ours: Callable[[], object], peer: Callable[[], object], ops: int, repeat: int = 5,
+                  warmup: int = 1) -> tuple[float, float]:
+    """Operations per second of ``ours`` and ``peer`` (each doing ``ops`` operations per call).
+
+    The two are timed alternately, one repeat each in turn, and the best of each kept: on
+    a shared machine a burst of load then hits both sides alike instead of one whole side.
+    """
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    for _ in range(warmup):
+        ours()
+        peer()
+    best_ours = best_peer = float("inf")
+    for _ in range(repeat):
+        best_ours = min(best_ours, _timed(ours))
+        best_peer = min(best_peer, _timed(peer))
+    return (ops / best_ours if best_ours > 0 else float("inf"), ops / best_peer if best_peer > 0 else float("inf"))
 
 
 class Row:
