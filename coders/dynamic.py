@@ -147,7 +147,7 @@ class AnyCoder(Coder):
             write_varint64(out, value)
         else:
             out.append(BIG_INT_TAG)
-            n = (value.bit_length() + 8) // 8  # room for the sign bit
+            n = ((value if value >= 0 else ~value).bit_length() + 8) // 8  # minimal, with the sign bit
             write_varint64(out, n)
             out += value.to_bytes(n, "big", signed=True)
 
