@@ -129,13 +129,20 @@ class AnyCoder(Coder):
             encoder(value, out, nested)
 
     def encode(self, value: Any) -> bytes:
-        out = bytearray()
-        self.encode_to(value, out, False)
-        return bytes(out)
+        return self._encode_public(value, False)
 
     def encode_nested(self, value: Any) -> bytes:
+        return self._encode_public(value, True)
+
+    def _encode_public(self, value: Any, nested: bool) -> bytes:
         out = bytearray()
-        self.encode_to(value, out, True)
+        try:
+            self.encode_to(value, out, nested)
+        except RecursionError:
+            raise self._encode_error(
+                value, "a value that is not cyclic or nested beyond Python's recursion limit",
+                fix="break the cycle (a list or dict that contains itself) or flatten the structure",
+            ) from None
         return bytes(out)
 
     def _encode_none(self, value, out, nested):

@@ -219,3 +219,12 @@ def test_any_coder_pickles_and_keeps_its_variant():
         back = pickle.loads(pickle.dumps(coder))
         assert back == coder
         assert back.decode(back.encode({1: Decimal("3")} if not coder.deterministic else {1: 2})) is not None
+
+
+def test_hostile_nesting_is_a_decode_error_and_a_cycle_an_encode_error():
+    with pytest.raises(DecodeError, match="RecursionError"):
+        AnyCoder().decode(b"\x05\x01" * 50_000 + b"\x00")
+    cyclic = [1]
+    cyclic.append(cyclic)
+    with pytest.raises(EncodeError, match="not cyclic.*Fix: break the cycle"):
+        AnyCoder().encode(cyclic)
