@@ -650,6 +650,10 @@ def test_fully_compliant_on_records_and_containers():
     assert_fully_compliant(MapCoder(StrUtf8Coder(), VarIntCoder()), [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {}])
     # 1, 1.0 and True are equal but AnyCoder rightly keeps their types apart: those pairs are not compared.
     assert_fully_compliant(AnyCoder(), [1, 1.0, True, "1", (1, [2.0]), {"k": {1, 2}}, None, 2**70])
+    # Its deterministic variant refuses (EncodeError) what AnyCoder would pickle; the rest is still checked.
+    import fractions
+
+    assert_fully_compliant(AnyCoder(), [fractions.Fraction(1, 3), {"b": 1, "a": 2}, {"a": 2, "b": 1}])
 
 
 def test_deterministic_catches_insertion_ordered_maps_and_names_the_path():
