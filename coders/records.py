@@ -21,6 +21,7 @@ import functools
 import inspect
 import operator
 import threading
+import types
 import typing
 from typing import Any, Iterable, Sequence
 
@@ -246,30 +247,129 @@ def _declared_fields(cls, kind: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _build_by_setattr(cls, names, values):
-    obj = object.__new__(cls)
-    setattr_ = object.__setattr__
-    for name, value in zip(names, values):
-        setattr_(obj, name, value)
-    return obj
+def _builder_kind(kind: str, cls, names) -> str:
+    """How decoding sets the fields: ``tuple`` (NamedTuple), ``setattr`` (slots or data descriptors,
+    which need ``object.__setattr__``) or ``dict`` (plain attributes, written straight into ``__dict__``)."""
+    if kind == "namedtuple":
+        return "tuple"
+    if any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__") for name in names):
+        return "setattr"
+    return "dict"
 
 
-def _dict_builder(cls, names):
-    """A function ``values -> instance`` that fills the new instance's ``__dict__`` in one unpacking
-    assignment (``d['a'], d['b'] = values``), the fastest way to set n attributes without ``__init__``."""
-    if not names:
-        return lambda values: object.__new__(cls)
-    targets = ", ".join(f"d[{name!r}]" for name in names)
-    source = (
-        "def build(values):\n"
-        "    obj = new(cls)\n"
-        "    d = obj.__dict__\n"
-        f"    {targets}, = values\n"
-        "    return obj\n"
-    )
-    namespace = {"new": object.__new__, "cls": cls}
-    exec(compile(source, f"<RecordCoder builder for {cls.__qualname__}>", "exec"), namespace)
-    return namespace["build"]
+def _make_from_fields(build: str, cls, names):
+    """Generate ``from_fields(values) -> instance`` for one record class, without calling ``__init__``.
+
+    ``values`` holds the field values in declaration order; a wrong count is a TypeError.
+    """
+    n = len(names)
+
+    def count_error(values):
+        got = f"{len(values)} values" if hasattr(values, "__len__") else repr(values)
+        return TypeError(f"{cls.__qualname__} has {n} fields {list(names)}, got {got}")
+
+    lines = ["def from_fields(values):"]
+    if build == "tuple":
+        lines += [f"    if len(values) != {n}:", "        raise count_error(values)",
+                  "    return tuple_new(cls, values)"]
+    elif build == "setattr" or n == 0:
+        lines += [f"    if len(values) != {n}:", "        raise count_error(values)", "    obj = new(cls)"]
+        lines += [f"    setattr_(obj, {name!r}, values[{i}])" for i, name in enumerate(names)]
+        lines += ["    return obj"]
+    else:
+        targets = ", ".join(f"d[{name!r}]" for name in names)
+        # The unpacking checks the count before assigning anything.
+        lines += ["    obj = new(cls)", "    d = obj.__dict__", "    try:", f"        {targets}, = values",
+                  "    except (ValueError, TypeError):", "        raise count_error(values) from None",
+                  "    return obj"]
+    namespace = {"new": object.__new__, "tuple_new": tuple.__new__, "setattr_": object.__setattr__,
+                 "cls": cls, "count_error": count_error}
+    exec(compile("\n".join(lines) + "\n", f"<RecordCoder from_fields for {cls.__qualname__}>", "exec"),
+         namespace)
+    return namespace["from_fields"]
+
+
+def _encoder_of(coder: Coder):
+    """``coder.encode_to`` to call from another coder's hot path. A deferred record whose fields are not
+    set yet gets its methods replaced by set_fields, so it is looked up at call time instead."""
+    if isinstance(coder, RecordCoder) and not coder._fields_set:
+        return lambda value, out, nested: coder.encode_to(value, out, nested)
+    return coder.encode_to
+
+
+def _decoder_of(coder: Coder):
+    """``coder.decode_from`` to call from another coder's hot path (late-bound like ``_encoder_of``)."""
+    if isinstance(coder, RecordCoder) and not coder._fields_set:
+        return lambda data, pos, nested: coder.decode_from(data, pos, nested)
+    return coder.decode_from
+
+
+def _compile_codec(coder: "RecordCoder"):
+    """Generate ``encode_to``/``decode_from`` for one record, unrolled over its fields.
+
+    The same bytes and errors as the reference methods (``RecordCoder.encode_to`` /
+    ``decode_from``): each field's coder is called directly, with its context fixed
+    where it is known, and the instance is built in one step. Field names are
+    identifiers (dataclasses and namedtuple check), so they are safe in the source.
+    """
+    names = coder.field_names
+    n = len(names)
+    cls = coder.cls
+    namespace = {
+        "cls": cls, "new": object.__new__, "tuple_new": tuple.__new__, "setattr_": object.__setattr__,
+        "wrong_class": coder._wrong_class, "encode_failure": coder._encode_failure,
+        "decode_failure": coder._decode_failure,
+    }
+    for i, field_coder in enumerate(coder.field_coders):
+        namespace[f"e{i}"] = _encoder_of(field_coder)
+        namespace[f"d{i}"] = _decoder_of(field_coder)
+    ctx = ["True"] * (n - 1) + ["nested"] if n else []
+    if coder._kind == "namedtuple":
+        fetch = [f"    {', '.join(f'v{i}' for i in range(n))}, = value"] if n else []
+        field_values = [f"v{i}" for i in range(n)]
+    else:
+        fetch = []
+        field_values = [f"value.{name}" for name in names]
+    enc = ["def encode_to(value, out, nested):",
+           "    if type(value) is not cls:",
+           "        raise wrong_class(value)",
+           "    i = 0",
+           "    try:"]
+    enc += ["    " + line for line in fetch]
+    for i in range(n):
+        if i:
+            enc.append(f"        i = {i}")
+        enc.append(f"        e{i}({field_values[i]}, out, {ctx[i]})")
+    enc += ["        pass",
+            "    except Exception as exc:",
+            "        encode_failure(value, i, exc)"]
+    dec = ["def decode_from(data, pos, nested):",
+           "    i = 0",
+           "    try:"]
+    for i in range(n):
+        if i:
+            dec.append(f"        i = {i}")
+        dec.append(f"        v{i}, pos = d{i}(data, pos, {ctx[i]})")
+    dec += ["        pass",
+            "    except Exception as exc:",
+            "        decode_failure(i, pos, exc)"]
+    values = ", ".join(f"v{i}" for i in range(n))
+    if coder._kind == "namedtuple":
+        dec.append(f"    return tuple_new(cls, ({values}{',' if n == 1 else ''})), pos")
+    elif coder._build_kind == "setattr":
+        dec.append("    obj = new(cls)")
+        dec += [f"    setattr_(obj, {name!r}, v{i})" for i, name in enumerate(names)]
+        dec.append("    return obj, pos")
+    else:
+        dec.append("    obj = new(cls)")
+        if n:
+            targets = ", ".join(f"d[{name!r}]" for name in names)
+            dec += ["    d = obj.__dict__", f"    {targets}, = {values},"]
+        dec.append("    return obj, pos")
+    source = "\n".join(enc) + "\n\n" + "\n".join(dec) + "\n"
+    exec(compile(source, f"<RecordCoder codec for {cls.__qualname__}>", "exec"), namespace)
+    coder._codec_source = source  # for debugging: print(coder._codec_source)
+    return namespace["encode_to"], namespace["decode_from"]
 
 
 class RecordCoder(Coder):
@@ -369,28 +469,36 @@ class RecordCoder(Coder):
         n = len(names)
         coders = self.field_coders
         # (method, context) per field: every field nested, except the last in an outer record.
-        self._nested_enc = tuple((c.encode_to, True) for c in coders)
-        self._outer_enc = tuple((c.encode_to, i < n - 1) for i, c in enumerate(coders))
-        self._nested_dec = tuple((c.decode_from, True) for c in coders)
-        self._outer_dec = tuple((c.decode_from, i < n - 1) for i, c in enumerate(coders))
+        self._nested_enc = tuple((_encoder_of(c), True) for c in coders)
+        self._outer_enc = tuple((_encoder_of(c), i < n - 1) for i, c in enumerate(coders))
+        self._nested_dec = tuple((_decoder_of(c), True) for c in coders)
+        self._outer_dec = tuple((_decoder_of(c), i < n - 1) for i, c in enumerate(coders))
         self._fused = _NOT_TRIED
+        for name in ("encode_to", "decode_from", "encode", "decode", "encode_nested", "decode_nested"):
+            self.__dict__.pop(name, None)  # undo a previous setup's per-instance fast paths
+        self._build_kind = _builder_kind(self._kind, self.cls, names)
+        # from_fields is per instance: generated for this class (also what the fused codec calls)
+        self.from_fields = self._build = _make_from_fields(self._build_kind, self.cls, names)
         if self._kind == "namedtuple":
             self._values_of = None  # the record is its own tuple of values
-            self._build = functools.partial(tuple.__new__, self.cls)
-            return
-        if n == 0:
+        elif n == 0:
             self._values_of = lambda value: ()
         elif n == 1:
             getter = operator.attrgetter(names[0])
             self._values_of = lambda value: (getter(value),)
         else:
             self._values_of = operator.attrgetter(*names)
-        # Slots and data descriptors (properties, custom descriptors) need object.__setattr__; plain
-        # instance attributes can go straight into __dict__, which is faster.
-        if any(hasattr(type(inspect.getattr_static(self.cls, name, None)), "__set__") for name in names):
-            self._build = functools.partial(_build_by_setattr, self.cls, names)
+        if not self._fields_set:
+            self.encode_to = self.decode_from = self._fields_not_set
         else:
-            self._build = _dict_builder(self.cls, names)
+            # The hot path: generated, unrolled functions shadow the reference methods on this instance.
+            self.encode_to, self.decode_from = _compile_codec(self)
+
+    def _fields_not_set(self, *args):
+        raise RuntimeError(
+            f"RecordCoder for {self.cls.__qualname__} was made with RecordCoder.deferred and its fields are "
+            f"not set yet: call set_fields([(name, coder), ...]) before encoding or decoding"
+        )
 
     def __getstate__(self):
         # Only the definition: the derived helpers (and the fused codec) are rebuilt on load.
@@ -405,18 +513,17 @@ class RecordCoder(Coder):
     # ---- building instances ----
 
     def from_fields(self, values: Sequence[Any]):
-        """An instance of ``cls`` from its field values in declaration order, built without ``__init__``."""
-        values = tuple(values)
-        if len(values) != len(self.field_names):
-            raise TypeError(
-                f"{self.cls.__qualname__} has {len(self.field_names)} fields {list(self.field_names)}, "
-                f"got {len(values)} values"
-            )
+        """An instance of ``cls`` from its field values in declaration order, built without ``__init__``.
+
+        (Replaced per instance by a function generated for the class; this is its specification.)
+        """
         return self._build(values)
 
     # ---- bytes: the reference (plain composition) path ----
 
     def encode_to(self, value, out: bytearray, nested: bool) -> None:
+        """The reference encoder (a loop over the fields). ``_setup`` shadows it per instance with
+        a generated, unrolled equivalent (``_compile_codec``); tests check both give the same bytes."""
         if type(value) is not self.cls:
             raise self._wrong_class(value)
         if self._values_of is None:
@@ -424,35 +531,48 @@ class RecordCoder(Coder):
         else:
             try:
                 values = self._values_of(value)
-            except AttributeError:
-                raise self._missing_field(value) from None
+            except AttributeError as e:
+                self._encode_failure(value, 0, e)
         i = 0
         try:
             for encode, field_nested in self._nested_enc if nested else self._outer_enc:
                 encode(values[i], out, field_nested)
                 i += 1
-        except EncodeError as e:
-            raise self._field_error(e, i) from None
-        except (TypeError, ValueError, OverflowError, AttributeError) as e:
-            err = EncodeError(f"{type(e).__name__}: {e}", coder=self.field_coders[i], value=values[i])
-            raise self._field_error(err, i) from e
+        except Exception as e:
+            self._encode_failure(value, i, e)
 
     def decode_from(self, data, pos: int, nested: bool):
+        """The reference decoder (a loop over the fields); shadowed per instance like ``encode_to``."""
         values = []
         append = values.append
-        start = pos
         try:
             for decode, field_nested in self._nested_dec if nested else self._outer_dec:
-                start = pos
-                value, pos = decode(data, pos, field_nested)
+                value, pos = decode(data, pos, field_nested)  # pos stays at the field's start on failure
                 append(value)
-        except DecodeError as e:
-            raise e.with_path("." + self.field_names[len(values)]) from None
-        except _MALFORMED as e:
-            i = len(values)
-            raise DecodeError(f"malformed input ({type(e).__name__}: {e})", offset=start,
-                              coder=self.field_coders[i]).with_path("." + self.field_names[i]) from e
+        except Exception as e:
+            self._decode_failure(len(values), pos, e)
         return self._build(values), pos
+
+    def _encode_failure(self, value, i: int, exc: Exception):
+        """Raise the EncodeError for field ``i`` failing with ``exc`` (path ``.field``, class named, fix)."""
+        if isinstance(exc, EncodeError):
+            raise self._field_error(exc, i) from None
+        if isinstance(exc, AttributeError) and not all(hasattr(value, n) for n in self.field_names):
+            raise self._missing_field(value) from None
+        if isinstance(exc, (TypeError, ValueError, OverflowError, AttributeError)):
+            field = getattr(value, self.field_names[i], None)
+            err = EncodeError(f"{type(exc).__name__}: {exc}", coder=self.field_coders[i], value=field)
+            raise self._field_error(err, i) from exc
+        raise exc
+
+    def _decode_failure(self, i: int, pos: int, exc: Exception):
+        """Raise the DecodeError for field ``i`` (starting at ``pos``) failing with ``exc``."""
+        if isinstance(exc, DecodeError):
+            raise exc.with_path("." + self.field_names[i]) from None
+        if isinstance(exc, _MALFORMED):
+            raise DecodeError(f"malformed input ({type(exc).__name__}: {exc})", offset=pos,
+                              coder=self.field_coders[i]).with_path("." + self.field_names[i]) from exc
+        raise exc
 
     def _wrong_class(self, value) -> EncodeError:
         name = self.cls.__qualname__
@@ -488,6 +608,7 @@ class RecordCoder(Coder):
     # ---- bytes: public methods, through the fused codec when there is one ----
 
     def _codec(self):
+        """The fused codec for this coder (``coders.fused.codec_for``), or None; looked up once."""
         codec = self._fused
         if codec is _NOT_TRIED:
             try:
@@ -501,55 +622,39 @@ class RecordCoder(Coder):
             self._fused = codec
         return codec
 
-    def _reference_error(self, method, arg, exc: BaseException):
-        """The fused codec failed: raise what the reference path raises for the same input (its error
-        carries the field path), or the fused error if the reference path disagrees and succeeds."""
-        method(self, arg)
-        raise exc
+    def _bind_fast_path(self) -> None:
+        """On first use, bind the public methods on this instance: to the fused codec's entry points
+        (which fall back to the reference path for anything they do not handle, so they give the same
+        bytes, values and errors), or to the plain composition when there is no fused codec."""
+        if not self._fields_set:
+            self._fields_not_set()
+        codec = self._codec()
+        if codec is None:
+            self.encode = types.MethodType(Coder.encode, self)
+            self.encode_nested = types.MethodType(Coder.encode_nested, self)
+            self.decode = types.MethodType(Coder.decode, self)
+            self.decode_nested = types.MethodType(Coder.decode_nested, self)
+        else:
+            self.encode, self.encode_nested = codec.encode, codec.encode_nested
+            self.decode, self.decode_nested = codec.decode, codec.decode_nested
+
+    # The class-level methods run once per instance: they bind the fast path, then call it.
 
     def encode(self, value) -> bytes:
-        codec = self._fused
-        if codec is _NOT_TRIED:
-            codec = self._codec()
-        if codec is None:
-            return Coder.encode(self, value)
-        try:
-            return codec.encode(value)
-        except Exception as e:
-            self._reference_error(Coder.encode, value, e)
+        self._bind_fast_path()
+        return self.encode(value)
 
     def encode_nested(self, value) -> bytes:
-        codec = self._fused
-        if codec is _NOT_TRIED:
-            codec = self._codec()
-        if codec is None:
-            return Coder.encode_nested(self, value)
-        try:
-            return codec.encode_nested(value)
-        except Exception as e:
-            self._reference_error(Coder.encode_nested, value, e)
+        self._bind_fast_path()
+        return self.encode_nested(value)
 
     def decode(self, data):
-        codec = self._fused
-        if codec is _NOT_TRIED:
-            codec = self._codec()
-        if codec is None:
-            return Coder.decode(self, data)
-        try:
-            return codec.decode(data)
-        except Exception as e:
-            self._reference_error(Coder.decode, data, e)
+        self._bind_fast_path()
+        return self.decode(data)
 
     def decode_nested(self, data):
-        codec = self._fused
-        if codec is _NOT_TRIED:
-            codec = self._codec()
-        if codec is None:
-            return Coder.decode_nested(self, data)
-        try:
-            return codec.decode_nested(data)
-        except Exception as e:
-            self._reference_error(Coder.decode_nested, data, e)
+        self._bind_fast_path()
+        return self.decode_nested(data)
 
     # ---- the rest of the coder protocol ----
 
