@@ -3,12 +3,32 @@ on a deliberately broken one."""
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
+import enum
 import math
 import re
+import struct
+import typing
 
 import pytest
 
-from coders import Coder, DecodeError
+from coders import Coder
+from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
+from coders.dynamic import AnyCoder
+from coders.pickle import CloudpickleCoder, PickleCoder
+from coders.primitives import (
+    BooleanCoder,
+    BytesCoder,
+    CanonicalFloatCoder,
+    DecimalCoder,
+    FloatCoder,
+    NoneCoder,
+    StrUtf8Coder,
+    TimestampCoder,
+    VarIntCoder,
+)
+from coders.records import EnumCoder, RecordCoder, UnionCoder
 from coders.streams import read_length_prefixed, read_varint64, write_varint64
 from coders.testing import (
     CoderAssertions,
@@ -26,7 +46,7 @@ from coders.testing import (
     register_strategy,
     strategy_for,
 )
-from coders.testing import _values_equal
+from coders.testing import _values_equal  # the kit's NaN-aware ==, to skip cross-type equal pairs
 
 # ---- small coders written for these tests: a good one of each shape, and broken ones -------------
 
@@ -125,10 +145,10 @@ class FloatToIntCoder(Coder):
     """Broken: a double that decodes integral values as int (1.0 comes back as 1)."""
 
     def encode_to(self, value, out, nested):
-        out += __import__("struct").pack(">d", value)
+        out += struct.pack(">d", value)
 
     def decode_from(self, data, pos, nested):
-        (value,) = __import__("struct").unpack_from(">d", data, pos)
+        (value,) = struct.unpack_from(">d", data, pos)
         return (int(value) if value.is_integer() else value), pos + 8
 
 
@@ -275,7 +295,7 @@ def test_roundtrip_needs_a_value():
         ({"a": 1}, {"a": 1.0}, "value['a']: type changed from int to float"),
         ({1: "x"}, {1.0: "x"}, "value key 1: type changed from int to float"),
         ({1, 2}, {1, 3}, "element 2 is missing"),
-        (__import__("decimal").Decimal("1.0"), __import__("decimal").Decimal("1.00"), "different exponent"),
+        (decimal.Decimal("1.0"), decimal.Decimal("1.00"), "different exponent"),
     ],
 )
 def test_first_difference_finds_type_and_value_changes(a, b, expected):
@@ -291,8 +311,6 @@ def test_first_difference_treats_nan_as_equal_to_itself_and_ignores_dict_order()
 
 
 def test_first_difference_compares_dataclasses_field_by_field():
-    import dataclasses
-
     @dataclasses.dataclass
     class Point:
         x: int
@@ -444,19 +462,6 @@ def test_register_strategy_teaches_strategy_for_a_new_coder():
 
 # ---- with coderkit's primitive and wrapper coders ------------------------------------------------
 
-from coders.primitives import (  # noqa: E402
-    BooleanCoder,
-    BytesCoder,
-    CanonicalFloatCoder,
-    DecimalCoder,
-    FloatCoder,
-    NoneCoder,
-    StrUtf8Coder,
-    TimestampCoder,
-    VarIntCoder,
-)
-from coders.wrappers import LengthPrefixCoder, NullableCoder  # noqa: E402
-
 
 def test_roundtrip_of_special_floats_keeps_nan_and_the_sign_of_zero():
     assert_roundtrip(FloatCoder(), math.nan, -0.0, 0.0, math.inf, -math.inf, 5e-324, 1.0)
@@ -535,22 +540,6 @@ def test_strategy_for_an_unknown_coder_names_the_fix():
 
 
 # ---- with coderkit's composite coders --------------------------------------------------------------
-
-import dataclasses  # noqa: E402
-import enum  # noqa: E402
-import typing  # noqa: E402
-
-from coders.collections import (  # noqa: E402
-    IterableCoder,
-    ListCoder,
-    MapCoder,
-    SetCoder,
-    TupleCoder,
-    TupleSequenceCoder,
-)
-from coders.dynamic import AnyCoder  # noqa: E402
-from coders.pickle import CloudpickleCoder, PickleCoder  # noqa: E402
-from coders.records import EnumCoder, RecordCoder, UnionCoder  # noqa: E402
 
 
 class Color(enum.Enum):
