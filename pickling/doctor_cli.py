@@ -1,0 +1,183 @@
+"""``coderkit check`` and ``coderkit doctor``: the checker for CI, as a command.
+
+* ``coderkit check MODULE:ATTR ...`` imports each object and checks it.
+* ``coderkit doctor PATH.py[:FUNCTION]`` builds the file's pipelines without running
+  them (see :mod:`pickling.loader`) and prints the ``check_pipeline`` report.
+
+Exit status: 0 clean, 1 problems found (errors; warnings too with ``--strict``),
+2 usage or import error, with a message saying what could not be loaded and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shlex
+import sys
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .backends import BACKENDS
+from .report import PicklabilityReport
+
+__all__ = ["register", "render"]
+
+_COMPARE_WITH = ("beam:cloudpickle", "beam:dill", "cloudpickle", "dill", "pickle")
+
+
+def register(subparsers) -> None:
+    check = subparsers.add_parser(
+        "check", help="check that objects pickle (MODULE:ATTR ...)",
+        description="Check that each object pickles, with the path to every culprit and the fix.")
+    check.add_argument("targets", nargs="+", metavar="MODULE:ATTR",
+                       help="an importable object, e.g. my_pipeline.fns:MyDoFn or pkg.mod:make_fn()")
+    _common_options(check)
+    check.set_defaults(func=_run_check)
+
+    doctor = subparsers.add_parser(
+        "doctor", help="check every fn, key and coder of a pipeline file, without running it",
+        description="Build the pipelines of PATH.py (or the one FUNCTION returns) without running them, "
+                    "and report every fn that will not pickle, every grouping whose keys are not "
+                    "deterministic, and every PCollection that falls back to pickle.")
+    doctor.add_argument("target", metavar="PATH.py[:FUNCTION]")
+    doctor.add_argument("--pipeline-args", default="", metavar="'ARGS'",
+                        help="arguments for the file's own parser, as one quoted string (its sys.argv[1:])")
+    _common_options(doctor)
+    doctor.set_defaults(func=_run_doctor)
+
+
+def _common_options(parser) -> None:
+    parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="the pickler to check with (default: the one Beam will use)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also say which problems the other picklers would have (stdlib pickle is "
+                             "what multiprocessing uses)")
+    parser.add_argument("--fresh-interpreter", action="store_true",
+                        help="also unpickle in a new Python process, as a worker would")
+    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+
+
+def _fail_usage(message: str) -> int:
+    print(f"coderkit: {message}", file=sys.stderr)
+    return 2
+
+
+def _load_object(target: str) -> Any:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{target!r} is not MODULE:ATTR (for example my_pkg.fns:MyDoFn)")
+    call = attr.endswith("()")
+    attr = attr[:-2] if call else attr
+    if "." not in sys.path and "" not in sys.path:
+        sys.path.insert(0, "")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{module_name} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj() if call else obj
+
+
+def _run_check(args) -> int:
+    from .check import check_many
+
+    objects = []
+    for target in args.targets:
+        try:
+            objects.append((target, _load_object(target)))
+        except Exception as e:  # an import error in the user's module is a usage error here
+            return _fail_usage(f"cannot load {target}: {type(e).__name__}: {e}")
+    reports = check_many(objects, backend=args.backend, fresh_interpreter=args.fresh_interpreter)
+    report = PicklabilityReport.merge(reports, backend=reports[0].backend)
+    comparison = _compare(lambda backend: PicklabilityReport.merge(
+        check_many(objects, backend=backend, fresh_interpreter=False), backend=backend),
+        report) if args.compare else None
+    return _finish(report, args, comparison, name="coderkit check")
+
+
+def _run_doctor(args) -> int:
+    from .loader import LoadError, load_pipelines
+    from .pipeline import check_pipeline
+
+    try:
+        loaded = load_pipelines(args.target, argv=shlex.split(args.pipeline_args))
+    except LoadError as e:
+        return _fail_usage(str(e))
+    with loaded:
+        if not loaded.pipelines:
+            return _fail_usage(f"{args.target} built no beam.Pipeline (name the function that builds it: "
+                               f"{args.target.split(':')[0]}:FUNCTION)")
+        report = PicklabilityReport.merge(
+            [check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter)
+             for p in loaded.pipelines])
+        report.root = args.target
+        comparison = None
+        if args.compare:
+            comparison = _compare(lambda backend: PicklabilityReport.merge(
+                [check_pipeline(p, backend=backend, check_keys=False, check_fallbacks=False)
+                 for p in loaded.pipelines], backend=backend), report)
+    return _finish(report, args, comparison, name=f"coderkit doctor {args.target}")
+
+
+def _compare(check_with, report: PicklabilityReport) -> dict[str, list[str]]:
+    """For each other pickler, the problems it would have that the chosen one does not."""
+    ours = {(p.label, p.path, p.severity) for p in report.problems}
+    differences = {}
+    for backend in _COMPARE_WITH:
+        if backend == report.backend:
+            continue
+        other = check_with(backend)
+        extra = [f"{p.severity}: [{p.label}] {p.path} ({p.type_name}): {p.error}"
+                 for p in other.problems if (p.label, p.path, p.severity) not in ours]
+        differences[backend] = extra
+    return differences
+
+
+def _finish(report: PicklabilityReport, args, comparison, *, name: str) -> int:
+    sys.stdout.write(render(report, args.format, comparison=comparison, name=name))
+    failed = not report.ok or (args.strict and report.warnings)
+    return 1 if failed else 0
+
+
+def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str = "coderkit") -> str:
+    """The report as text, JSON or JUnit XML (one testcase per checked label)."""
+    if fmt == "json":
+        data = report.to_dict()
+        if comparison is not None:
+            data["other_backends"] = comparison
+        return json.dumps(data, indent=2, default=str) + "\n"
+    if fmt == "junit":
+        return _junit(report, name)
+    text = str(report)
+    if comparison is not None:
+        lines = ["", "under other picklers:"]
+        for backend, extra in comparison.items():
+            if extra:
+                lines.append(f"  {backend}: {len(extra)} more problem(s)")
+                lines.extend(f"    - {item}" for item in extra)
+            else:
+                lines.append(f"  {backend}: nothing more")
+        text += "\n" + "\n".join(lines)
+    return text + "\n"
+
+
+def _junit(report: PicklabilityReport, name: str) -> str:
+    by_label: dict[str, list] = {}
+    for problem in report.problems:
+        by_label.setdefault(problem.label or report.root or "object", []).append(problem)
+    cases = []
+    for label, problems in by_label.items():
+        errors = [p for p in problems if p.severity == "error"]
+        body = "".join(
+            f"<failure message={quoteattr(f'{p.path}: {p.error}')} type={quoteattr(p.kind)}>"
+            f"{escape(str(p))}</failure>" for p in errors)
+        body += "".join(f"<system-err>{escape(str(p))}</system-err>" for p in problems if p.severity != "error")
+        cases.append(f'  <testcase classname="coderkit" name={quoteattr(label)}>{body}</testcase>')
+    if not cases:
+        cases.append(f'  <testcase classname="coderkit" name={quoteattr(report.root or "all")}/>')
+    failures = len(report.errors)
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<testsuite name={quoteattr(name)} tests="{len(cases)}" failures="{failures}" errors="0">\n'
+            + "\n".join(cases) + "\n</testsuite>\n")

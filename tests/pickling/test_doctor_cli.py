@@ -1,0 +1,84 @@
+"""`coderkit check` and `coderkit doctor`: what a CI job runs, its output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from pickling.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BROKEN = os.path.join(ROOT, "examples", "doctor", "orders_pipeline_broken.py")
+FIXED = os.path.join(ROOT, "examples", "doctor", "orders_pipeline_fixed.py")
+TWO_BAD = os.path.join(ROOT, "tests", "pickling", "doctor_files", "two_bad_dofns.py")
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_doctor_finds_every_mistake_of_the_broken_example_and_exits_1(capsys):
+    code, out, _ = run(capsys, "doctor", BROKEN)
+    assert code == 1
+    assert "ERROR: [Enrich] EnrichFromDatabase.conn" in out and "sqlite3.Connection" in out
+    assert "ERROR: [Audit] AuditLog.handler.stream" in out
+    assert "WARNING: [Audit] AuditLog.lock" in out
+    assert "ERROR: [GroupByAmount] GroupByKey key" in out and "-0.0" in out
+    assert "WARNING: [Parse] output" in out and "coders.beam.install()" in out
+
+
+def test_doctor_says_the_fixed_example_is_clean_and_exits_0(capsys):
+    code, out, _ = run(capsys, "doctor", FIXED)
+    assert code == 0, out
+    assert "(0 error(s), 0 warning(s)" in out
+
+
+def test_doctor_reports_both_bad_dofns_where_beam_stops_at_the_first(capsys):
+    code, out, _ = run(capsys, "doctor", TWO_BAD, "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert [(p["label"], p["path"], p["type"]) for p in report["problems"]] == [
+        ("a", "A.sock", "socket.socket"), ("b", "B.gen", "generator")]
+    assert report["ok"] is False and report["errors"] == 2
+
+
+def test_junit_output_has_one_failing_testcase_per_transform(capsys):
+    code, out, _ = run(capsys, "doctor", TWO_BAD, "--format", "junit")
+    assert code == 1
+    suite = ET.fromstring(out)
+    assert suite.get("failures") == "2"
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"a", "b"}
+    assert "A.sock" in cases["a"].find("failure").get("message")
+
+
+def test_check_objects_with_backend_comparison(capsys):
+    code, out, _ = run(capsys, "check", "threading:Lock()", "--compare")
+    # Beam's pickler recreates locks (a warning), stock cloudpickle and pickle refuse them.
+    assert code == 0
+    assert "WARNING: [threading:Lock()]" in out
+    assert "cloudpickle: 1 more problem(s)" in out and "pickle: 1 more problem(s)" in out
+    code, out, _ = run(capsys, "check", "threading:Lock()", "--strict")
+    assert code == 1
+
+
+def test_usage_and_import_errors_exit_2_with_a_message(capsys):
+    code, _, err = run(capsys, "check", "no_such_module_xyz:thing")
+    assert code == 2 and "cannot load no_such_module_xyz:thing: ModuleNotFoundError" in err
+    code, _, err = run(capsys, "check", "not-a-target")
+    assert code == 2 and "is not MODULE:ATTR" in err
+    code, _, err = run(capsys, "doctor", os.path.join(ROOT, "nope.py"))
+    assert code == 2 and "no such pipeline file" in err
+    assert main([]) == 2
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "coderkit"), "doctor", TWO_BAD],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "ERROR: [a] A.sock" in result.stdout

@@ -1,0 +1,148 @@
+"""pickling.check_pipeline: every fn, key and fallback of a built pipeline, labelled by transform."""
+
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pickling.loader import deferred_pickling_checks
+from pickling.pipeline import check_pipeline, pipeline_fns
+
+LOCK = threading.Lock()
+
+
+class Opaque:
+    """No coder can be derived for this class: Beam pickles it."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class HoldsSocket(beam.DoFn):
+    def __init__(self):
+        self.conn = socket.socket()
+
+    def process(self, x):
+        yield x
+
+
+class SetupRight(beam.DoFn):
+    def __init__(self, address):
+        self.address = address
+        self.conn = None
+
+    def setup(self):
+        self.conn = object()
+
+    def process(self, x):
+        yield x
+
+
+def uses_module_lock(x):
+    with LOCK:
+        return x
+
+
+def make_locked_step():
+    """A local function is pickled by value, with the module globals it uses (LOCK)."""
+
+    def locked(x):
+        with LOCK:
+            return x
+
+    return locked
+
+
+def scale(x, factor):
+    return x * factor
+
+
+def build(*stages):
+    """A pipeline of ``stages`` (each a function making a transform), built with Beam's
+    construction-time pickling check deferred, as the doctor builds one."""
+    p = beam.Pipeline()
+    with deferred_pickling_checks():
+        pcoll = p | beam.Create([1, 2, 3])
+        for stage in stages:
+            pcoll = pcoll | stage()
+    return p
+
+
+def by_label(report):
+    return {(p.label, p.path): p for p in report.problems}
+
+
+def test_every_bad_fn_is_found_with_its_transform_label_and_path():
+    gen = (i for i in range(3))
+    p = build(lambda: "Sock" >> beam.ParDo(HoldsSocket()),
+              lambda: "Lock" >> beam.Map(make_locked_step()),
+              lambda: "ByRef" >> beam.Map(uses_module_lock),
+              lambda: "Gen" >> beam.Map(lambda x, g: x, gen),
+              lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")))
+    report = check_pipeline(p)
+    found = by_label(report)
+    assert not report.ok
+    assert found[("Sock", "HoldsSocket.conn")].type_name == "socket.socket"
+    assert found[("Sock", "HoldsSocket.conn")].severity == "error"
+    assert "setup()" in found[("Sock", "HoldsSocket.conn")].advice
+    lock = found[("Lock", "locked.<globals>.LOCK")]
+    assert lock.severity == "warning" and lock.type_name == "_thread.lock"
+    # a module-level function is pickled by reference: its globals never travel
+    assert not any(label == "ByRef" for label, _ in found)
+    assert found[("Gen", "args[0]")].type_name == "generator"
+    assert not any(label == "Fine" for label, _ in found)
+
+
+def test_map_callables_are_checked_not_beams_wrapper_and_internal_fns_are_skipped():
+    p = build(lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)),
+              lambda: "Plain" >> beam.Map(uses_module_lock))
+    labels = {label: obj for label, _, obj in pipeline_fns(p)}
+    assert isinstance(labels["Scale"], functools.partial)
+    assert labels["Plain"] is uses_module_lock
+    assert not any(label.startswith("Create/") for label in labels)
+    assert any(label.startswith("Create/") for label, _, _ in pipeline_fns(p, include_internal=True))
+
+
+def test_grouping_keys_and_pickle_fallbacks_are_reported():
+    p = build(lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
+              lambda: "Group" >> beam.GroupByKey())
+    report = check_pipeline(p)
+    keys = [pr for pr in report.problems if pr.kind == "key"]
+    assert [(k.label, k.type_name) for k in keys] == [("Group", "float")]
+    assert "-0.0" in keys[0].error
+    fallbacks = [pr for pr in report.problems if pr.kind == "fallback"]
+    assert [(f.label, f.type_name, f.severity) for f in fallbacks] == [("Pair", "Opaque", "warning")]
+    assert "pickles each value" in fallbacks[0].error
+    assert "register_coder(Opaque" in fallbacks[0].advice
+
+
+def test_pickler_follows_the_pipeline_options():
+    p = beam.Pipeline(options=PipelineOptions(["--pickle_library=dill_unsafe"]))
+    with deferred_pickling_checks():
+        p | beam.Create([1]) | "Sock" >> beam.ParDo(HoldsSocket())
+    report = check_pipeline(p)
+    assert report.backend == "beam:dill"
+    assert ("Sock", "HoldsSocket.conn") in by_label(report)
+
+
+def test_clean_pipeline_is_ok_and_counts_what_it_checked():
+    p = build(lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")),
+              lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)))
+    report = check_pipeline(p, fresh_interpreter=True)
+    assert report.ok, str(report)
+    assert report.errors == []
+    assert report.checked == 2
+
+
+@pytest.mark.parametrize("option", ["check_keys", "check_fallbacks"])
+def test_key_and_fallback_checks_can_be_turned_off(option):
+    p = build(lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
+              lambda: "Group" >> beam.GroupByKey())
+    kind = {"check_keys": "key", "check_fallbacks": "fallback"}[option]
+    report = check_pipeline(p, **{option: False})
+    assert not any(pr.kind == kind for pr in report.problems)

@@ -1,0 +1,84 @@
+"""The pytest plugin, run the way a user runs it: pytest in a subprocess, loaded by its entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_pytest(tmp_path, source: str, *args: str) -> subprocess.CompletedProcess:
+    test_file = tmp_path / "test_user_pipeline.py"
+    test_file.write_text(textwrap.dedent(source))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+         str(test_file), *args],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+
+USER_TESTS = '''
+    import socket
+    import apache_beam as beam
+    import pytest
+
+
+    class HoldsSocket(beam.DoFn):
+        def __init__(self):
+            self.conn = socket.socket()
+
+        def process(self, x):
+            yield x
+
+
+    class Clean(beam.DoFn):
+        def setup(self):
+            self.conn = None
+
+        def process(self, x):
+            yield x
+
+
+    def test_bad_pipeline_runs():
+        with beam.Pipeline() as p:
+            p | beam.Create([1]) | "Bad" >> beam.ParDo(HoldsSocket())
+
+
+    def test_clean_pipeline_runs():
+        with beam.Pipeline() as p:
+            p | beam.Create([1]) | "Fine" >> beam.ParDo(Clean())
+
+
+    def test_fixture_reports_the_path(assert_picklable):
+        assert_picklable({"db": [socket.socket()]})
+'''
+
+
+def test_check_picklable_option_fails_a_test_with_the_report_and_passes_a_clean_one(tmp_path):
+    result = run_pytest(tmp_path, USER_TESTS, "--check-picklable")
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "2 failed, 1 passed" in out
+    # the pipeline check names the transform, the path to the socket, and the fix
+    assert "[Bad] HoldsSocket.conn" in out
+    assert "socket.socket" in out and "setup()" in out
+    # the fixture reports the path inside the value
+    assert "obj['db'][0]" in out
+
+
+def test_without_the_option_beam_stops_at_construction_as_usual(tmp_path):
+    result = run_pytest(tmp_path, USER_TESTS)
+    assert "Unable to pickle fn" in result.stdout
+    assert "HoldsSocket.conn" not in result.stdout
+
+
+def test_marker_checks_one_test_and_pipelines_never_run(tmp_path):
+    source = USER_TESTS + '''
+
+    @pytest.mark.check_picklable
+    def test_built_but_never_run():
+        p = beam.Pipeline()
+        p | beam.Create([1]) | "NeverRun" >> beam.ParDo(HoldsSocket())
+    '''
+    result = run_pytest(tmp_path, source, "-k", "never_run")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[NeverRun] HoldsSocket.conn" in result.stdout
