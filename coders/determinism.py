@@ -253,12 +253,24 @@ def _class_hazards(path: str, cls: type) -> list[str]:
     return out
 
 
+_MUTABLE_NAMES = {"ListCoder": "list", "IterableCoder": "iterable (decoded as a list)", "MapCoder": "dict",
+                  "SetCoder": "set"}
+
+
+def _decodes_mutable(coder: Coder) -> bool:
+    name = type(coder).__name__
+    if name == "SetCoder":
+        return not getattr(coder, "frozen", False)
+    return name in _MUTABLE_NAMES and type(coder).__module__ == "coders.collections"
+
+
 def coder_key_hazards(coder: Coder, hint: Any = None) -> list[str]:
     """What can make keys coded by ``coder`` group wrongly, from the coder (and key type) alone.
 
     Lists every determinism issue (float, map, set, pickle...) with its path, then key-specific
     hazards: Any-typed keys (1, 1.0 and True equal but coded differently), mutable or
-    identity-equality record classes, and pickled classes defined in ``__main__``.
+    identity-equality record classes, lists, dicts and sets inside a key (the key itself
+    being a dict or list is for the caller to report), and pickled classes defined in ``__main__``.
     """
     from .dynamic import AnyCoder
 
@@ -273,6 +285,12 @@ def coder_key_hazards(coder: Coder, hint: Any = None) -> list[str]:
         cls = getattr(c, "cls", None)
         if isinstance(cls, type) and c.__class__.__name__ == "RecordCoder":
             hazards.extend(_class_hazards(path, cls))
+        if c is not coder and _decodes_mutable(c):
+            hazards.append(
+                f"{path}: a {_MUTABLE_NAMES[type(c).__name__]} inside a key decodes as a mutable, unhashable "
+                f"value, so the decoded key cannot be hashed (a frozen dataclass holding it raises TypeError "
+                f"on hash). Fix: use Tuple[T, ...] or FrozenSet[T] for the field"
+            )
     from .pickle import CloudpickleCoder, PickleCoder
 
     if isinstance(hint, type) and isinstance(coder, (PickleCoder, CloudpickleCoder)) and hint.__module__ == "__main__":

@@ -336,6 +336,7 @@ def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, contex
     from .records import RecordCoder
 
     records = context.state.records
+    key = _memo_key(key) or key
     if key in records:
         records[key][1] = True
         return records[key][0]
@@ -673,10 +674,8 @@ class CoderRegistry:
 
     def get_coder(self, hint: Any) -> Coder:
         """The coder for ``hint`` (cached). Warns (or, when strict, raises) for types it can only pickle."""
-        try:
-            cached = self._cache.get(hint)
-        except TypeError:
-            cached = None
+        key = _cache_key(hint)
+        cached = self._cache.get(key) if key is not None else None
         if cached is not None:
             return cached
         with self._lock:
@@ -688,10 +687,8 @@ class CoderRegistry:
                     raise self._not_found(hint, fallbacks)
                 self._warn(fallbacks)
             self._clean.update(context.state.done)
-            try:
-                self._cache[hint] = coder
-            except TypeError:
-                pass
+            if key is not None:
+                self._cache[key] = coder
             return coder
 
     def resolve(self, hint: Any, context: ResolutionContext) -> Coder:
@@ -763,19 +760,36 @@ class CoderRegistry:
                 f"{len(self.rules)} rule(s))")
 
 
-def _memo_key(hint):
-    """``hint`` when its coder can be shared regardless of where it is met: hashable, and no string
-    or ForwardRef inside (those are evaluated in the namespace of the class that holds them)."""
-    if isinstance(hint, (str, typing.ForwardRef)):
-        return None
+def _ordered_key(hint):
+    """A cache key that tells apart hints typing calls equal but whose order matters on the wire:
+    ``Union[int, float] == Union[float, int]``, yet a UnionCoder tags members by position."""
+    args = typing.get_args(hint)
+    if not args:
+        hash(hint)  # TypeError for an unhashable hint: the caller does not cache it
+        return hint
+    return (hint, tuple(_ordered_key(a) for a in args))
+
+
+def _cache_key(hint):
     try:
-        hash(hint)
+        return _ordered_key(hint)
     except TypeError:
         return None
-    for arg in typing.get_args(hint):
-        if isinstance(arg, (str, typing.ForwardRef)) or (typing.get_args(arg) and _memo_key(arg) is None):
-            return None
-    return hint
+
+
+def _contains_forward_ref(hint) -> bool:
+    if isinstance(hint, (str, typing.ForwardRef)):
+        return True
+    return any(_contains_forward_ref(a) for a in typing.get_args(hint) if not isinstance(a, list)) or any(
+        _contains_forward_ref(x) for a in typing.get_args(hint) if isinstance(a, list) for x in a)
+
+
+def _memo_key(hint):
+    """A key for sharing ``hint``'s coder wherever it is met, or None: hashable, and no string or
+    ForwardRef inside (those are evaluated in the namespace of the class that holds them)."""
+    if _contains_forward_ref(hint):
+        return None
+    return _cache_key(hint)
 
 
 def _warn_key(hint):

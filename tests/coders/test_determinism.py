@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, NamedTuple, Set
+from typing import Any, FrozenSet, List, NamedTuple, Set
 
 import numpy as np
 import pytest
@@ -47,6 +47,13 @@ class Tagged:
 
 class Color(enum.Enum):
     RED = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Basket:
+    owner: str
+    items: List[str]
+    counts: FrozenSet[int]
 
 
 class HashById:
@@ -217,8 +224,9 @@ def test_float_anywhere_is_a_hazard_with_its_path():
 
 def test_set_field_hazard_names_the_record_path():
     hazards = coder_key_hazards(registry().get_coder(Tagged))
-    assert len(hazards) == 1
+    assert len(hazards) == 2
     assert hazards[0].startswith("Tagged.tags -> SetCoder: a set is written in iteration order")
+    assert hazards[1].startswith("Tagged.tags: a set inside a key decodes as a mutable, unhashable value")
 
 
 def test_any_key_hazards_even_when_deterministic():
@@ -258,3 +266,16 @@ def test_hazards_walk_recursive_coders_once():
 
 def test_any_typed_hint_resolves_to_a_hazardous_coder():
     assert coder_key_hazards(registry().get_coder(Any))
+
+
+def test_a_list_inside_a_key_is_a_hazard_but_a_frozenset_is_not():
+    coder = registry().get_coder(Basket)
+    hazards = coder_key_hazards(coder)
+    assert len(hazards) == 2
+    assert hazards[0].startswith("Basket.counts -> SetCoder: a set is written in iteration order")
+    hazard = hazards[1]
+    assert hazard.startswith("Basket.items: a list inside a key decodes as a mutable, unhashable value")
+    assert "Fix: use Tuple[T, ...] or FrozenSet[T] for the field" in hazard
+    (problem,) = key_problems(coder, Basket("ann", ["x"], frozenset({1})))
+    assert "is unhashable (unhashable type: 'list')" in problem
+    assert coder_key_hazards(registry().get_coder(list[int])) == []  # the key itself: the caller's rule

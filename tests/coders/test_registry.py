@@ -705,3 +705,15 @@ def test_derived_coders_pickle_and_still_work(hint):
               Dict[str, Tagged]: {"t": Tagged(1, {"x"})}, Optional[Union[int, str]]: "u",
               uuid.UUID: uuid.UUID(int=7), Any: (1, "a")}[hint]
     assert back.decode(coder.encode(sample)) == sample
+
+
+def test_unions_that_typing_calls_equal_keep_their_own_member_order():
+    # Union[int, float] == Union[float, int] in typing, but tags are member positions.
+    registry = CoderRegistry(strict=True)
+    first = registry.get_coder(Union[float, int])
+    second = registry.get_coder(Union[int, float])
+    assert [t for t, _ in zip(first.member_types, first.member_coders)] == [float, int]
+    assert [t for t, _ in zip(second.member_types, second.member_coders)] == [int, float]
+    assert second.encode(5) == b"\x00\x05"
+    inside = registry.get_coder(Tuple[Union[int, float], Union[float, int]])
+    assert [c.member_types for c in inside.components()] == [(int, float), (float, int)]
