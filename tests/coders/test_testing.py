@@ -30,6 +30,7 @@ from coders.primitives import (
 )
 from coders.records import EnumCoder, RecordCoder, UnionCoder
 from coders.streams import read_length_prefixed, read_varint64, write_varint64
+from coders.wrappers import LengthPrefixCoder, NullableCoder
 from coders.testing import (
     CoderAssertions,
     assert_consistent_with_equals,
