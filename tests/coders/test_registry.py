@@ -717,3 +717,30 @@ def test_unions_that_typing_calls_equal_keep_their_own_member_order():
     assert second.encode(5) == b"\x00\x05"
     inside = registry.get_coder(Tuple[Union[int, float], Union[float, int]])
     assert [c.member_types for c in inside.components()] == [(int, float), (float, int)]
+
+
+def test_quoted_names_inside_generics_resolve_without_the_future_import(monkeypatch):
+    import textwrap
+    import types as pytypes
+
+    source = textwrap.dedent('''
+        import dataclasses, typing
+
+        @dataclasses.dataclass
+        class Tree:
+            label: str
+            kids: list["Tree"]
+            index: typing.Dict[str, "Tree"]
+            parent: typing.Optional["Tree"] = None
+    ''')
+    module = pytypes.ModuleType("d1_quoted_models")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(source, "<d1_quoted_models>", "exec"), module.__dict__)
+    tree_cls = module.Tree
+    coder = CoderRegistry(strict=True).get_coder(tree_cls)
+    kids, index, parent = coder.field_coders[1:]
+    assert kids.components()[0] is coder and index.components()[1] is coder
+    assert parent.components()[0] is coder
+    leaf = tree_cls("leaf", [], {})
+    root = tree_cls("root", [leaf], {"l": leaf})
+    assert coder.decode(coder.encode(root)) == root
