@@ -72,8 +72,12 @@ BYTE_ARRAY_UID = -0x530CE807F9F7AB20 & 0xFFFFFFFFFFFFFFFF  # [B = 0xACF317F80608
 
 _INT32 = struct.Struct(">i")
 _U16 = struct.Struct(">H")
-_ELEMENT_HEAD = struct.Struct(">BBIi")  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
-_NEW_CLASSDESC = struct.Struct(">BBH")  # TC_ARRAY TC_CLASSDESC <name length>
+_UINT32 = struct.Struct(">I")
+# What Spark's ObjectOutputStream writes, byte for byte: the decoder's fast path checks these
+_SPARK_HEAD = bytes.fromhex("aced0005" "7572" "0003") + b"[[B" + bytes.fromhex("4bfd19156767db37" "020000" "7870")
+_SPARK_FIRST = bytes.fromhex("7572" "0002") + b"[B" + bytes.fromhex("acf317f8060854e0" "020000" "7870")
+_SPARK_REF = bytes.fromhex("7571" "007e0002")
+_ELEMENT_HEAD = struct.Struct(">6sI")  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
 
 
 class _JavaFormatError(Exception):
@@ -124,12 +128,8 @@ def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
     return name, p + 2
 
 
-def split_java_byte_arrays(data) -> list:
-    """The ``byte[]`` elements of a Java-serialized ``byte[][]``, as memoryview slices of ``data``.
-
-    Raises ``_JavaFormatError`` (an internal error carrying the offset) on anything that
-    is not exactly one ``byte[][]`` object: the callers add the file and record.
-    """
+def _java_header(data) -> tuple[int, int, list]:
+    """Check the stream header and the ``byte[][]`` class; return (element count, position, handles)."""
     end = len(data)
     if data[:4] != STREAM_MAGIC:
         if end < 4 and STREAM_MAGIC.startswith(bytes(data)):
@@ -148,58 +148,76 @@ def split_java_byte_arrays(data) -> list:
     pos += 4
     if count < 0 or count > end - pos:  # every element takes at least one byte
         raise _JavaFormatError(f"byte[][] length {count} is impossible for the {end - pos} byte(s) left", pos - 4)
+    return count, pos, handles
+
+
+def _read_element(data, mv, pos: int, handles: list, index: int, count: int) -> tuple[memoryview, int]:
+    """Read one ``byte[]`` element in any form the specification allows; return it and the next position."""
+    end = len(data)
+    if pos >= end:
+        raise _JavaFormatError(f"truncated: byte[][] declares {count} element(s), found {index}", pos)
+    tc = data[pos]
+    if tc == TC_ARRAY:
+        at = pos
+        name, pos = _read_class_desc(data, pos + 1, handles)
+        if name != "[B":
+            raise _JavaFormatError(f"expected an element of class '[B' (byte[]), found {name!r}", at)
+        if pos + 4 > end:
+            raise _JavaFormatError("truncated: missing a byte[] length", pos)
+        (length,) = _INT32.unpack_from(data, pos)
+        start = pos + 4
+        if not 0 <= length <= end - start:
+            raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", pos)
+        chunk = mv[start:start + length]
+        handles.append(chunk)
+        return chunk, start + length
+    if tc == TC_REFERENCE:
+        if pos + 5 > end:
+            raise _JavaFormatError("truncated object reference", pos)
+        handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
+        target = handles[handle] if 0 <= handle < len(handles) else None
+        if not isinstance(target, memoryview):
+            raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a byte[]", pos)
+        return target, pos + 5
+    if tc == TC_NULL:
+        raise _JavaFormatError(f"element {index} of the byte[][] is null, not a pickled batch", pos)
+    raise _JavaFormatError(f"expected a byte[] element (TC_ARRAY 0x75), found {tc:#04x}", pos)
+
+
+def _byte_array_ref(handles: list) -> bytes:
+    """``TC_ARRAY TC_REFERENCE <handle of the [B class descriptor>``: the head the fast path expects."""
+    if "[B" not in handles:
+        return b""  # never equal to a 6-byte head
+    return bytes((TC_ARRAY, TC_REFERENCE)) + (BASE_WIRE_HANDLE + handles.index("[B")).to_bytes(4, "big")
+
+
+def split_java_byte_arrays(data) -> list:
+    """The ``byte[]`` elements of a Java-serialized ``byte[][]``, as memoryview slices of ``data``.
+
+    Raises ``_JavaFormatError`` (an internal error carrying the offset) on anything that
+    is not exactly one ``byte[][]`` object: the callers add the file and record. The
+    loop's fast path is the form Spark writes after the first element (``75 71
+    <handle of [B> <length>``); everything else goes through :func:`_read_element`.
+    :meth:`PickleFileDecoder.decode` repeats this loop, fused with unpickling.
+    """
+    count, pos, handles = _java_header(data)
+    end = len(data)
     mv = memoryview(data)
     chunks = []
-    append = chunks.append
-    add_handle = handles.append
-    unpack_head = _ELEMENT_HEAD.unpack_from
-    byte_array_ref = -1  # handle of the "[B" class descriptor once seen
-    for _ in range(count):
+    ref = _byte_array_ref(handles)
+    for index in range(count):
         if pos + 10 <= end:
-            tc, tc2, handle, length = unpack_head(data, pos)
-            if tc == TC_ARRAY and tc2 == TC_REFERENCE and handle == byte_array_ref:
-                start = pos + 10
+            head, length = _ELEMENT_HEAD.unpack_from(data, pos)
+            start = pos + 10
+            if head == ref and 0 <= length <= end - start:
                 pos = start + length
-                if length < 0 or pos > end:
-                    raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", start - 4)
                 chunk = mv[start:pos]
-                append(chunk)
-                add_handle(chunk)
+                chunks.append(chunk)
+                handles.append(chunk)
                 continue
-        # slow path: a new class descriptor, a reference to an earlier array, a null, or garbage
-        if pos >= end:
-            raise _JavaFormatError(f"truncated: byte[][] declares {count} element(s), found {len(chunks)}", pos)
-        tc = data[pos]
-        if tc == TC_ARRAY:
-            at = pos
-            name, pos = _read_class_desc(data, pos + 1, handles)
-            if name != "[B":
-                raise _JavaFormatError(f"expected an element of class '[B' (byte[]), found {name!r}", at)
-            if data[at + 1] == TC_CLASSDESC:
-                byte_array_ref = BASE_WIRE_HANDLE + len(handles) - 1
-            if pos + 4 > end:
-                raise _JavaFormatError("truncated: missing a byte[] length", pos)
-            (length,) = _INT32.unpack_from(data, pos)
-            start = pos + 4
-            pos = start + length
-            if length < 0 or pos > end:
-                raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", start - 4)
-            chunk = mv[start:pos]
-            append(chunk)
-            add_handle(chunk)
-        elif tc == TC_REFERENCE:
-            if pos + 5 > end:
-                raise _JavaFormatError("truncated object reference", pos)
-            handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
-            target = handles[handle] if 0 <= handle < len(handles) else None
-            if not isinstance(target, memoryview):
-                raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a byte[]", pos)
-            append(target)
-            pos += 5
-        elif tc == TC_NULL:
-            raise _JavaFormatError(f"element {len(chunks)} of the byte[][] is null, not a pickled batch", pos)
-        else:
-            raise _JavaFormatError(f"expected a byte[] element (TC_ARRAY 0x75), found {tc:#04x}", pos)
+        chunk, pos = _read_element(data, mv, pos, handles, index, count)
+        chunks.append(chunk)
+        ref = _byte_array_ref(handles)
     if pos != end:
         raise _JavaFormatError(f"{end - pos} trailing byte(s) after the byte[][] object", pos)
     return chunks
@@ -410,35 +428,99 @@ class PickleFileDecoder:
 
     def decode(self, value, file: str = "<bytes>", record: int | None = None, offset: int | None = None) -> list:
         """The objects of one value; ``file``, ``record`` (number) and ``offset`` only go into errors."""
+        out: list = []
+        self.decode_into(value, out, file, record, offset)
+        return out
+
+    def decode_into(self, value, out: list, file: str = "<bytes>", record: int | None = None,
+                    offset: int | None = None, base: int = 0) -> None:
+        """Append the objects of one value (``value[base:]``) to ``out``.
+
+        This is :func:`split_java_byte_arrays`'s loop fused with unpickling, so each batch
+        costs one ``unpack_from``, one slice and one ``loads``; ``base`` lets a caller pass
+        a BytesWritable's raw bytes (``base=4`` skips its length) without copying. On an
+        error ``out`` may already hold the objects of the batches before the bad one.
+        """
         if not isinstance(value, (bytes, bytearray)):
             raise DecodeError(
                 f"{_where(file, record, offset)} has a value of type {type(value).__name__}, expected the bytes of a "
                 "BytesWritable (is this a saveAsPickleFile output?)", offset=offset)
+        data = value
+        i = 0
+        chunk = b""
         try:
-            chunks = split_java_byte_arrays(value)
+            loads = self._loader(data)
+            extend = out.extend
+            end = len(data)
+            pos = end
+            done = 0  # elements loaded by the fast path
+            if data.startswith(_SPARK_HEAD, base) and data.startswith(_SPARK_FIRST, base + 28) and end >= base + 51:
+                # exactly what Spark writes: header, count, first element with a new [B class descriptor
+                (count,) = _INT32.unpack_from(data, base + 24)
+                start = base + 51
+                pos = start + _UINT32.unpack_from(data, base + 47)[0]
+                if 0 < count and pos <= end:
+                    mv = memoryview(data)
+                    chunk = mv[start:pos]
+                    batch = loads(chunk)
+                    if type(batch) is not list:
+                        raise _BadBatch(batch)
+                    extend(batch)
+                    unpack_head = _ELEMENT_HEAD.unpack_from
+                    for i in range(1, count):
+                        # every later element: 75 71 00 7e 00 02 <length>, a reference to the [B descriptor
+                        try:
+                            head, length = unpack_head(data, pos)
+                        except struct.error:  # truncated: the reference parser says where
+                            break
+                        if head != _SPARK_REF:
+                            break
+                        start = pos + 10
+                        pos = start + length
+                        if pos > end:
+                            break
+                        chunk = mv[start:pos]
+                        batch = loads(chunk)
+                        if type(batch) is not list:
+                            raise _BadBatch(batch)
+                        extend(batch)
+                    else:
+                        i = count
+                    done = i
+            if not done or done < count:
+                # any other form (or an error): the reference parser, from the first element not loaded
+                if base:
+                    data = bytes(data[base:])
+                    base = 0
+                chunks = split_java_byte_arrays(data)
+                for i in range(done, len(chunks)):
+                    chunk = chunks[i]
+                    batch = loads(chunk)
+                    if type(batch) is not list:
+                        raise _BadBatch(batch)
+                    extend(batch)
+                pos = end = len(data)
+            if pos != end:
+                raise _JavaFormatError(f"{end - pos} trailing byte(s) after the byte[][] object", pos - base)
         except _JavaFormatError as e:
             raise DecodeError(
                 f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {e.offset} of the "
-                f"{len(value)}-byte value: {e}", offset=offset) from None
-        loads = self._loader(value)
-        out: list = []
-        extend = out.extend
-        for i, chunk in enumerate(chunks):
-            try:
-                batch = loads(chunk)
-            except UnsafeGlobalError as e:
-                raise e.locate(file, record, offset) from None
-            except Exception as e:
-                raise DecodeError(
-                    f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
-                    f"{type(e).__name__}: {e}", offset=offset) from e
-            if type(batch) is list:
-                extend(batch)
-            else:
-                raise DecodeError(
-                    f"{_where(file, record, offset)}: pickled batch {i} is a {type(batch).__name__}, "
-                    "expected the list PySpark's BatchedSerializer writes", offset=offset)
-        return out
+                f"{len(value) - base}-byte value: {e}", offset=offset) from None
+        except _BadBatch as e:
+            raise DecodeError(
+                f"{_where(file, record, offset)}: pickled batch {i} is a {type(e.batch).__name__}, "
+                "expected the list PySpark's BatchedSerializer writes", offset=offset) from None
+        except UnsafeGlobalError as e:
+            raise e.locate(file, record, offset) from None
+        except Exception as e:
+            raise DecodeError(
+                f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
+                f"{type(e).__name__}: {e}", offset=offset) from e
+
+
+class _BadBatch(Exception):
+    def __init__(self, batch):
+        self.batch = batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,12 +574,32 @@ def _check_classes(file: str, key_class: str, value_class: str) -> None:
             f"({NULL_WRITABLE}, {BYTES_WRITABLE}); read it with coders.hadoop.read_sequence_file", offset=0)
 
 
+def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
+    """Like :func:`iter_values` but each value is the BytesWritable's raw bytes (int32 length, then
+    the bytes): the Java stream starts at offset 4, and nothing is copied to get there."""
+    from coders.hadoop.sequencefile import SequenceFileReader
+
+    with SequenceFileReader(file, raw=True) as reader:
+        _check_classes(file, reader.key_class, reader.value_class)
+        number = 0
+        for position, key, raw in reader.records_with_positions():
+            if len(key) or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
+                raise DecodeError(
+                    f"{file}: SequenceFile record {number}: not a NullWritable key and a BytesWritable value "
+                    f"({len(key)} key bytes; {len(raw)} value bytes"
+                    + (f" declaring {_INT32.unpack_from(raw, 0)[0]}" if len(raw) >= 4 else "") + ")", offset=position)
+            yield raw, number, position
+            number += 1
+
+
 def iter_batches(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterator[list]:
     """The objects of each SequenceFile record (up to 10 pickled batches) of ``path``, as lists."""
     decoder = PickleFileDecoder(safe, allow)
     for file in part_files(path):
-        for value, number, position in iter_values(file):
-            yield decoder.decode(value, file, number, position)
+        for raw, number, position in _iter_raw_values(file):
+            objects: list = []
+            decoder.decode_into(raw, objects, file, number, position, base=4)
+            yield objects
 
 
 def iter_records(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterator[Any]:
@@ -512,9 +614,11 @@ def iter_records(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterato
 
 def load(path, safe: bool = False, allow: Iterable[str] = ()) -> list:
     """All objects of a ``saveAsPickleFile`` file or directory, in partition order."""
+    decoder = PickleFileDecoder(safe, allow)
     out: list = []
-    for objects in iter_batches(path, safe, allow):
-        out += objects
+    for file in part_files(path):
+        for raw, number, position in _iter_raw_values(file):
+            decoder.decode_into(raw, out, file, number, position, base=4)
     return out
 
 

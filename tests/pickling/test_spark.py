@@ -93,14 +93,35 @@ def test_every_truncation_of_the_java_stream_is_a_decode_error_with_file_and_off
         assert "byte" in message
 
 
+P = [pickle.dumps([1, 2], protocol=5), pickle.dumps([], protocol=5), pickle.dumps(["x"], protocol=5)]
+HEAD = bytes.fromhex("aced0005" "7572" "0003" "5b5b42" "4bfd19156767db37" "02" "0000" "78" "70" "00000003")
+NEW_B = bytes.fromhex("7572" "0002" "5b42" "acf317f8060854e0" "02" "0000" "78" "70")
+REF_B = bytes.fromhex("7571" "007e0002")
+
+
+def n32(n):
+    return n.to_bytes(4, "big", signed=True)
+
+
+E0, E1, E2 = NEW_B + n32(len(P[0])) + P[0], REF_B + n32(len(P[1])) + P[1], REF_B + n32(len(P[2])) + P[2]
+
+
+def test_decoder_reads_the_three_element_stream():
+    assert HEAD + E0 + E1 + E2 == java_serialize_byte_arrays(P)
+    assert PickleFileDecoder().decode(HEAD + E0 + E1 + E2) == [1, 2, "x"]
+
+
 @pytest.mark.parametrize("value, expected", [
     (b"\x00\x01\x02\x03rest", "not a Java serialization stream (magic 00010203, expected aced0005)"),
-    (JAVA_3 + b"\x00", "1 trailing byte(s) after the byte[][] object"),
-    (JAVA_3.replace(b"[[B", b"[[I"), "expected an array of class '[[B' (byte[][]), found '[[I'"),
-    (JAVA_3.replace(b"\x75\x71\x00\x7e\x00\x02\x00\x00\x00\x00", b"\x70"), "element 1 of the byte[][] is null"),
-    (JAVA_3.replace(b"\x00\x00\x00\x02\x01\x02", b"\x7f\xff\xff\xff\x01\x02"), "byte[] of length 2147483647 runs past the end"),
-    (JAVA_3.replace(b"\x75\x71\x00\x7e\x00\x02\x00\x00\x00\x00", b"\x75\x71\x00\x7e\x00\x09\x00\x00\x00\x00"),
+    (HEAD + E0 + E1 + E2 + b"\x00", "1 trailing byte(s) after the byte[][] object"),
+    ((HEAD + E0 + E1 + E2).replace(b"[[B", b"[[I"), "expected an array of class '[[B' (byte[][]), found '[[I'"),
+    (HEAD + E0 + b"\x70" + E2, "element 1 of the byte[][] is null"),
+    (HEAD + NEW_B + n32(2**31 - 1) + P[0], "byte[] of length 2147483647 runs past the end"),
+    (HEAD + E0 + bytes.fromhex("7571007e0009") + n32(len(P[1])) + P[1] + E2,
      "TC_REFERENCE to handle 0x7e0009 is not a class descriptor"),
+    (HEAD + E0 + b"\x71\x00\x7e\x00\x00" + E2, "TC_REFERENCE to handle 0x7e0000 is not a byte[]"),
+    (HEAD + E0 + b"\x77" + E2, "expected a byte[] element (TC_ARRAY 0x75), found 0x77"),
+    (HEAD + E0 + E1, "truncated: byte[][] declares 3 element(s), found 2"),
 ])
 def test_malformed_java_streams_say_what_is_wrong(value, expected):
     assert expected in decode_error(value)
@@ -449,3 +470,17 @@ def test_cli_progress_bar_only_on_a_terminal(tmp_path):
     tty = subprocess.run([sys.executable, "-c", PTY_RUN, str(tmp_path / "out")], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
     assert "100.0% 50 records" in tty.stdout and "[####" in tty.stdout
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers() | st.text(max_size=5), max_size=6), max_size=12), st.data())
+def test_fused_decoder_agrees_with_the_reference_split(batches, data):
+    value = java_serialize_byte_arrays([pickle.dumps(b, protocol=5) for b in batches])
+    if batches and data.draw(st.booleans()):
+        # make the last element a back-reference to the first array (handle 0x7e0003): Java's shared object
+        cut = value.rindex(b"\x75\x71\x00\x7e\x00\x02") if len(batches) > 1 else None
+        if cut is not None:
+            value = value[:cut] + b"\x71\x00\x7e\x00\x03"
+            batches = batches[:-1] + [batches[0]]
+    reference = [obj for chunk in split_java_byte_arrays(value) for obj in pickle.loads(chunk)]
+    assert PickleFileDecoder().decode(value) == reference == [obj for b in batches for obj in b]
