@@ -576,13 +576,16 @@ class UUIDCoder(Coder):
 
 # ============================================================================ the registry
 
+_OWN_PACKAGES = ("coders", "pickling")
+
+
 def _user_stacklevel() -> int:
-    """The stacklevel that points a warning at the first frame outside the coders package."""
+    """The stacklevel that points a warning at the first frame outside coderkit's packages."""
     frame = sys._getframe(1)
     level = 1
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
-        if name != "coders" and not name.startswith("coders."):
+        if name.partition(".")[0] not in _OWN_PACKAGES:
             return level
         frame = frame.f_back
         level += 1
