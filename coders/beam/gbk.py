@@ -26,6 +26,8 @@ fails the pipeline with :class:`KeyCheckError` listing each problem and its fix.
 
 from __future__ import annotations
 
+import enum
+import numbers
 import typing
 from typing import Any
 
@@ -36,7 +38,7 @@ from apache_beam.typehints import typehints as beam_typehints
 from coders.base import Coder
 from coders.errors import CoderError, DeterminismIssue, NonDeterministicCoderError
 
-__all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "resolve_key_coder"]
+__all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "beam_key_value_types", "resolve_key_coder", "equal_across_types_issues"]
 
 
 class KeyCheckError(CoderError, ValueError):
@@ -57,12 +59,26 @@ class KeyCheckError(CoderError, ValueError):
         return (KeyCheckError, (self.label, self.key, self.problems))
 
 
+def beam_key_value_types(element_type) -> tuple[Any, Any]:
+    """(key hint, value hint) of a PCollection's element type, as Beam hints (Any when unknown).
+
+    Beyond Beam's own ``key_value_types``, a Union of pairs (what ``beam.Create`` infers
+    for ``[(1, "a"), (1.5, "b")]``) gives the Union of the keys and of the values.
+    """
+    if element_type is None:
+        return beam_typehints.Any, beam_typehints.Any
+    if isinstance(element_type, beam_typehints.UnionConstraint):
+        pairs = [trivial_inference.key_value_types(m) for m in element_type.union_types]
+        if all(isinstance(m, beam_typehints.TupleConstraint) and len(m.tuple_types) == 2
+               for m in element_type.union_types):
+            return (beam_typehints.Union[tuple(k for k, _ in pairs)],
+                    beam_typehints.Union[tuple(v for _, v in pairs)])
+    return trivial_inference.key_value_types(element_type)
+
+
 def key_type_of(element_type) -> Any:
     """The key type of a PCollection's element type (``typing.Any`` when unknown), as a typing hint."""
-    if element_type is None:
-        return typing.Any
-    key_type, _ = trivial_inference.key_value_types(element_type)
-    return _to_typing(key_type)
+    return _to_typing(beam_key_value_types(element_type)[0])
 
 
 def _to_typing(beam_hint) -> Any:
@@ -95,11 +111,38 @@ def _unknown_key_issue(coder: Coder, label: str, where: str) -> DeterminismIssue
     )
 
 
+def equal_across_types_issues(coder: Coder) -> list[DeterminismIssue]:
+    """Unions in ``coder`` whose member types hold values equal across types (1 == 1.0 == True == Decimal(1)).
+
+    A UnionCoder tags each value with its member, so equal keys of different member
+    types get different bytes: deterministic per value, wrong for grouping.
+    """
+    from coders.records import UnionCoder
+
+    issues = []
+    for path, c in _walk(coder):
+        if not isinstance(c, UnionCoder):
+            continue
+        numeric = [t for t in c.member_types
+                   if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)]
+        if len(numeric) >= 2:
+            names = ", ".join(t.__name__ for t in numeric)
+            issues.append(DeterminismIssue(
+                path, c,
+                f"the union of {names} holds values that compare equal across types (1 == 1.0 == True) but are "
+                "tagged by type, so equal keys get different bytes and land in different groups",
+                "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+            ))
+    return issues
+
+
 def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool = False) -> Coder:
     """The deterministic coderkit coder for keys of type ``key_hint``, or raise NonDeterministicCoderError.
 
-    ``allow_unknown`` accepts ``Any`` (and keys with ``Any`` parts), coded by the
-    deterministic variant of AnyCoder; the runtime key check must then be on.
+    Refused besides coders with no deterministic variant: ``Any`` (and keys with ``Any``
+    parts) and unions of numeric types, whose equal values encode apart.
+    ``allow_unknown`` accepts both (the runtime key check, which must then be on,
+    catches equal keys with different bytes).
     """
     from coders.dynamic import AnyCoder
 
@@ -112,6 +155,9 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
         if unknown:
             raise NonDeterministicCoderError(
                 coder, [_unknown_key_issue(c, label, path) for path, c in unknown], context=context)
+        mixed = equal_across_types_issues(coder)
+        if mixed:
+            raise NonDeterministicCoderError(coder, mixed, context=context)
     try:
         return coder.as_deterministic_coder(context=context)
     except NonDeterministicCoderError as err:
@@ -194,8 +240,7 @@ class DeterministicGroupByKey(beam.PTransform):
         key_hint = key_type_of(element_type)
         coder = resolve_key_coder(key_hint, label, self.registry, allow_unknown=self.check_keys)
         self.key_coder = coder
-        beam_key, beam_value = (trivial_inference.key_value_types(element_type)
-                                if element_type is not None else (beam_typehints.Any, beam_typehints.Any))
+        beam_key, beam_value = beam_key_value_types(element_type)
         encoded = pcoll | "EncodeKeys" >> beam.ParDo(_EncodeKeysFn(coder, self.check_keys, label)).with_output_types(
             beam_typehints.Tuple[bytes, beam_value])
         grouped = encoded | "GroupByKey" >> beam.GroupByKey()

@@ -39,10 +39,8 @@ import apache_beam as beam
 from apache_beam.coders import coders as beam_coders
 from apache_beam.coders import typecoders
 from apache_beam.pipeline import PipelineVisitor
-from apache_beam.typehints import trivial_inference
-from apache_beam.typehints import typehints as beam_typehints
 
-from .gbk import DeterministicGroupByKey, _to_typing, _type_name
+from .gbk import DeterministicGroupByKey, _to_typing, _type_name, beam_key_value_types
 
 __all__ = ["KeyFinding", "validate_pipeline", "RULES"]
 
@@ -216,6 +214,10 @@ def coderkit_rule(ctx: KeyContext):
     out = [(str(issue), None) for issue in issues
            if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))]  # said below, once
     out += [(hazard, None) for hazard in coder_key_hazards(coder, ctx.key_type) if hazard not in shown]
+    from .gbk import equal_across_types_issues
+
+    out += [(str(issue), None) for issue in equal_across_types_issues(coder)
+            if typing.get_origin(ctx.key_type) is not typing.Union]  # a top-level union: equal_across_types_rule
     for hint, where in fallbacks:
         out.append((
             f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "
@@ -317,8 +319,7 @@ class _GroupingVisitor(PipelineVisitor):
         seen: set[str] = set()
         for pcoll in _inputs(applied):
             element_type = pcoll.element_type
-            beam_key = (trivial_inference.key_value_types(element_type)[0]
-                        if element_type is not None else beam_typehints.Any)
+            beam_key = beam_key_value_types(element_type)[0]
             try:
                 beam_coder = typecoders.registry.get_coder(beam_key)
             except Exception:

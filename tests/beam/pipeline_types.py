@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 
 class Status(enum.Enum):
@@ -47,6 +47,12 @@ class Customer:
 @dataclasses.dataclass(frozen=True)
 class Price:
     amount: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    name: str
+    value: Union[int, float]
 
 
 class Opaque:

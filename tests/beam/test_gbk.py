@@ -83,6 +83,23 @@ def test_an_unknown_key_type_is_refused_with_how_to_declare_it(element_type):
     assert ".with_output_types(typing.Tuple[KeyType, ValueType])" in text and "check_keys=True" in text
 
 
+def test_a_union_of_numeric_key_types_is_refused_where_create_infers_one():
+    p = beam.Pipeline(runner="DirectRunner")
+    keyed = p | beam.Create([(1, "a"), (1.5, "b")])  # Beam infers the key type Union[float, int]
+    with pytest.raises(c.NonDeterministicCoderError) as info:
+        keyed | "Mixed" >> DeterministicGroupByKey()
+    text = str(info.value)
+    assert "DeterministicGroupByKey 'Mixed'" in text and "compare equal across types (1 == 1.0 == True)" in text
+    assert "Fix: convert keys to one type before grouping" in text
+
+
+def test_a_numeric_union_inside_a_record_key_names_its_path():
+    p = beam.Pipeline(runner="DirectRunner")
+    keyed = p | beam.Create([]).with_output_types(typing.Tuple[pt.Measure, int])
+    with pytest.raises(c.NonDeterministicCoderError, match=r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds"):
+        keyed | "ByMeasure" >> DeterministicGroupByKey()
+
+
 def test_the_label_is_the_full_label_inside_a_composite():
     class Outer(beam.PTransform):
         def expand(self, pcoll):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import typing
 from pathlib import Path
@@ -62,6 +63,18 @@ def test_keys_typed_any_mixing_1_1_0_and_true_really_form_three_groups_and_are_f
 def test_a_union_of_numeric_types_is_found():
     found = findings_for(typing.Union[int, float, bool])
     assert "union of" in reasons(found) and "compare equal across types" in reasons(found)
+
+
+def test_the_union_create_infers_for_mixed_numeric_keys_is_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    p | beam.Create([(1, "a"), (1.0, "b"), (True, "c")]) | "Group" >> beam.GroupByKey()
+    found = validate_pipeline(p)
+    assert found[0].rule == "equal_across_types_rule" and "bool, float, int" in found[0].reason
+
+
+def test_a_numeric_union_inside_a_record_key_is_found_with_its_path():
+    found = findings_for(pt.Measure)
+    assert any(re.match(r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds", f.reason) for f in found)
 
 
 @pytest.mark.parametrize("key_type, expected", [
