@@ -83,19 +83,31 @@ def _check_count(count: int, total: int, data, pos: int, per_element: int, what:
 class _Composite(Coder):
     """Shared pickling: cached generated codecs are dropped and rebuilt on first use."""
 
+    _CACHED = ("_fused", "encode", "decode", "encode_nested", "decode_nested")
+
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_fused", None)
+        for name in self._CACHED:
+            state.pop(name, None)
         return state
 
     def _fused_codec(self):
-        """The generated codec for this tree (see coders.fused), built once; False when not fusable."""
+        """The generated codec for this tree (see coders.fused), built on first use; False when not fusable.
+
+        Its entry points are then installed on the instance, so later ``coder.encode(v)``
+        calls go straight to the generated function.
+        """
         codec = self.__dict__.get("_fused")
         if codec is None:
             from . import fused
 
             codec = fused.codec_for(self) or False
             self._fused = codec
+            if codec:
+                self.encode = codec.encode
+                self.decode = codec.decode
+                self.encode_nested = codec.encode_nested
+                self.decode_nested = codec.decode_nested
         return codec
 
 

@@ -61,11 +61,6 @@ class _Wrapper(Coder):
     def labelled_components(self):
         return [(".value", self.value_coder)]
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_fused", None)
-        return state
-
     def as_deterministic_coder(self, context=None):
         if self.is_deterministic():
             return self
