@@ -103,6 +103,23 @@ class CoderkitBeamCoder(beam_coders.Coder):
             raise TypeError(f"CoderkitBeamCoder wraps a coders.Coder, not {type(coder).__name__}")
         self.coder = coder
 
+    @classmethod
+    def from_type_hint(cls, typehint, beam_registry):
+        """What Beam calls for ``typecoders.registry.register_coder(MyType, CoderkitBeamCoder)``.
+
+        Derives the coder through coderkit's installed registry (``coders.registry`` when
+        ``install()`` was not called). Beam passes ``__main__`` classes by name.
+        """
+        from .install import _resolve_main_name, installed_registry
+
+        registry = installed_registry()
+        if registry is None:
+            from coders.registry import registry
+        hint = _resolve_main_name(typehint)
+        if hint is None:
+            raise LookupError(f"CoderkitBeamCoder: cannot find the __main__ class named {typehint!r}")
+        return to_beam(registry.get_coder(hint))
+
     def encode(self, value):
         return self.coder.encode(value)
 

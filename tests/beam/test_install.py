@@ -92,6 +92,25 @@ def test_a_beam_registration_wins(installed):
         typecoders.registry.custom_types.remove(Registered)
 
 
+def test_registering_coderkit_per_type_in_beams_own_registry_works_without_install():
+    @dataclasses.dataclass(frozen=True)
+    class PerType:
+        x: int
+        tags: typing.FrozenSet[str]
+
+    typecoders.registry.register_coder(PerType, CoderkitBeamCoder)
+    try:
+        coder = beam_coder(PerType)
+        assert coder == to_beam(c.get_coder(PerType))
+        value = PerType(3, frozenset({"a", "b"}))
+        assert coder.decode(coder.encode(value)) == value
+        assert not coder.is_deterministic()  # a frozenset field: iteration order
+        assert coder.as_deterministic_coder("G").is_deterministic()
+    finally:
+        del typecoders.registry._coders[PerType]
+        typecoders.registry.custom_types.remove(PerType)
+
+
 def test_main_types_which_beam_looks_up_by_name_are_found(installed, monkeypatch):
     @dataclasses.dataclass(frozen=True)
     class Local:
