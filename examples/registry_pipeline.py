@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import typing
 
-import apache_beam as beam
-from apache_beam.coders import typecoders
+# Beam warns on import that optional Google Cloud clients are missing; this demo does not use them.
+logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
-import coders
-from coders.beam import DeterministicGroupByKey, install, validate_pipeline
+import apache_beam as beam  # noqa: E402
+from apache_beam.coders import typecoders  # noqa: E402
+
+import coders  # noqa: E402
+from coders.beam import DeterministicGroupByKey, install, validate_pipeline  # noqa: E402
 
 
 class Region(enum.Enum):

@@ -23,8 +23,9 @@ wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
   :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts).
 
 Groupings inside a grouping composite are reported once, under the composite's
-full label; ``DeterministicGroupByKey`` verified its key at construction and is
-skipped.
+full label; ``DeterministicGroupByKey`` verified its key at construction and
+``CombineGlobally`` (and ToList, Count.Globally ... built on it) keys everything by
+``None``, so both are skipped.
 """
 
 from __future__ import annotations
@@ -297,6 +298,12 @@ class _GroupingVisitor(PipelineVisitor):
         self._inside: list = []  # grouping composites being walked (inner groupings are theirs)
 
     def enter_composite_transform(self, applied):
+        from apache_beam.transforms import core
+
+        if isinstance(applied.transform, core.CombineGlobally):
+            # Beam keys every element by None to combine globally: one constant key, nothing to group wrongly.
+            self._inside.append(applied)
+            return
         kind = _grouping_kind(applied.transform)
         if kind is not None:
             if not self._inside:

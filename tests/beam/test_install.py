@@ -241,3 +241,18 @@ def test_plain_pipelines_still_work_after_install(installed):
                   | beam.MapTuple(lambda k, d: (k, sorted(d["l"]), sorted(d["r"]))))
         assert_that(joined, equal_to([(1, ["x"], [10]), (2, ["y"], []), (1.5, ["z"], []), (3, [], [30])]),
                     label="Join")
+
+
+@pytest.mark.pipeline
+def test_the_registry_pipeline_example_runs_and_prints_the_revenue():
+    import subprocess
+
+    example = HERE.parent.parent / "examples" / "registry_pipeline.py"
+    done = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "after install(), Beam codes Sale with CoderkitBeamCoder[RecordCoder[Sale" in out
+    assert "GroupByPrice: FloatCoder -> FloatCoder: -0.0 == 0.0" in out
+    assert "the revenue pipeline: 0 finding(s)" in out
+    assert ["north store 1:     2.30", "north store 2:     1.20", "south store 7:     6.10"] == [
+        line.strip() for line in out.splitlines() if " store " in line and ":" in line and "key" not in line]

@@ -163,6 +163,10 @@ def test_clean_pipelines_have_no_findings():
     words | beam.CombinePerKey(sum)
     {"x": words, "y": keyed(p, str)} | beam.CoGroupByKey()
     keyed(p, float, label="Floats") | DeterministicGroupByKey()  # verified at construction: skipped
+    numbers = p | "Numbers" >> beam.Create([1.5, -0.0])
+    numbers | beam.combiners.ToList()  # CombineGlobally keys everything by None
+    numbers | beam.CombineGlobally(sum)
+    numbers | beam.combiners.Count.Globally()
     assert validate_pipeline(p) == []
 
 
