@@ -23,6 +23,7 @@ import operator
 import threading
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 from .base import _MALFORMED, Coder
@@ -424,9 +425,14 @@ class RecordCoder(Coder):
         self._setup()
 
     def set_fields(self, fields: Iterable[tuple[str, Coder]]) -> "RecordCoder":
-        """Give a deferred coder its ``(name, coder)`` fields; once only, before first use. Returns self."""
+        """Give a deferred coder its ``(name, coder)`` fields (pairs or a dict); once only, before first use.
+
+        Returns self, so ``RecordCoder.deferred(Node).set_fields(...)`` reads as one expression.
+        """
         if self._fields_set:
             raise ValueError(f"{self.path_name()}: RecordCoder fields are already set; set_fields runs once")
+        if isinstance(fields, Mapping):
+            fields = fields.items()
         pairs = []
         for item in fields:
             try:

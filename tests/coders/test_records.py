@@ -855,3 +855,23 @@ def test_generated_codec_source_is_readable_and_unrolled():
     assert "e0(value.id, out, True)" in source and "e1(value.tags, out, nested)" in source
     assert "v1, pos = d1(data, pos, nested)" in source
     assert "for " not in source
+
+
+class Reading(NamedTuple):
+    sensor: str
+    value: float = 0.0
+    unit: Optional[str] = None
+
+
+Span = collections.namedtuple("Span", ["start", "end"], defaults=[None])
+
+
+def test_namedtuples_with_defaults_and_fields_given_as_a_dict():
+    coder = RecordCoder(Reading, {"sensor": StrUtf8Coder(), "value": FloatCoder(),
+                                  "unit": NullableCoder(StrUtf8Coder())})
+    assert coder.field_names == ("sensor", "value", "unit")
+    check_roundtrip(coder, Reading("t1"), "02 74 31 00 00 00 00 00 00 00 00 00", "02 74 31 00 00 00 00 00 00 00 00 00")
+    check_roundtrip(coder, Reading("t1", 2.5, "C"))
+    span = RecordCoder(Span, [("start", VarIntCoder()), ("end", NullableCoder(VarIntCoder()))])
+    check_roundtrip(span, Span(1), "01 00", "01 00")
+    check_roundtrip(span, Span(1, 5), "01 01 05", "01 01 05")
