@@ -296,10 +296,12 @@ class _GroupingVisitor(PipelineVisitor):
         self.registry = registry
         self.findings: list[KeyFinding] = []
         self._inside: list = []  # grouping composites being walked (inner groupings are theirs)
+        self._composites: list = []  # every composite being walked, outermost first
 
     def enter_composite_transform(self, applied):
         from apache_beam.transforms import core
 
+        self._composites.append(applied)
         if isinstance(applied.transform, core.CombineGlobally):
             # Beam keys every element by None to combine globally: one constant key, nothing to group wrongly.
             self._inside.append(applied)
@@ -311,8 +313,19 @@ class _GroupingVisitor(PipelineVisitor):
             self._inside.append(applied)
 
     def leave_composite_transform(self, applied):
+        if self._composites and self._composites[-1] is applied:
+            self._composites.pop()
         if self._inside and self._inside[-1] is applied:
             self._inside.pop()
+
+    def _beams_own_key(self) -> bool:
+        """True inside a Beam library composite whose inputs are typed: an untyped key there is Beam's own
+        (Top.Of keys by None), not one the user could declare."""
+        for applied in self._composites:
+            if type(applied.transform).__module__.split(".")[0] == "apache_beam":
+                types = [pc.element_type for pc in _inputs(applied)]
+                return bool(types) and all(_to_typing(t) is not typing.Any for t in types)
+        return False
 
     def visit_transform(self, applied):
         kind = _grouping_kind(applied.transform)
@@ -332,6 +345,8 @@ class _GroupingVisitor(PipelineVisitor):
             except Exception:
                 beam_coder = None
             ctx = KeyContext(label, beam_key, _to_typing(beam_key), beam_coder, self.registry)
+            if ctx.key_type is typing.Any and self._beams_own_key():
+                continue
             for rule in RULES:
                 for reason, fix in rule(ctx):
                     if reason in seen:

@@ -149,6 +149,13 @@ def test_combine_per_key_and_cogroupbykey_are_reported_once_under_their_own_labe
     assert [(f.label, f.transform) for f in found] == [("Outer/Sum", "CombinePerKey"), ("Join", "CoGroupByKey")]
 
 
+def test_untyped_elements_reaching_a_library_grouping_are_found():
+    p = beam.Pipeline(runner="DirectRunner")
+    p | beam.Create([1, 1.0, True]).with_output_types(typing.Any) | "Count" >> beam.combiners.Count.PerElement()
+    found = validate_pipeline(p)
+    assert found and found[0].rule == "unknown_key_rule" and found[0].label.startswith("Count/")
+
+
 def test_groupings_inside_library_composites_are_found():
     p = beam.Pipeline(runner="DirectRunner")
     p | beam.Create([1.5, -0.0]) | "Count" >> beam.combiners.Count.PerElement()
@@ -167,6 +174,9 @@ def test_clean_pipelines_have_no_findings():
     numbers | beam.combiners.ToList()  # CombineGlobally keys everything by None
     numbers | beam.CombineGlobally(sum)
     numbers | beam.combiners.Count.Globally()
+    numbers | "Top" >> beam.combiners.Top.Of(1)  # an untyped None key inside Beam's composite: Beam's own
+    words | "Distinct" >> beam.Distinct()
+    words | "TopPerKey" >> beam.combiners.Top.PerKey(1)
     assert validate_pipeline(p) == []
 
 
