@@ -241,6 +241,13 @@ def test_plain_pipelines_still_work_after_install(installed):
                   | beam.MapTuple(lambda k, d: (k, sorted(d["l"]), sorted(d["r"]))))
         assert_that(joined, equal_to([(1, ["x"], [10]), (2, ["y"], []), (1.5, ["z"], []), (3, [], [30])]),
                     label="Join")
+        # Beam's schema transforms on a NamedTuple PCollection (which install() now codes) still work
+        keys = p | "Keys" >> beam.Create([NORTH, pt.CustomerKey("north", 5), SOUTH]).with_output_types(pt.CustomerKey)
+        totals = keys | beam.GroupBy("region").aggregate_field("customer_id", sum, "total")
+        assert_that(totals | beam.Map(lambda r: (r.region, r.total)), equal_to([("north", 6), ("south", 2)]),
+                    label="SchemaGroupBy")
+        regions = keys | beam.Select("region") | "Region" >> beam.Map(lambda r: r.region)
+        assert_that(regions, equal_to(["north", "north", "south"]), label="Select")
 
 
 @pytest.mark.pipeline
