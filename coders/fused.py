@@ -31,19 +31,20 @@ from .primitives import (
     CanonicalFloatCoder,
     FloatCoder,
     NoneCoder,
+    VARINT_TABLE,
     StrUtf8Coder,
     VarIntCoder,
     _read_varint_fast,
     _varint_or_none,
 )
-from .streams import DOUBLE_BE, INT32_BE, varint64_bytes
+from .streams import DOUBLE_BE, INT32_BE
 from .wrappers import NullableCoder, min_nested_size
 
 __all__ = ["FusedCodec", "codec_for", "source_for"]
 
 # Precomputed varints for 0 .. 2**14 - 1 (one and two bytes): counts, lengths and small ints.
-_VARINT_TABLE = tuple(varint64_bytes(i) for i in range(1 << 14))
-_TABLE_LIMIT = 1 << 14
+_VARINT_TABLE = VARINT_TABLE
+_TABLE_LIMIT = len(VARINT_TABLE)
 
 
 class _Surprise(Exception):

@@ -43,19 +43,120 @@ _UINT64_MASK = (1 << 64) - 1
 _BYTE = tuple(bytes((i,)) for i in range(256))
 
 
+def _generate_varint_codecs():
+    """Straight-line (unrolled) varint writer and reader: no loop, one bytes() call per value.
+
+    ``varint_bytes(v)`` returns the encoding of an int already known to be an int, or None
+    when it is outside int64. ``read_varint(data, pos)`` returns ``(value, new_pos)`` and
+    raises IndexError (truncated) or ValueError (over-long, beyond 64 bits) on bad input;
+    callers fall back to ``streams.read_varint64`` for the precise DecodeError.
+    """
+    lines = ["def varint_bytes(v):", "    if v >= 0:", "        if v < 0x80:", "            return BYTE[v]"]
+    for n in range(2, 10):
+        parts = [f"(v >> {7 * i}) & 0x7F | 0x80" if i else "v & 0x7F | 0x80" for i in range(n - 1)]
+        parts.append(f"v >> {7 * (n - 1)}")
+        lines += [f"        if v < {1 << (7 * n)}:", f"            return bytes(({', '.join(parts)}))"]
+    parts = [f"(v >> {7 * i}) & 0x7F | 0x80" for i in range(9)] + ["v >> 63"]
+    lines += ["        return None", "    if v < -0x8000000000000000:", "        return None",
+              "    v += 0x10000000000000000", f"    return bytes(({', '.join(parts)}))"]
+    lines += ["def read_varint(data, pos):", "    b = data[pos]", "    if b < 0x80:", "        return b, pos + 1",
+              "    r = b & 0x7F"]
+    for i in range(1, 9):
+        lines += [f"    b = data[pos + {i}]", "    if b < 0x80:", f"        return r | (b << {7 * i}), pos + {i + 1}",
+                  f"    r |= (b & 0x7F) << {7 * i}"]
+    lines += ["    b = data[pos + 9]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
+              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 10"]
+    namespace = {"BYTE": _BYTE}
+    exec(compile("\n".join(lines), "<coderkit varint codecs>", "exec"), namespace)
+    return namespace["varint_bytes"], namespace["read_varint"]
+
+
+_varint_or_none, _read_varint_fast = _generate_varint_codecs()
+
+# Every varint of one or two bytes (0 .. 2**14 - 1), precomputed both ways: most ints,
+# lengths and counts are small, and a table lookup beats any arithmetic in Python.
+VARINT_TABLE = tuple(_varint_or_none(i) for i in range(1 << 14))
+_VARINT_VALUES = {raw: i for i, raw in enumerate(VARINT_TABLE)}
+
+
+# The low 14 bits of a longer varint: two bytes, both with the continuation bit set.
+_VARINT_CHUNK = tuple(bytes(((x & 0x7F) | 0x80, (x >> 7) | 0x80)) for x in range(1 << 14))
+
+
+def _chunked_varint_lines(v: str, pad: str) -> list[str]:
+    """Source returning the varint of int ``v`` in 14-bit table chunks, or falling through when out of range."""
+    def chunks(count: int, last: str) -> str:
+        parts = [f"VC[({v} >> {14 * i}) & 0x3FFF]" if i else f"VC[{v} & 0x3FFF]" for i in range(count)]
+        parts.append(f"VT[{last}]")
+        return " + ".join(parts) if count < 3 else f"b''.join(({', '.join(parts)}))"
+
+    lines = [f"{pad}if {v} >= 0:", f"{pad}    if {v} < 16384:", f"{pad}        return VT[{v}]"]
+    for count in range(1, 4):  # values below 2**(14 * (count + 1)), the last chunk whole from the table
+        lines += [f"{pad}    if {v} < {1 << (14 * (count + 1))}:", f"{pad}        return {chunks(count, f'{v} >> {14 * count}')}"]
+    lines += [f"{pad}    if {v} < 0x8000000000000000:", f"{pad}        return {chunks(4, f'{v} >> 56')}",
+              f"{pad}elif {v} >= -0x8000000000000000:", f"{pad}    {v} += 0x10000000000000000",
+              f"{pad}    return {chunks(4, f'{v} >> 56')}"]
+    return lines
+
+
+def _varint_decode_lines(pad: str) -> list[str]:
+    """Source decoding the whole bytes object ``data`` of length ``n`` (3..10) as one varint, or falling through.
+
+    The bytes are unpacked into small ints (cheap), their continuation bits checked, and
+    their 7-bit groups gathered 28 bits at a time so big-int arithmetic happens only once.
+    """
+    lines = []
+    for n in range(3, 11):
+        names = [f"a{i}" for i in range(n)]
+        cont = " and ".join([f"{a} > 127" for a in names[:-1]] + [f"{names[-1]} < {2 if n == 10 else 128}"])
+
+        def group(items, shift0=0):
+            return " | ".join(f"({a} & 127) << {7 * (i)}" if i else f"({a} & 127)" for i, a in enumerate(items))
+
+        low = group(names[:4]) if n > 4 else group(names[:-1]) + f" | {names[-1]} << {7 * (n - 1)}"
+        if n <= 4:
+            value = low
+        elif n <= 8:
+            high = group(names[4:-1]) + (" | " if n > 5 else "") + f"{names[-1]} << {7 * (n - 5)}" if n > 5 else names[-1]
+            value = f"({low}) | ({high}) << 28"
+        else:
+            mid = group(names[4:8])
+            top = f"{names[8]}" if n == 9 else f"({names[8]} & 127) | {names[9]} << 7"
+            value = f"({low}) | ({mid}) << 28 | ({top}) << 56"
+        lines += [f"{pad}if n == {n}:", f"{pad}    {', '.join(names)}, = data", f"{pad}    if {cont}:"]
+        if n == 10:
+            lines += [f"{pad}        v = {value}", f"{pad}        return v - 0x10000000000000000 if a9 else v"]
+        else:
+            lines.append(f"{pad}        return {value}")
+    return lines
+
+
+def _generate_whole_varint_methods():
+    """VarIntCoder's public encode/decode for a whole value, unrolled and table driven.
+
+    encode: 0 .. 2**14 - 1 from a table; larger values as 14-bit chunks from a second
+    table (continuation bits already set), the last chunk from the first.
+    decode: the inverse table for one and two bytes; longer inputs per length, unpacked
+    into small ints. Anything else (wrong type, out of range, malformed) takes the slow,
+    precise path, which raises the EncodeError/DecodeError.
+    """
+    enc = ["def encode(self, value):", "    if type(value) is int:"] + _chunked_varint_lines("value", "        ")
+    enc += ["        raise self._out_of_range(value)", "    raise self._not_int(value)"]
+    dec = ["def decode(self, data):", "    if type(data) is bytes:", "        v = TABLE_GET(data)", "        if v is not None:",
+           "            return v", "        n = len(data)"] + _varint_decode_lines("        ")
+    dec.append("    return self._decode_all(data, False)")
+    vb = ["def varint_or_none(value):"] + _chunked_varint_lines("value", "    ") + ["    return None"]
+    namespace = {"VT": VARINT_TABLE, "VC": _VARINT_CHUNK, "TABLE_GET": _VARINT_VALUES.get}
+    exec(compile("\n".join(enc + [""] + dec + [""] + vb), "<coderkit VarIntCoder fast paths>", "exec"), namespace)
+    return namespace["encode"], namespace["decode"], namespace["varint_or_none"]
+
+
+_whole_varint_encode, _whole_varint_decode, _varint_or_none = _generate_whole_varint_methods()
+
+
 def _varint_bytes(value: int) -> bytes:
     """Varint encoding of a signed int64 already known to be in range (hot path)."""
-    if 0 <= value < 0x80:
-        return _BYTE[value]
-    if 0 <= value < 0x4000:
-        return bytes(((value & 0x7F) | 0x80, value >> 7))
-    value &= _UINT64_MASK
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return _varint_or_none(value)
 
 
 def _read_length(data, pos: int, what: str) -> tuple[int, int]:
@@ -261,32 +362,9 @@ class VarIntCoder(_Primitive):
             "use DecimalCoder or a PickleCoder for larger integers, or reduce the value",
         )
 
-    # fast paths (VarInt bytes do not depend on the context)
-    def encode(self, value):
-        if type(value) is int:
-            if 0 <= value < 0x80:
-                return _BYTE[value]
-            if INT64_MIN <= value <= INT64_MAX:
-                return _varint_bytes(value)
-            raise self._out_of_range(value)
-        raise self._not_int(value)
-
-    encode_nested = encode
-
-    def decode(self, data):
-        if type(data) is bytes:
-            if len(data) == 1 and data[0] < 0x80:
-                return data[0]
-            try:
-                value, pos = read_varint64(data, 0)
-            except DecodeError:
-                pass
-            else:
-                if pos == len(data):
-                    return value
-        return self._decode_all(data, False)
-
-    decode_nested = decode
+    # fast paths (VarInt bytes do not depend on the context), generated above
+    encode = encode_nested = _whole_varint_encode
+    decode = decode_nested = _whole_varint_decode
 
     def estimate_size(self, value, nested=False):
         return varint64_size(value)

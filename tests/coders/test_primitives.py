@@ -154,6 +154,28 @@ def test_varint_fast_path_matches_reference(n):
     assert VarIntCoder().estimate_size(n) == len(out)
 
 
+def test_varint_fast_paths_at_every_power_of_two_boundary():
+    from coders.streams import read_varint64, varint64_bytes
+
+    coder = VarIntCoder()
+    for k in range(64):
+        for n in (2**k - 1, 2**k, 2**k + 1, -(2**k) - 1, -(2**k), -(2**k) + 1):
+            if -(2**63) <= n < 2**63:
+                raw = varint64_bytes(n)
+                assert coder.encode(n) == raw and coder.decode(raw) == n
+                assert read_varint64(raw, 0) == (n, len(raw))
+            else:
+                with pytest.raises(coders.EncodeError, match="int64"):
+                    coder.encode(n)
+
+
+def test_varint_decoder_accepts_non_minimal_encodings_like_the_reference():
+    # Beam's reader and ours accept a zero high group (0x80 0x00 is 0); both paths agree.
+    for raw in ("8000", "808000", "ff7f", "ff8000"):
+        data = bytes.fromhex(raw)
+        assert VarIntCoder().decode(data) == VarIntCoder().decode_from(data, 0, False)[0]
+
+
 @given(st.text())
 @settings(max_examples=100)
 def test_str_round_trip_and_size(s):
