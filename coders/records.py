@@ -401,6 +401,11 @@ class RecordCoder(Coder):
     ``Node`` whose ``children`` are ``list[Node]``) make the coder first with
     ``RecordCoder.deferred(Node)`` and fill it with ``set_fields`` once its field
     coders (which refer to it) exist.
+
+    Speed: each instance generates an unrolled ``encode_to``/``decode_from`` for its
+    class (``print(coder._codec_source)`` shows them); the loops in the class's
+    ``encode_to``/``decode_from`` are the readable reference they are tested against.
+    The public methods use ``coders.fused.codec_for`` when it fuses the whole tree.
     """
 
     # ---- construction ----

@@ -875,3 +875,23 @@ def test_namedtuples_with_defaults_and_fields_given_as_a_dict():
     span = RecordCoder(Span, [("start", VarIntCoder()), ("end", NullableCoder(VarIntCoder()))])
     check_roundtrip(span, Span(1), "01 00", "01 00")
     check_roundtrip(span, Span(1, 5), "01 01 05", "01 01 05")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FrozenSlotted:
+    key: str
+    weight: float = 1.0
+
+
+def test_frozen_slotted_dataclass_and_copies():
+    import copy
+
+    coder = RecordCoder(FrozenSlotted, [("key", StrUtf8Coder()), ("weight", FloatCoder())])
+    value = FrozenSlotted("k", 0.5)
+    check_roundtrip(coder, value, "01 6b 3f e0 00 00 00 00 00 00", "01 6b 3f e0 00 00 00 00 00 00")
+    assert not hasattr(coder.decode(coder.encode(value)), "__dict__")
+    for clone in (copy.copy(coder), copy.deepcopy(coder), copy.deepcopy(node_coder())):
+        assert clone == clone and clone.is_deterministic() == (clone.cls is Node)
+    tree_clone = copy.deepcopy(node_coder())
+    assert tree_clone.field_coders[1].element_coder is tree_clone
+    check_roundtrip(tree_clone, Node(1, [Node(2, [])]))
