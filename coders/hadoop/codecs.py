@@ -8,9 +8,13 @@ each of a block's four buffers, as one complete stream of the file's codec:
   writes (``1f 8b 08 00``, zero mtime, flags and OS); any valid gzip is read.
 * BZip2Codec: a bzip2 stream (``BZh9``).
 * SnappyCodec, Lz4Codec: Hadoop's BlockCompressorStream framing around raw blocks:
-  for each chunk of input, a 4-byte big-endian uncompressed length, then one or more
-  (4-byte big-endian compressed length, raw snappy / lz4 block) until that many bytes
-  are produced. Empty input is just ``00 00 00 00``. Raw blocks come from cramjam.
+  a 4-byte big-endian uncompressed length, then one or more (4-byte big-endian
+  compressed length, raw snappy / lz4 block) until that many bytes are produced; the
+  reader accepts any number of such frames. One write of more than the codec's input
+  limit (256 KiB minus its overhead) is one frame of several chunks, as Hadoop writes it.
+  Such a write also ends with an empty frame (``00 00 00 00``), and empty input is just
+  that. Hadoop stops reading at an empty frame, so bytes after one are an error. Raw
+  blocks come from cramjam.
 * ZStandardCodec: a zstd frame (cramjam). Hadoop needs libhadoop built with zstd to
   read it; Spark's bundled Hadoop has none.
 
@@ -142,16 +146,16 @@ class _BlockFramedCodec(Codec):
         raise NotImplementedError
 
     def compress(self, data):
-        if not data:
-            return b"\x00\x00\x00\x00"
-        out = bytearray()
+        # As BlockCompressorStream does for one write: the whole length once, then one
+        # compressed chunk per max_chunk-sized segment.
+        out = bytearray(_INT32.pack(len(data)))
         view = memoryview(data)
         for start in range(0, len(data), self.max_chunk):
-            chunk = bytes(view[start:start + self.max_chunk])
-            packed = self._compress_raw(chunk)
-            out += _INT32.pack(len(chunk))
+            packed = self._compress_raw(bytes(view[start:start + self.max_chunk]))
             out += _INT32.pack(len(packed))
             out += packed
+        if len(data) > self.max_chunk:
+            out += b"\x00\x00\x00\x00"  # the stream's finish() then ends with an empty frame
         return bytes(out)
 
     def decompress(self, data):
@@ -165,8 +169,14 @@ class _BlockFramedCodec(Codec):
                 raise DecodeError(f"{self.name} codec: truncated block length at byte {pos} of the compressed data")
             expected = _INT32.unpack_from(data, pos)[0]
             pos += 4
+            if expected == 0:
+                # Hadoop's BlockDecompressorStream stops at an empty frame: nothing may follow it
+                if pos != end:
+                    raise DecodeError(f"{self.name} codec: {end - pos} byte(s) after the empty end frame at byte "
+                                      f"{pos - 4} of the compressed data")
+                break
             produced = 0
-            while produced < expected or (expected == 0 and pos < end):
+            while produced < expected:
                 if pos + 4 > end:
                     raise DecodeError(f"{self.name} codec: block promises {expected} bytes but the compressed "
                                       f"data ends after {produced}")
@@ -184,8 +194,6 @@ class _BlockFramedCodec(Codec):
                 pos += n
                 produced += len(piece)
                 out += piece
-                if expected == 0 and piece:
-                    raise DecodeError(f"{self.name} codec: a block announced as empty decompresses to {len(piece)} bytes")
             if produced != expected:
                 raise DecodeError(f"{self.name} codec: block announces {expected} bytes but decompresses to {produced}")
         return bytes(out)
@@ -214,10 +222,6 @@ class Lz4Codec(_BlockFramedCodec):
         return bytes(cramjam.lz4.compress_block(chunk, store_size=False))
 
     def _decompress_raw(self, chunk, expected):
-        if expected == 0:
-            if chunk != b"\x00":
-                raise DecodeError("lz4 codec: a block announced as empty holds a non-empty lz4 block")
-            return b""
         out = bytearray(expected)
         n = cramjam.lz4.decompress_block_into(chunk, out)
         del out[n:]

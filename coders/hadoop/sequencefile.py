@@ -24,10 +24,12 @@ the offset of the sync entry before it if there is one, else the offset of its l
 field; in a block-compressed file every record of a block has the block's offset.
 
 Splits follow Hadoop's ``SequenceFileRecordReader``: a range ``[start, end)`` reads
-from the first sync entry at or after ``start`` (from the first record when ``start``
-is inside the header) up to, not including, the first record preceded by a sync entry
-whose position is at or after ``end``. Ranges that tile a file read every record once.
-``PositionedRecord.at_sync`` marks the records right after a sync entry (the split points).
+from the first sync entry at or after ``start`` (from the first record when ``start <=
+header_end``) up to, not including, the first record preceded by a sync entry whose
+position is at or after ``end``. Ranges that tile a file read every record once.
+``PositionedRecord.at_sync`` marks the records right after a sync entry (the split
+points); the first record of the file (at ``header_end``) has no sync entry before it
+and belongs to whichever range starts at or before ``header_end``.
 
 API::
 
@@ -290,12 +292,12 @@ class SequenceFileReader:
     def seek_to_sync(self, offset: int) -> int:
         """Position the reader at the first sync entry at or after ``offset`` and return its offset.
 
-        An offset inside the header positions at the first record (``header_end``), as
-        Hadoop does; with no sync entry after ``offset`` the reader is at the end of the
-        file and the file size is returned.
+        Hadoop's ``Reader.sync(offset)``: an offset inside the header (before
+        ``header_end``) positions at the first record instead; with no sync entry at or
+        after ``offset`` the reader is at the end of the file and the file size is returned.
         """
         inp = self._in
-        if offset <= self.header_end:
+        if offset < self.header_end:
             inp.seek(self.header_end)
             return self.header_end
         pattern = self._escape_sync
@@ -329,7 +331,10 @@ class SequenceFileReader:
         """Every record of ``[start, end)`` (default: the reader's range) with its position and split flag."""
         start = self.start if start is None else start
         end = self.end if end is None else end
-        self.seek_to_sync(start)
+        if start > self.header_end:
+            self.seek_to_sync(start)
+        else:
+            self._in.seek(self.header_end)
         decode_key = self._decoder(self.key_coder, "key", self.key_class)
         decode_value = self._decoder(self.value_coder, "value", self.value_class)
         raw_records = self._raw_blocks() if self.compression == "block" else self._raw_records()
