@@ -59,26 +59,25 @@ class KeyCheckError(CoderError, ValueError):
         return (KeyCheckError, (self.label, self.key, self.problems))
 
 
-def beam_key_value_types(element_type) -> tuple[Any, Any]:
+def beam_key_value_types(element_type, label: str = "GroupByKey") -> tuple[Any, Any]:
     """(key hint, value hint) of a PCollection's element type, as Beam hints (Any when unknown).
 
-    Beyond Beam's own ``key_value_types``, a Union of pairs (what ``beam.Create`` infers
-    for ``[(1, "a"), (1.5, "b")]``) gives the Union of the keys and of the values.
+    Uses Beam's own ``coerce_to_kv_type``, so a Union of pairs (what ``beam.Create``
+    infers for ``[(1, "a"), (1.5, "b")]``) gives the Union of the keys. An element type
+    that is not a pair raises Beam's ValueError naming ``label``.
     """
     if element_type is None:
         return beam_typehints.Any, beam_typehints.Any
-    if isinstance(element_type, beam_typehints.UnionConstraint):
-        pairs = [trivial_inference.key_value_types(m) for m in element_type.union_types]
-        if all(isinstance(m, beam_typehints.TupleConstraint) and len(m.tuple_types) == 2
-               for m in element_type.union_types):
-            return (beam_typehints.Union[tuple(k for k, _ in pairs)],
-                    beam_typehints.Union[tuple(v for _, v in pairs)])
-    return trivial_inference.key_value_types(element_type)
+    kv = beam_typehints.coerce_to_kv_type(element_type, label)
+    return tuple(kv.tuple_types)
 
 
 def key_type_of(element_type) -> Any:
-    """The key type of a PCollection's element type (``typing.Any`` when unknown), as a typing hint."""
-    return _to_typing(beam_key_value_types(element_type)[0])
+    """The key type of a PCollection's element type (``typing.Any`` when unknown or not a pair), as a typing hint."""
+    try:
+        return _to_typing(beam_key_value_types(element_type)[0])
+    except ValueError:
+        return typing.Any
 
 
 def _to_typing(beam_hint) -> Any:
@@ -236,11 +235,9 @@ class DeterministicGroupByKey(beam.PTransform):
 
     def expand(self, pcoll):
         label = self._full_label(pcoll)
-        element_type = pcoll.element_type
-        key_hint = key_type_of(element_type)
-        coder = resolve_key_coder(key_hint, label, self.registry, allow_unknown=self.check_keys)
+        beam_key, beam_value = beam_key_value_types(pcoll.element_type, label)  # not pairs: Beam's ValueError
+        coder = resolve_key_coder(_to_typing(beam_key), label, self.registry, allow_unknown=self.check_keys)
         self.key_coder = coder
-        beam_key, beam_value = beam_key_value_types(element_type)
         encoded = pcoll | "EncodeKeys" >> beam.ParDo(_EncodeKeysFn(coder, self.check_keys, label)).with_output_types(
             beam_typehints.Tuple[bytes, beam_value])
         grouped = encoded | "GroupByKey" >> beam.GroupByKey()

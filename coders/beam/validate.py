@@ -40,6 +40,7 @@ import apache_beam as beam
 from apache_beam.coders import coders as beam_coders
 from apache_beam.coders import typecoders
 from apache_beam.pipeline import PipelineVisitor
+from apache_beam.typehints import typehints as beam_typehints
 
 from .gbk import DeterministicGroupByKey, _to_typing, _type_name, beam_key_value_types
 
@@ -339,7 +340,10 @@ class _GroupingVisitor(PipelineVisitor):
         seen: set[str] = set()
         for pcoll in _inputs(applied):
             element_type = pcoll.element_type
-            beam_key = beam_key_value_types(element_type)[0]
+            try:
+                beam_key = beam_key_value_types(element_type, label)[0]
+            except ValueError:  # not pairs: Beam itself refuses this grouping at construction
+                beam_key = beam_typehints.Any
             try:
                 beam_coder = typecoders.registry.get_coder(beam_key)
             except Exception:

@@ -100,6 +100,13 @@ def test_a_numeric_union_inside_a_record_key_names_its_path():
         keyed | "ByMeasure" >> DeterministicGroupByKey()
 
 
+def test_input_that_is_not_pairs_is_refused_like_groupbykey_does():
+    p = beam.Pipeline(runner="DirectRunner")
+    words = p | beam.Create(["a", "b"])
+    with pytest.raises(ValueError, match=r"Input to 'Words' must be compatible with KV\[Any, Any\]. Found <class 'str'>"):
+        words | "Words" >> DeterministicGroupByKey()
+
+
 def test_the_label_is_the_full_label_inside_a_composite():
     class Outer(beam.PTransform):
         def expand(self, pcoll):
