@@ -91,7 +91,7 @@ class _Resolution:
 
     def __init__(self):
         self.fallbacks: list[tuple[Any, str]] = []
-        # record hint -> [deferred RecordCoder, used-recursively flag]
+        # record hint being resolved -> [its deferred RecordCoder, or None until a field refers back]
         self.records: dict[Any, list] = {}
         # hints resolved in this call without any fallback inside (shared, e.g. one Address coder
         # for two Address fields); committed to the registry when the call succeeds
@@ -332,17 +332,20 @@ def _field_hints(cls) -> dict[str, Any]:
 
 
 def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, context):
-    """A RecordCoder for ``cls``; recursive references to ``key`` get the same (deferred) coder."""
+    """A RecordCoder for ``cls``; a recursive reference to ``key`` while its fields are being
+    resolved gets a deferred coder (made on first need), which is then filled with the fields."""
     from .records import RecordCoder
 
     records = context.state.records
+    name = type_name(key)
     key = _memo_key(key) or key
     if key in records:
-        records[key][1] = True
-        return records[key][0]
-    slot = [RecordCoder.deferred(cls), False]
+        slot = records[key]
+        if slot[0] is None:
+            slot[0] = RecordCoder.deferred(cls)
+        return slot[0]
+    slot = [None]
     records[key] = slot
-    name = type_name(key)
     namespace = _class_namespace(cls)
     try:
         fields = [
@@ -351,7 +354,7 @@ def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, contex
         ]
     finally:
         del records[key]
-    if slot[1]:
+    if slot[0] is not None:
         return slot[0].set_fields(fields)
     return RecordCoder(cls, fields)
 
