@@ -744,3 +744,25 @@ def test_quoted_names_inside_generics_resolve_without_the_future_import(monkeypa
     leaf = tree_cls("leaf", [], {})
     root = tree_cls("root", [leaf], {"l": leaf})
     assert coder.decode(coder.encode(root)) == root
+
+
+BEAM_DERIVED = [
+    (int, [0, -7, 2**40]), (float, [0.5, -0.0]), (str, ["", "héllo"]), (bytes, [b"\x00\x01"]),
+    (bool, [True, False]), (Tuple[int, str], [(1, "a"), (-1, "")]), (List[int], [[], [1, 300]]),
+    (Iterable[str], [["a", "bc"]]), (Dict[str, int], [{}, {"a": 1, "b": 2}]), (Optional[int], [None, 5]),
+    (Tuple[Optional[str], List[Tuple[int, bytes]]], [(None, [(1, b"x")]), ("s", [])]),
+]
+
+
+@pytest.mark.parametrize("hint, values", BEAM_DERIVED, ids=[type_name(h) for h, _ in BEAM_DERIVED])
+def test_where_beams_registry_derives_a_coder_our_bytes_are_beams(hint, values):
+    from apache_beam.coders import registry as beam_registry
+    from apache_beam.typehints.native_type_compatibility import convert_to_beam_type
+
+    ours = CoderRegistry(strict=True).get_coder(hint)
+    beam = beam_registry.get_coder(convert_to_beam_type(hint))
+    assert type(beam).__name__ != "FastPrimitivesCoder", f"Beam derives no coder for {hint}"
+    for value in values:
+        assert ours.encode(value) == beam.encode(value), (hint, value)
+        assert ours.encode_nested(value) == beam.get_impl().encode_nested(value), (hint, value)
+        assert beam.decode(ours.encode(value)) == value
