@@ -33,6 +33,7 @@ from .primitives import (
     NoneCoder,
     VARINT_TABLE,
     StrUtf8Coder,
+    _VARINT_CHUNK,
     VarIntCoder,
     _read_varint_fast,
     _varint_or_none,
@@ -58,6 +59,7 @@ def _canonical_double(value, _pack=DOUBLE_BE.pack):
 _HELPERS = {
     "_Surprise": _Surprise,
     "_VT": _VARINT_TABLE,
+    "_VC": _VARINT_CHUNK,
     "_vb": _varint_or_none,
     "_rv": _read_varint_fast,
     "_pd": DOUBLE_BE.pack,
@@ -129,12 +131,17 @@ class _Generator:
         t = type(coder)
         lines: list[str] = []
         if t is VarIntCoder:
+            # 0 .. 2**14-1 from the table; up to 2**28 as two table chunks; beyond, the helper
             lines.append(f"{pad}if type({x}) is not int: raise _Surprise")
             if self.static is None:
-                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: w(_VT[{x}])", f"{pad}else: w(_vb({x}))"]
+                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: w(_VT[{x}])",
+                          f"{pad}elif 0 <= {x} < 268435456:", f"{pad}    w(_VC[{x} & 0x3FFF])", f"{pad}    w(_VT[{x} >> 14])",
+                          f"{pad}else: w(_vb({x}))"]
             else:
                 name = self.fresh("p")
-                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]", f"{pad}else: {name} = _vb({x})"]
+                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
+                          f"{pad}elif 0 <= {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
+                          f"{pad}else: {name} = _vb({x})"]
                 self.static.append(name)
             return lines
         if t is StrUtf8Coder or t is BytesCoder:
@@ -240,9 +247,14 @@ class _Generator:
     def decode(self, coder, target: str, nested: bool, pad: str) -> list[str]:
         t = type(coder)
         if t is VarIntCoder:
-            b = self.fresh("b")
-            return [f"{pad}{b} = data[pos]", f"{pad}if {b} < 128:", f"{pad}    {target} = {b}",
-                    f"{pad}    pos += 1", f"{pad}else: {target}, pos = _rv(data, pos)"]
+            # one, two and three bytes inline; longer varints through the unrolled reader
+            b, c, d = self.fresh("b"), self.fresh("c"), self.fresh("d")
+            return [f"{pad}{b} = data[pos]", f"{pad}if {b} < 128:", f"{pad}    {target} = {b}", f"{pad}    pos += 1",
+                    f"{pad}else:", f"{pad}    {c} = data[pos + 1]", f"{pad}    if {c} < 128:",
+                    f"{pad}        {target} = ({b} & 127) | {c} << 7", f"{pad}        pos += 2", f"{pad}    else:",
+                    f"{pad}        {d} = data[pos + 2]", f"{pad}        if {d} < 128:",
+                    f"{pad}            {target} = ({b} & 127) | ({c} & 127) << 7 | {d} << 14",
+                    f"{pad}            pos += 3", f"{pad}        else: {target}, pos = _rv(data, pos)"]
         if t is StrUtf8Coder or t is BytesCoder:
             tail = ".decode()" if t is StrUtf8Coder else ""
             if not nested:
@@ -308,8 +320,9 @@ class _Generator:
                     + self.decode(coder.key_coder, k, True, inner) + self.decode(coder.value_coder, v, True, inner)
                     + [f"{inner}{target}[{k}] = {v}", f"{pad}if len({target}) != {n}: raise _Surprise"])
         e, items = self.fresh("e"), self.fresh("items")
-        lines += [f"{pad}{items} = []", f"{pad}for _ in range({n}):"]
-        lines += self.decode(coder.element_coder, e, True, inner) + [f"{inner}{items}.append({e})"]
+        append = self.fresh("append")
+        lines += [f"{pad}{items} = []", f"{pad}{append} = {items}.append", f"{pad}for _ in range({n}):"]
+        lines += self.decode(coder.element_coder, e, True, inner) + [f"{inner}{append}({e})"]
         if type(coder) is TupleSequenceCoder:
             return lines + [f"{pad}{target} = tuple({items})"]
         return lines + [f"{pad}{target} = {items}"]
