@@ -766,3 +766,41 @@ def test_where_beams_registry_derives_a_coder_our_bytes_are_beams(hint, values):
         assert ours.encode(value) == beam.encode(value), (hint, value)
         assert ours.encode_nested(value) == beam.get_impl().encode_nested(value), (hint, value)
         assert beam.decode(ours.encode(value)) == value
+
+
+# ---- property: a derived coder is deterministic exactly when every part is ---------------------------------
+
+def _hint_trees():
+    from hypothesis import strategies as st
+
+    leaves = st.sampled_from([(int, True), (str, True), (bytes, True), (bool, True), (Color, True),
+                              (Address, True), (float, False), (Any, False), (Point, False)])
+
+    def extend(children):
+        return st.one_of(
+            children.map(lambda c: (List[c[0]], c[1])),
+            children.map(lambda c: (Optional[c[0]], c[1])),
+            children.map(lambda c: (Tuple[c[0], ...], c[1])),
+            st.tuples(children, children).map(lambda p: (Tuple[p[0][0], p[1][0]], p[0][1] and p[1][1])),
+            children.map(lambda c: (Dict[str, c[0]], False)),
+            children.map(lambda c: (FrozenSet[c[0]], False)),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=4)
+
+
+def test_derived_coders_are_deterministic_exactly_when_every_part_is_property():
+    from hypothesis import given, settings
+
+    registry = CoderRegistry(strict=True)
+
+    @settings(max_examples=60, deadline=None)
+    @given(_hint_trees())
+    def check(tree):
+        hint, deterministic = tree
+        coder = registry.get_coder(hint)
+        assert coder.is_deterministic() is deterministic, (type_name(hint), coder.determinism_issues())
+        fixed = coder.as_deterministic_coder()
+        assert fixed.is_deterministic(), (type_name(hint), fixed.determinism_issues())
+
+    check()
