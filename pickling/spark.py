@@ -77,7 +77,8 @@ _UINT32 = struct.Struct(">I")
 _SPARK_HEAD = bytes.fromhex("aced0005" "7572" "0003") + b"[[B" + bytes.fromhex("4bfd19156767db37" "020000" "7870")
 _SPARK_FIRST = bytes.fromhex("7572" "0002") + b"[B" + bytes.fromhex("acf317f8060854e0" "020000" "7870")
 _SPARK_REF = bytes.fromhex("7571" "007e0002")
-_ELEMENT_HEAD = struct.Struct(">6sI")  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
+_ELEMENT_HEAD = struct.Struct(">6sI")
+_SPARK_PREFIX = struct.Struct(">24si19sI")  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
 
 
 class _JavaFormatError(Exception):
@@ -367,9 +368,9 @@ class _CompatUnpickler(pickle.Unpickler):
 class SafeUnpickler(pickle.Unpickler):
     """A restricted unpickler: only :data:`SAFE_GLOBALS` and the allowlist are handed out."""
 
-    def __init__(self, file, *, allow: Iterable[str] = (), **kwargs):
+    def __init__(self, file, *, allow: Iterable[str] = (), _rules: tuple | None = None, **kwargs):
         super().__init__(file, **kwargs)
-        self._exact, self._prefixes = _compile_allow(allow)
+        self._exact, self._prefixes = _rules if _rules is not None else _compile_allow(allow)
 
     def find_class(self, module, name):
         # protocol 0-2 pickles name Python 2 modules (__builtin__, copy_reg): check the Python 3 name
@@ -420,8 +421,8 @@ class PickleFileDecoder:
 
     def _loader(self, value) -> Callable:
         if self.safe:
-            allow = self.allow
-            return lambda b: SafeUnpickler(io.BytesIO(b), allow=allow).load()
+            rules = _compile_allow(self.allow)
+            return lambda b: SafeUnpickler(io.BytesIO(b), _rules=rules).load()
         if b"pyspark" in value:
             return lambda b: _CompatUnpickler(io.BytesIO(b)).load()
         return pickle.loads
@@ -450,16 +451,19 @@ class PickleFileDecoder:
         chunk = b""
         try:
             loads = self._loader(data)
-            extend = out.extend
             end = len(data)
             pos = end
-            done = 0  # elements loaded by the fast path
-            if data.startswith(_SPARK_HEAD, base) and data.startswith(_SPARK_FIRST, base + 28) and end >= base + 51:
+            done = count = 0  # elements loaded by the fast path, of how many
+            try:
+                head, count, first, length = _SPARK_PREFIX.unpack_from(data, base)
+            except struct.error:
+                head = None
+            if head == _SPARK_HEAD and first == _SPARK_FIRST:
                 # exactly what Spark writes: header, count, first element with a new [B class descriptor
-                (count,) = _INT32.unpack_from(data, base + 24)
                 start = base + 51
-                pos = start + _UINT32.unpack_from(data, base + 47)[0]
+                pos = start + length
                 if 0 < count and pos <= end:
+                    extend = out.extend
                     mv = memoryview(data)
                     chunk = mv[start:pos]
                     batch = loads(chunk)
@@ -498,7 +502,7 @@ class PickleFileDecoder:
                     batch = loads(chunk)
                     if type(batch) is not list:
                         raise _BadBatch(batch)
-                    extend(batch)
+                    out.extend(batch)
                 pos = end = len(data)
             if pos != end:
                 raise _JavaFormatError(f"{end - pos} trailing byte(s) after the byte[][] object", pos - base)
