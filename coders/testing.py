@@ -38,6 +38,7 @@ from .streams import INT64_MAX, INT64_MIN
 __all__ = [
     "assert_roundtrip",
     "assert_encodes_to",
+    "assert_matches_beam",
     "assert_deterministic",
     "assert_non_deterministic",
     "assert_consistent_with_equals",
@@ -398,6 +399,38 @@ def assert_encodes_to(coder: Coder, value: Any, expected_bytes: bytes, nested: b
               f"expected: {_describe(value)}", f"decoded:  {_describe(decoded)}", nested=nested)
 
 
+def assert_matches_beam(coder: Coder, beam_coder: Any, *values: Any) -> None:
+    """Our bytes equal ``beam_coder``'s for each value in both contexts, and Beam decodes them back
+    to exactly the value: a differential test against the installed Beam (our own decoding of
+    the same bytes is :func:`assert_roundtrip`'s job).
+
+    ``beam_coder`` is an ``apache_beam.coders.Coder`` (this module does not import Beam).
+    """
+    if not values:
+        raise TypeError("assert_matches_beam needs at least one value")
+    impl = beam_coder.get_impl()
+    for value in values:
+        for nested in (False, True):
+            ours = _encode(coder, value, nested)
+            try:
+                theirs = impl.encode_nested(value) if nested else impl.encode(value)
+            except Exception as e:
+                _fail(coder, f"Beam's {beam_coder!r} cannot encode {_describe(value)}: {type(e).__name__}: {e}",
+                      nested=nested, cause=e)
+            if ours != theirs:
+                _fail(coder, f"{_describe(value)} encodes differently from Beam's {beam_coder!r}",
+                      *_bytes_details("beam", theirs, "ours", ours), nested=nested)
+            try:
+                by_beam = impl.decode_nested(ours) if nested else impl.decode(ours)
+            except Exception as e:
+                _fail(coder, f"Beam's {beam_coder!r} cannot decode our bytes: {type(e).__name__}: {e}",
+                      f"bytes:    {_hex(ours)}", nested=nested, cause=e)
+            found = first_difference(value, by_beam)
+            if found:
+                _fail(coder, f"Beam's {beam_coder!r} decodes our bytes to a different value", f"difference: {found}",
+                      f"original: {_describe(value)}", f"by Beam:  {_describe(by_beam)}", nested=nested)
+
+
 def _issue_lines(coder: Coder) -> list[str]:
     return [f"  - {issue}" for issue in coder.determinism_issues()]
 
@@ -723,6 +756,10 @@ class CoderAssertions:
 
     def encodes(self, value: Any, expected_bytes: bytes, nested: bool = False) -> "CoderAssertions":
         assert_encodes_to(self.coder, value, expected_bytes, nested=nested)
+        return self
+
+    def matches_beam(self, beam_coder: Any, *values: Any) -> "CoderAssertions":
+        assert_matches_beam(self.coder, beam_coder, *values)
         return self
 
     def is_deterministic(self, *values: Any) -> "CoderAssertions":

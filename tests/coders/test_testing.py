@@ -37,6 +37,7 @@ from coders.testing import (
     assert_deterministic,
     assert_encodes_to,
     assert_fully_compliant,
+    assert_matches_beam,
     assert_non_deterministic,
     assert_not_fallback,
     assert_picklable,
@@ -508,6 +509,25 @@ def test_encodes_to_agrees_with_beam_in_both_contexts(ours, beam_name, values):
     for value in values:
         assert_encodes_to(ours, value, beam.encode(value))
         assert_encodes_to(ours, value, beam.get_impl().encode_nested(value), nested=True)
+
+
+def test_matches_beam_passes_on_shared_formats_and_shows_both_byte_strings_otherwise():
+    from apache_beam.coders import coders as beam
+
+    assert_matches_beam(TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
+                        beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder(), beam.FloatCoder()]),
+                        (1, "a", 2.5), (-(2**63), "", -0.0))
+    CoderAssertions(MapCoder(StrUtf8Coder(), NullableCoder(VarIntCoder()))).matches_beam(
+        beam.MapCoder(beam.StrUtf8Coder(), beam.NullableCoder(beam.VarIntCoder())), {"a": None, "b": 3}, {})
+    with pytest.raises(AssertionError) as info:
+        assert_matches_beam(DropsByteCoder(), beam.StrUtf8Coder(), "abc")
+    message = str(info.value)
+    assert "'abc' (type str) encodes differently from Beam's StrUtf8Coder in the nested context" in message
+    assert re.search(r"beam: +\[4 bytes\] 03 61 62 63", message) and re.search(r"ours: +\[3 bytes\] 02 61 62", message)
+    # Same bytes, but Beam's VarIntCoder reads True back as 1: the type change is reported.
+    with pytest.raises(AssertionError, match=r"Beam's VarIntCoder decodes our bytes to a different value in the outer "
+                       r"context(.|\n)*type changed from bool to int \(True became 1\)"):
+        assert_matches_beam(BooleanCoder(), beam.VarIntCoder(), True)
 
 
 def test_wrappers_roundtrip_and_pass_the_full_check():
