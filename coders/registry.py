@@ -603,10 +603,22 @@ def _fallback_message(hint, where: str) -> str:
                f"or register_coder({name}, coder)")
     else:
         what = f"`{name}`"
-        fix = (f"register a coder with coders.register_coder({name}, coder) (or a factory), "
-               f"or make {name} a dataclass or NamedTuple so the registry derives one")
+        fix = f"register a coder with coders.register_coder({name}, coder) (or a factory)"
+        if _is_user_class(hint):
+            fix += f", or make {name} a dataclass or NamedTuple so the registry derives one"
     return (f"no coder for {what} ({where}); falling back to PickleCoder (dill), which is slow and not "
             f"deterministic (it cannot code GroupByKey keys). Fix: {fix}.")
+
+
+def _is_user_class(hint) -> bool:
+    """A class the user could turn into a dataclass: not from the standard library or an installed package."""
+    if not isinstance(hint, type):
+        return False
+    module_name = getattr(hint, "__module__", "") or ""
+    if module_name.partition(".")[0] in sys.stdlib_module_names or module_name == "builtins":
+        return False
+    path = getattr(sys.modules.get(module_name), "__file__", None) or ""
+    return "site-packages" not in path and "dist-packages" not in path
 
 
 class CoderRegistry:
@@ -685,6 +697,10 @@ class CoderRegistry:
         if cached is not None:
             return cached
         with self._lock:
+            if key is not None:  # another thread may have resolved it while this one waited
+                cached = self._cache.get(key)
+                if cached is not None:
+                    return cached
             context = ResolutionContext()
             coder = self.resolve(hint, context)
             fallbacks = context.state.fallbacks

@@ -657,8 +657,12 @@ def test_is_registered_sees_base_classes():
 @pytest.mark.parametrize("hint", [collections.OrderedDict, typing.OrderedDict[str, int], collections.Counter,
                                   typing.DefaultDict[str, int], datetime.date, bytearray])
 def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
-    with pytest.warns(FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")):
+    with pytest.warns(FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")) \
+            as caught:
         assert CoderRegistry().get_coder(hint) == PickleCoder()
+    # a standard-library type cannot be made a dataclass: the fix offered is a registration only
+    assert str(caught[0].message).endswith(f"Fix: register a coder with coders.register_coder({type_name(hint)}, "
+                                           f"coder) (or a factory).")
 
 
 # ---- the default registry's warning, threads, pickled coders ------------------------------------------------
