@@ -40,6 +40,7 @@ import collections
 import io
 import os
 import pickle
+import re
 import struct
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -531,10 +532,16 @@ class _BadBatch(Exception):
 # Files and directories
 # ---------------------------------------------------------------------------------------------
 
-def part_files(path) -> list[str]:
-    """The data files of ``path``: itself if a file, else its part files in name order.
+def _part_order(name: str) -> list:
+    """Sort key putting ``part-99999`` before ``part-100000`` (numbers compare as numbers)."""
+    return [(0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", name)]
 
-    Spark lists part files in arbitrary order; names sort into partition order. Hidden
+
+def part_files(path) -> list[str]:
+    """The data files of ``path``: itself if a file, else its part files in partition order.
+
+    Spark lists part files in arbitrary order; their numbers give the partition order
+    (compared as numbers: ``part-100000`` comes after ``part-99999``). Hidden
     and bookkeeping files (``_SUCCESS``, ``_*``, ``.*`` such as ``.part-00000.crc``) are
     skipped; subdirectories are an error (nothing is silently left out).
     """
@@ -544,7 +551,7 @@ def part_files(path) -> list[str]:
     if not os.path.isdir(path):
         raise FileNotFoundError(f"no such file or directory: {path!r}")
     files = []
-    for name in sorted(os.listdir(path)):
+    for name in sorted(os.listdir(path), key=_part_order):
         if name.startswith(("_", ".")):
             continue
         full = os.path.join(path, name)

@@ -484,3 +484,14 @@ def test_fused_decoder_agrees_with_the_reference_split(batches, data):
             batches = batches[:-1] + [batches[0]]
     reference = [obj for chunk in split_java_byte_arrays(value) for obj in pickle.loads(chunk)]
     assert PickleFileDecoder().decode(value) == reference == [obj for b in batches for obj in b]
+
+
+def test_part_files_are_in_partition_order_not_string_order(tmp_path):
+    for name in ("part-100000", "part-99999", "part-00002", "_SUCCESS", ".part-00002.crc", "_temporary"):
+        (tmp_path / name).write_bytes(b"")
+    assert [os.path.basename(p) for p in spark.part_files(tmp_path)] == ["part-00002", "part-99999", "part-100000"]
+
+
+def test_cli_without_an_action_prints_help(capsys):
+    code, out, err = run_cli(["spark-pickle"], capsys)
+    assert code == 2 and "dump" in err
