@@ -85,7 +85,7 @@ def test_a_numeric_union_inside_a_record_key_is_found_with_its_path():
 def test_dict_set_and_frozenset_keys_are_found(key_type, expected):
     found = findings_for(key_type)
     assert expected in reasons(found)
-    if key_type is not typing.FrozenSet[str]:
+    if key_type != typing.FrozenSet[str]:
         assert "mutable and unhashable" in reasons(found)
 
 
