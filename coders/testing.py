@@ -220,13 +220,14 @@ def _fields_difference(a: Any, b: Any, names: list[str], path: str, busy: set) -
     return None
 
 
-def _matching_key(container, key):
-    """The element of ``container`` equal to ``key`` (so its type can be compared), or a miss marker."""
-    if key in container:
-        for candidate in container:
-            if candidate == key and hash(candidate) == hash(key):
-                return candidate
-    for candidate in container:  # NaN keys are never `in` anything; match them by difference
+def _matching_key(index: dict, key):
+    """The element equal to ``key`` among ``index``'s keys (so its type can be compared), or a miss marker.
+
+    ``index`` maps each element of the decoded dict or set to itself, built once per container.
+    """
+    if key in index:
+        return index[key]
+    for candidate in index:  # a NaN equals nothing, not even itself: match it by difference
         if _difference(key, candidate, "", set()) is None:
             return candidate
     return _MISSING
@@ -236,8 +237,9 @@ _MISSING = object()
 
 
 def _dict_difference(a: dict, b: dict, path: str, busy: set) -> str | None:
+    index = {k: k for k in b}
     for key in a:
-        other_key = _matching_key(b, key)
+        other_key = _matching_key(index, key)
         if other_key is _MISSING:
             return f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
         found = _difference(key, other_key, f"{path} key {_short_repr(key, 60)}", busy)
@@ -252,8 +254,9 @@ def _dict_difference(a: dict, b: dict, path: str, busy: set) -> str | None:
 
 
 def _set_difference(a, b, path: str, busy: set) -> str | None:
+    index = {e: e for e in b}
     for element in a:
-        other = _matching_key(b, element)
+        other = _matching_key(index, element)
         if other is _MISSING:
             return f"{path}: element {_short_repr(element)} is missing after decoding ({_short_repr(b)})"
         found = _difference(element, other, f"{path} element {_short_repr(element, 60)}", busy)
