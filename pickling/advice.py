@@ -176,6 +176,12 @@ def _is_beam_driver_object(obj) -> bool:
     return isinstance(obj, (beam.Pipeline, beam.pvalue.PValue))
 
 
+# in-memory buffers are values: copying them is exact. The standard streams are pickled by
+# name (sys.stdout on the worker is the worker's, which is what print() means there).
+_IN_MEMORY_FILES = (io.BytesIO, io.StringIO)
+_STD_STREAMS = ("stdout", "stderr", "stdin", "__stdout__", "__stderr__", "__stdin__")
+
+
 def _file_change(obj, backend: Backend) -> Change:
     if backend.family == "dill":
         what = ("dill stores the file's name and mode and reopens it on the worker, where the "
@@ -193,7 +199,8 @@ WARNING_RULES: list[tuple[Callable[[Any, Backend], bool], Callable[[Any, Backend
                          "no longer synchronises anything with the driver or other workers",
                          "create it in setup() if the worker needs one; coordination between "
                          "workers needs an external service.")),
-    (lambda o, b: isinstance(o, io.IOBase), _file_change),
+    (lambda o, b: isinstance(o, io.IOBase) and not isinstance(o, _IN_MEMORY_FILES)
+     and not any(o is getattr(sys, n, None) for n in _STD_STREAMS), _file_change),
     (lambda o, b: isinstance(o, (threading.Thread, concurrent.futures.Executor)),
      lambda o, b: Change(f"a {type(o).__name__} pickles without its running threads: the worker "
                          "gets a dead copy", "create threads and pools on the worker.")),
@@ -205,7 +212,8 @@ WARNING_RULES: list[tuple[Callable[[Any, Backend], bool], Callable[[Any, Backend
                          "an unusable placeholder",
                          "capture the values you need, not the pipeline; read other "
                          "PCollections through side inputs.")),
-    (lambda o, b: isinstance(o, collections.abc.Iterator) and not isinstance(o, io.IOBase),
+    (lambda o, b: isinstance(o, collections.abc.Iterator) and not isinstance(o, io.IOBase)
+     and not type(o).__module__.startswith("unittest.mock"),
      lambda o, b: Change("an iterator is pickled with its current position: each worker "
                          "consumes its own copy",
                          "pass the data (a list) or a function that makes the iterator.")),

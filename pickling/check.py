@@ -57,6 +57,7 @@ DEFAULT_SIZE_WARNING_BYTES = 1_000_000
 DEFAULT_SIZE_ERROR_BYTES = 10_000_000
 _MAX_SCAN_NODES = 200_000
 _MAX_SIZED_CHILDREN = 500
+_MAX_SIZE_PICKLES = 2_000
 _TOP_LARGEST = 10
 
 
@@ -546,9 +547,15 @@ def _compress(segments: list[str]) -> str:
 
 
 def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, int]]:
-    """The biggest parts by path: nodes no single child of which makes up half their size."""
+    """The biggest parts by path: nodes no single child of which makes up half their size.
+
+    Each object is measured once (shared and cyclic references are not followed twice) and
+    at most ``_MAX_SIZE_PICKLES`` children are pickled, so the cost stays near a few times
+    that of pickling the object itself."""
     found: list[tuple[str, int]] = []
     min_bytes = max(1024, total // 100)
+    seen = {id(obj)}
+    budget = [_MAX_SIZE_PICKLES]
 
     def visit(node, path, size, depth):
         sized = []
@@ -559,10 +566,14 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
         if len(edges) <= _MAX_SIZED_CHILDREN:
             for edge in edges:
                 child = edge.child
+                if id(child) in seen or budget[0] <= 0:
+                    continue
                 if is_atomic(child) and not isinstance(child, (str, bytes, bytearray)):
                     continue
                 if isinstance(child, (str, bytes, bytearray)) and len(child) < min_bytes:
                     continue
+                seen.add(id(child))
+                budget[0] -= 1
                 try:
                     n = len(backend.raw_dumps(child))
                 except Exception:  # noqa: BLE001
