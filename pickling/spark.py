@@ -258,8 +258,13 @@ def restore_namedtuple(name, fields, value):
     cls = _namedtuple_classes.get(key)
     if cls is None:
         cls = collections.namedtuple(name, fields)
+        cls.__reduce__ = _reduce_restored  # re-picklable, like PySpark's hacked classes
         _namedtuple_classes[key] = cls
     return cls(*value)
+
+
+def _reduce_restored(self):
+    return (restore_namedtuple, (type(self).__name__, type(self)._fields, tuple(self)))
 
 
 # globals a file names -> what coderkit hands out instead (so pyspark need not be installed)
@@ -585,6 +590,16 @@ def _check_classes(file: str, key_class: str, value_class: str) -> None:
             f"({NULL_WRITABLE}, {BYTES_WRITABLE}); read it with coders.hadoop.read_sequence_file", offset=0)
 
 
+def _check_raw_record(file: str, number: int | None, position: int, key: bytes, raw: bytes) -> None:
+    """Raise unless ``key``/``raw`` are a NullWritable key and a BytesWritable value's serialized bytes."""
+    declared = _INT32.unpack_from(raw, 0)[0] if len(raw) >= 4 else None
+    if len(key) or declared != len(raw) - 4:
+        raise DecodeError(
+            f"{_where(file, number, position)}: not a NullWritable key and a BytesWritable value ({len(key)} key "
+            f"byte(s); {len(raw)} value bytes" + (f" declaring {declared}" if declared is not None else "") + ")",
+            offset=position)
+
+
 def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
     """Like :func:`iter_values` but each value is the BytesWritable's raw bytes (int32 length, then
     the bytes): the Java stream starts at offset 4, and nothing is copied to get there."""
@@ -595,10 +610,7 @@ def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
         number = 0
         for position, key, raw in reader.records_with_positions():
             if len(key) or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
-                raise DecodeError(
-                    f"{file}: SequenceFile record {number}: not a NullWritable key and a BytesWritable value "
-                    f"({len(key)} key bytes; {len(raw)} value bytes"
-                    + (f" declaring {_INT32.unpack_from(raw, 0)[0]}" if len(raw) >= 4 else "") + ")", offset=position)
+                _check_raw_record(file, number, position, key, raw)
             yield raw, number, position
             number += 1
 

@@ -45,9 +45,15 @@ def _local_directory_pattern(pattern):
 
 
 class SequenceFileSource(filebasedsource.FileBasedSource):
-    """Reads ``(key, value)`` pairs of SequenceFiles, splittable at sync markers (see the module docstring)."""
+    """Reads ``(key, value)`` pairs of SequenceFiles, splittable at sync markers (see the module docstring).
 
-    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True):
+    ``key_coder``/``value_coder`` override the coders registered for the header's class
+    names, and ``raw=True`` yields the serialized bytes, as :class:`coders.hadoop.SequenceFileReader`.
+    """
+
+    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True, *, raw: bool = False,
+                 key_coder=None, value_coder=None):
+        self._reader_options = {"raw": raw, "key_coder": key_coder, "value_coder": value_coder}
         super().__init__(
             _local_directory_pattern(file_pattern), min_bundle_size=min_bundle_size,
             # compression is inside the file (records or blocks), never around it
@@ -65,7 +71,7 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
     def _open_reader(self, f):
         from coders.hadoop import SequenceFileReader
 
-        return SequenceFileReader(f)
+        return SequenceFileReader(f, **self._reader_options)
 
     # ---- reading a range ----------------------------------------------------------------------
 
@@ -100,7 +106,8 @@ class SparkPickleFileSource(SequenceFileSource):
         from pickling.spark import PickleFileDecoder
 
         self._decoder = PickleFileDecoder(safe=safe, allow=allow)  # checks the allowlist now
-        super().__init__(file_pattern, min_bundle_size=min_bundle_size, validate=validate)
+        # raw values: the BytesWritable's int32 length then the Java stream, decoded in place
+        super().__init__(file_pattern, min_bundle_size=min_bundle_size, validate=validate, raw=True)
 
     def display_data(self):
         data = super().display_data()
@@ -113,15 +120,22 @@ class SparkPickleFileSource(SequenceFileSource):
         _check_classes(file_name, reader.key_class, reader.value_class)
 
     def _outputs(self, file_name, reader, record):
-        return self._decoder.decode(record.value, file_name, None, record.position)
+        from pickling.spark import _check_raw_record
+
+        _check_raw_record(file_name, None, record.position, record.key, record.value)
+        out: list = []
+        self._decoder.decode_into(record.value, out, file_name, None, record.position, base=4)
+        return out
 
 
 class ReadFromSequenceFile(beam.PTransform):
     """Read ``(key, value)`` pairs from SequenceFiles matching ``pattern`` (or a local output directory)."""
 
-    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True):
+    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True, *, raw: bool = False,
+                 key_coder=None, value_coder=None):
         super().__init__()
-        self._source = SequenceFileSource(file_pattern, min_bundle_size=min_bundle_size, validate=validate)
+        self._source = SequenceFileSource(file_pattern, min_bundle_size=min_bundle_size, validate=validate, raw=raw,
+                                          key_coder=key_coder, value_coder=value_coder)
 
     def expand(self, pbegin):
         return pbegin | beam.io.Read(self._source)

@@ -278,3 +278,9 @@ def test_pipeline_reads_real_spark_output_split_at_its_sync_markers(spark_contex
     with beam.Pipeline("DirectRunner") as p:
         got = p | ReadFromSparkPickleFile(out, safe=True)
         assert_that(got, equal_to(rows))
+
+
+def test_raw_mode_yields_the_serialized_bytes(tmp_path):
+    path = write_seqfile(tmp_path / "f.seq", RECORDS[:5], sync_interval=40)
+    got = source_test_utils.read_from_source(SequenceFileSource(path, raw=True))
+    assert got == [(TextCoder().encode(k), LongWritableCoder().encode(v)) for k, v in RECORDS[:5]]

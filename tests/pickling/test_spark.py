@@ -234,6 +234,8 @@ def test_restore_namedtuple_shim_matches_pyspark():
     q = spark.restore_namedtuple("Point", ("x", "y"), (3, 4))
     assert p == (1, 2) and p.x == 1 and type(p).__name__ == "Point" and type(p) is type(q)
     assert type(p)._fields == ("x", "y")
+    again = pickle.loads(pickle.dumps(p))  # re-picklable by reference to restore_namedtuple
+    assert again == p and type(again) is type(p)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,3 +497,16 @@ def test_part_files_are_in_partition_order_not_string_order(tmp_path):
 def test_cli_without_an_action_prints_help(capsys):
     code, out, err = run_cli(["spark-pickle"], capsys)
     assert code == 2 and "dump" in err
+
+
+def test_a_value_that_is_not_a_bytes_writable_is_refused(tmp_path):
+    from coders.hadoop import SequenceFileWriter
+
+    value = java_serialize_byte_arrays([pickle.dumps([1])])
+    with SequenceFileWriter(str(tmp_path / "bad"), spark.NULL_WRITABLE, spark.BYTES_WRITABLE) as w:
+        w.append_raw(b"", len(value).to_bytes(4, "big") + value)
+        w.append_raw(b"", (len(value) + 5).to_bytes(4, "big") + value)  # declares more bytes than it has
+    with pytest.raises(DecodeError, match="bad: SequenceFile record 1: not a NullWritable key and a BytesWritable "
+                                          f"value \\(0 key byte\\(s\\); {len(value) + 4} value bytes declaring "
+                                          f"{len(value) + 5}\\)"):
+        spark.load(tmp_path / "bad")
