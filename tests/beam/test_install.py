@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.typehints import typehints as th
 
 import coders as c
-from coders.beam import CoderkitBeamCoder, install, installed_registry, to_beam, uninstall
+from coders.beam import CoderkitBeamCoder, DeterministicGroupByKey, install, installed_registry, to_beam, uninstall
 from coders.registry import registry as default_registry
 
 HERE = Path(__file__).resolve().parent
@@ -147,7 +147,8 @@ NORTH, SOUTH, EAST = pt.CustomerKey("north", 1), pt.CustomerKey("south", 2), pt.
 
 
 def build_orders_pipeline(p):
-    """GroupByKey on NamedTuple keys, on Enum keys and on dataclass keys; CoGroupByKey on NamedTuple keys."""
+    """GroupByKey on NamedTuple keys, on Enum keys and on dataclass keys; CoGroupByKey on NamedTuple keys;
+    DeterministicGroupByKey with its runtime key check (its DoFns and coder travel to the workers)."""
     orders = p | "Orders" >> beam.Create(pt.sample_orders()).with_output_types(pt.Order)
     by_customer = orders | "ByCustomer" >> beam.Map(lambda o: (o.customer, o)).with_output_types(
         typing.Tuple[pt.CustomerKey, pt.Order])
@@ -166,6 +167,11 @@ def build_orders_pipeline(p):
               | "SkuIds" >> beam.MapTuple(lambda k, os_: (k, sorted(o.order_id for o in os_))))
     assert_that(by_sku, equal_to([(pt.Sku("A", 10), [1, 3, 5]), (pt.Sku("B"), [2]), (pt.Sku("C", 2), [4])]),
                 label="CheckSku")
+
+    checked = (orders | "ByCustomerAgain" >> beam.Map(lambda o: (o.customer, o.amount_cents)).with_output_types(
+        typing.Tuple[pt.CustomerKey, int]) | "CheckedGroup" >> DeterministicGroupByKey(check_keys=True)
+        | "Total" >> beam.MapTuple(lambda k, v: (k, sum(v))))
+    assert_that(checked, equal_to([(NORTH, 1724), (SOUTH, 5010)]), label="CheckChecked")
 
     names = (p | "Customers" >> beam.Create(pt.sample_customers()).with_output_types(pt.Customer)
              | "ByKey" >> beam.Map(lambda cu: (cu.key, cu)).with_output_types(typing.Tuple[pt.CustomerKey, pt.Customer]))
