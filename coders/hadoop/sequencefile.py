@@ -319,8 +319,7 @@ class SequenceFileReader:
     # ---- records -------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        for rec in self.positioned_records():
-            yield rec.key, rec.value
+        return self._iterate(self.start, self.end, False)
 
     def records_with_positions(self, start: int | None = None, end: int | None = None):
         """``(position, key, value)`` for each record of the range (see the module docstring)."""
@@ -329,33 +328,37 @@ class SequenceFileReader:
 
     def positioned_records(self, start: int | None = None, end: int | None = None) -> Iterator[PositionedRecord]:
         """Every record of ``[start, end)`` (default: the reader's range) with its position and split flag."""
-        start = self.start if start is None else start
-        end = self.end if end is None else end
+        return self._iterate(self.start if start is None else start, self.end if end is None else end, True)
+
+    def _iterate(self, start: int, end: int | None, positioned: bool):
         if start > self.header_end:
             self.seek_to_sync(start)
         else:
             self._in.seek(self.header_end)
-        decode_key = self._decoder(self.key_coder, "key", self.key_class)
-        decode_value = self._decoder(self.value_coder, "value", self.value_class)
         raw_records = self._raw_blocks() if self.compression == "block" else self._raw_records()
-        for position, at_sync, kb, vb in raw_records:
-            if end is not None and at_sync and position >= end:
+        raw = self.raw
+        decode_key = None if raw else self.key_coder.decode
+        decode_value = None if raw else self.value_coder.decode
+        for position, at_sync, key, value in raw_records:
+            if at_sync and end is not None and position >= end:
                 return
-            yield PositionedRecord(position, decode_key(kb, position), decode_value(vb, position), at_sync)
+            if not raw:
+                try:
+                    key = decode_key(key)
+                except DecodeError as e:
+                    raise self._record_error(e, "key", self.key_class, position) from e
+                try:
+                    value = decode_value(value)
+                except DecodeError as e:
+                    raise self._record_error(e, "value", self.value_class, position) from e
+            if positioned:
+                yield PositionedRecord(position, key, value, at_sync)
+            else:
+                yield key, value
 
-    def _decoder(self, coder: Coder | None, role: str, class_name: str):
-        if coder is None:
-            return lambda data, position: data
-        decode = coder.decode
-        name = self.path
-
-        def decode_one(data, position):
-            try:
-                return decode(data)
-            except DecodeError as e:
-                raise DecodeError(f"{name}: cannot decode the {role} ({class_name}) of the record at byte offset "
-                                  f"{position}: {e}", offset=position) from e
-        return decode_one
+    def _record_error(self, e: DecodeError, role: str, class_name: str, position: int) -> DecodeError:
+        return DecodeError(f"{self.path}: cannot decode the {role} ({class_name}) of the record at byte offset "
+                           f"{position}: {e}", offset=position)
 
     def _raw_records(self) -> Iterator[tuple[int, bool, bytes, bytes]]:
         """(position, at_sync, key bytes, value bytes) of an uncompressed or record-compressed file."""
@@ -365,6 +368,24 @@ class SequenceFileReader:
         codec = self._codec if self.compression == "record" else None
         unpack_pair = _INT32_PAIR.unpack_from
         while True:
+            # fast path: a plain record (no sync entry) wholly inside the buffer
+            buf, i = inp.buf, inp.i
+            if len(buf) - i >= 8:
+                length, key_length = unpack_pair(buf, i)
+                if 0 <= key_length <= length and len(buf) - i - 8 >= length:
+                    j = i + 8
+                    key = buf[j:j + key_length]
+                    value = buf[j + key_length:j + length]
+                    inp.i = j + length
+                    if codec is not None:
+                        try:
+                            value = codec.decompress(value)
+                        except DecodeError as e:
+                            raise inp.error(f"cannot decompress the value of the record at byte offset "
+                                            f"{inp.base + i}: {e.reason}", inp.base + i) from None
+                    yield inp.base + i, False, key, value
+                    continue
+            # general path: sync entries, refills, the end of the file and every error
             position = inp.base + inp.i
             if position >= size:
                 return
@@ -462,6 +483,8 @@ class SequenceFileReader:
                 v += vn
 
     def _lengths(self, data: bytes, count: int, role: str, position: int) -> list[int]:
+        if len(data) == count and (not data or max(data) < 0x80):
+            return list(data)  # every length below 128 is its own one-byte VInt
         lengths = []
         pos = 0
         try:
@@ -618,6 +641,9 @@ class SequenceFileWriter:
         self.codec = self._codec.name if self._codec else None
         self.key_class, self.key_coder = _class_and_coder(key_class, registry, "key")
         self.value_class, self.value_coder = _class_and_coder(value_class, registry, "value")
+        # the record gives each key and value its length, so they are encoded (and read) in the outer context
+        self._encode_key = self.key_coder.encode
+        self._encode_value = self.value_coder.encode
         metadata = dict(metadata or {})
         for k, v in metadata.items():
             if not isinstance(k, str) or not isinstance(v, str):
@@ -684,17 +710,20 @@ class SequenceFileWriter:
             self._flushed += len(self._buf)
             self._buf = bytearray()
 
-    def _encode(self, coder: Coder, item, role: str) -> bytes:
-        out = bytearray()
-        try:
-            coder.encode_to(item, out, True)
-        except EncodeError as e:
-            raise e.with_path(f"({role} of record {self.records})")
-        return bytes(out)
+    def _encode_error(self, e: EncodeError, role: str) -> EncodeError:
+        return e.with_path(f"({role} of record {self.records})")
 
     def append(self, key, value) -> None:
         """Append one record, encoding ``key`` and ``value`` with the writer's coders."""
-        self.append_raw(self._encode(self.key_coder, key, "key"), self._encode(self.value_coder, value, "value"))
+        try:
+            key_bytes = self._encode_key(key)
+        except EncodeError as e:
+            raise self._encode_error(e, "key")
+        try:
+            value_bytes = self._encode_value(value)
+        except EncodeError as e:
+            raise self._encode_error(e, "value")
+        self.append_raw(key_bytes, value_bytes)
 
     def append_raw(self, key_bytes: bytes, value_bytes: bytes) -> None:
         """Append one record from already-serialized key and value bytes (uncompressed)."""

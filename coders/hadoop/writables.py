@@ -204,6 +204,16 @@ class _FixedIntWritable(_OrderedWritable):
         _need(data, pos, size, self.hadoop_class.rsplit(".", 1)[-1])
         return self._struct.unpack_from(data, pos)[0], pos + size
 
+    def encode(self, value):
+        if type(value) is int and self._lo <= value <= self._hi:
+            return self._struct.pack(value)
+        return super().encode(value)
+
+    def decode(self, data):
+        if len(data) == self._struct.size and isinstance(data, (bytes, bytearray)):
+            return self._struct.unpack(data)[0]
+        return super().decode(data)
+
     def to_type_hint(self):
         return int
 
@@ -301,13 +311,24 @@ class TextCoder(_OrderedWritable):
                               offset=start + e.start) from None
 
     def decode(self, data):
-        # fast path for the hot case: a whole Text buffer
+        # fast path for the hot case: a whole Text buffer with a one-byte length
         if isinstance(data, (bytes, bytearray)) and data and data[0] < 0x80 and data[0] + 1 == len(data):
             try:
                 return str(data[1:], "utf-8")
             except UnicodeDecodeError:
                 pass  # the general path reports it with the offset
         return super().decode(data)
+
+    def encode(self, value):
+        if type(value) is str:
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError:
+                return super().encode(value)  # reports the lone surrogate
+            n = len(data)
+            if n < 128:
+                return bytes((n,)) + data
+        return super().encode(value)
 
     def to_type_hint(self):
         return str
@@ -332,6 +353,16 @@ class BytesWritableCoder(_OrderedWritable):
             raise self._encode_error(value, "at most 2**31-1 bytes")
         out += _INT32.pack(n)
         out += value
+
+    def decode(self, data):
+        if isinstance(data, (bytes, bytearray)) and len(data) >= 4 and int.from_bytes(data[:4], "big") == len(data) - 4:
+            return bytes(data[4:])
+        return super().decode(data)
+
+    def encode(self, value):
+        if type(value) is bytes and len(value) <= INT32_MAX:
+            return _INT32.pack(len(value)) + value
+        return super().encode(value)
 
     def decode_from(self, data, pos, nested):
         _need(data, pos, 4, "BytesWritable length")
@@ -359,6 +390,11 @@ class NullWritableCoder(WritableCoder):
 
     def decode_from(self, data, pos, nested):
         return None, pos
+
+    def decode(self, data):
+        if isinstance(data, (bytes, bytearray)) and not data:
+            return None
+        return super().decode(data)
 
     def to_type_hint(self):
         return type(None)
@@ -406,6 +442,11 @@ class _FloatingWritable(_OrderedWritable):
         size = self._struct.size
         _need(data, pos, size, self.hadoop_class.rsplit(".", 1)[-1])
         return self._struct.unpack_from(data, pos)[0], pos + size
+
+    def decode(self, data):
+        if len(data) == self._struct.size and isinstance(data, (bytes, bytearray)):
+            return self._struct.unpack(data)[0]
+        return super().decode(data)
 
     def to_type_hint(self):
         return float
