@@ -36,6 +36,7 @@ from .primitives import (
     _VARINT_CHUNK,
     VarIntCoder,
     _read_varint_fast,
+    _read_varint_rest,
     _varint_or_none,
 )
 from .streams import DOUBLE_BE, INT32_BE
@@ -62,6 +63,7 @@ _HELPERS = {
     "_VC": _VARINT_CHUNK,
     "_vb": _varint_or_none,
     "_rv": _read_varint_fast,
+    "_rr": _read_varint_rest,
     "_pd": DOUBLE_BE.pack,
     "_ud": DOUBLE_BE.unpack_from,
     "_pi": INT32_BE.pack,
@@ -141,6 +143,8 @@ class _Generator:
                 name = self.fresh("p")
                 lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
                           f"{pad}elif 0 <= {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
+                          f"{pad}elif 0 <= {x} < 4398046511104:",
+                          f"{pad}    {name} = _VC[{x} & 0x3FFF] + _VC[({x} >> 14) & 0x3FFF] + _VT[{x} >> 28]",
                           f"{pad}else: {name} = _vb({x})"]
                 self.static.append(name)
             return lines
@@ -254,7 +258,8 @@ class _Generator:
                     f"{pad}        {target} = ({b} & 127) | {c} << 7", f"{pad}        pos += 2", f"{pad}    else:",
                     f"{pad}        {d} = data[pos + 2]", f"{pad}        if {d} < 128:",
                     f"{pad}            {target} = ({b} & 127) | ({c} & 127) << 7 | {d} << 14",
-                    f"{pad}            pos += 3", f"{pad}        else: {target}, pos = _rv(data, pos)"]
+                    f"{pad}            pos += 3",
+                    f"{pad}        else: {target}, pos = _rr(data, pos + 3, ({b} & 127) | ({c} & 127) << 7 | ({d} & 127) << 14)"]
         if t is StrUtf8Coder or t is BytesCoder:
             tail = ".decode()" if t is StrUtf8Coder else ""
             if not nested:

@@ -28,6 +28,7 @@ from .streams import (
     INT64_MIN,
     read_length_prefixed,
     read_varint64,
+    varint64_bytes,
     varint64_size,
     write_varint64,
 )
@@ -43,39 +44,38 @@ _UINT64_MASK = (1 << 64) - 1
 _BYTE = tuple(bytes((i,)) for i in range(256))
 
 
-def _generate_varint_codecs():
-    """Straight-line (unrolled) varint writer and reader: no loop, one bytes() call per value.
+def _generate_varint_readers():
+    """Straight-line (unrolled) varint readers for a position inside a buffer.
 
-    ``varint_bytes(v)`` returns the encoding of an int already known to be an int, or None
-    when it is outside int64. ``read_varint(data, pos)`` returns ``(value, new_pos)`` and
-    raises IndexError (truncated) or ValueError (over-long, beyond 64 bits) on bad input;
-    callers fall back to ``streams.read_varint64`` for the precise DecodeError.
+    ``read_varint(data, pos)`` returns ``(value, new_pos)``; ``read_varint_rest(data, pos, r)``
+    continues a varint whose first three bytes (21 bits, in ``r``) were already read and
+    ``pos`` is at its fourth byte (generated code inlines the first three). Both raise
+    IndexError (truncated) or ValueError (over-long, beyond 64 bits) on bad input; callers
+    fall back to ``streams.read_varint64`` for the precise DecodeError.
     """
-    lines = ["def varint_bytes(v):", "    if v >= 0:", "        if v < 0x80:", "            return BYTE[v]"]
-    for n in range(2, 10):
-        parts = [f"(v >> {7 * i}) & 0x7F | 0x80" if i else "v & 0x7F | 0x80" for i in range(n - 1)]
-        parts.append(f"v >> {7 * (n - 1)}")
-        lines += [f"        if v < {1 << (7 * n)}:", f"            return bytes(({', '.join(parts)}))"]
-    parts = [f"(v >> {7 * i}) & 0x7F | 0x80" for i in range(9)] + ["v >> 63"]
-    lines += ["        return None", "    if v < -0x8000000000000000:", "        return None",
-              "    v += 0x10000000000000000", f"    return bytes(({', '.join(parts)}))"]
-    lines += ["def read_varint(data, pos):", "    b = data[pos]", "    if b < 0x80:", "        return b, pos + 1",
-              "    r = b & 0x7F"]
+    lines = ["def read_varint(data, pos):", "    b = data[pos]", "    if b < 0x80:", "        return b, pos + 1",
+             "    r = b & 0x7F"]
     for i in range(1, 9):
         lines += [f"    b = data[pos + {i}]", "    if b < 0x80:", f"        return r | (b << {7 * i}), pos + {i + 1}",
                   f"    r |= (b & 0x7F) << {7 * i}"]
     lines += ["    b = data[pos + 9]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
-              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 10"]
-    namespace = {"BYTE": _BYTE}
-    exec(compile("\n".join(lines), "<coderkit varint codecs>", "exec"), namespace)
-    return namespace["varint_bytes"], namespace["read_varint"]
+              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 10", ""]
+    lines += ["def read_varint_rest(data, pos, r):"]
+    for i in range(3, 9):
+        lines += [f"    b = data[pos + {i - 3}]", "    if b < 0x80:", f"        return r | (b << {7 * i}), pos + {i - 2}",
+                  f"    r |= (b & 0x7F) << {7 * i}"]
+    lines += ["    b = data[pos + 6]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
+              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 7"]
+    namespace: dict = {}
+    exec(compile("\n".join(lines), "<coderkit varint readers>", "exec"), namespace)
+    return namespace["read_varint"], namespace["read_varint_rest"]
 
 
-_varint_or_none, _read_varint_fast = _generate_varint_codecs()
+_read_varint_fast, _read_varint_rest = _generate_varint_readers()
 
 # Every varint of one or two bytes (0 .. 2**14 - 1), precomputed both ways: most ints,
 # lengths and counts are small, and a table lookup beats any arithmetic in Python.
-VARINT_TABLE = tuple(_varint_or_none(i) for i in range(1 << 14))
+VARINT_TABLE = tuple(varint64_bytes(i) for i in range(1 << 14))
 _VARINT_VALUES = {raw: i for i, raw in enumerate(VARINT_TABLE)}
 
 
@@ -105,8 +105,13 @@ def _varint_decode_lines(pad: str) -> list[str]:
     The bytes are unpacked into small ints (cheap), their continuation bits checked, and
     their 7-bit groups gathered 28 bits at a time so big-int arithmetic happens only once.
     """
-    lines = []
-    for n in range(3, 11):
+    first = "elif" if pad.endswith("el") else "if"
+    pad = pad[:-2] if pad.endswith("el") else pad
+    lines = [f"{pad}{first} n > 5:"]
+    for n in (10, 6, 7, 8, 9, 3, 4, 5):
+        if n == 3:
+            lines.append(f"{pad}else:")
+        inner = pad + "    "
         names = [f"a{i}" for i in range(n)]
         cont = " and ".join([f"{a} > 127" for a in names[:-1]] + [f"{names[-1]} < {2 if n == 10 else 128}"])
 
@@ -123,11 +128,11 @@ def _varint_decode_lines(pad: str) -> list[str]:
             mid = group(names[4:8])
             top = f"{names[8]}" if n == 9 else f"({names[8]} & 127) | {names[9]} << 7"
             value = f"({low}) | ({mid}) << 28 | ({top}) << 56"
-        lines += [f"{pad}if n == {n}:", f"{pad}    {', '.join(names)}, = data", f"{pad}    if {cont}:"]
+        lines += [f"{inner}if n == {n}:", f"{inner}    {', '.join(names)}, = data", f"{inner}    if {cont}:"]
         if n == 10:
-            lines += [f"{pad}        v = {value}", f"{pad}        return v - 0x10000000000000000 if a9 else v"]
+            lines += [f"{inner}        v = {value}", f"{inner}        return v - 0x10000000000000000 if a9 else v"]
         else:
-            lines.append(f"{pad}        return {value}")
+            lines.append(f"{inner}        return {value}")
     return lines
 
 
@@ -142,8 +147,9 @@ def _generate_whole_varint_methods():
     """
     enc = ["def encode(self, value):", "    if type(value) is int:"] + _chunked_varint_lines("value", "        ")
     enc += ["        raise self._out_of_range(value)", "    raise self._not_int(value)"]
-    dec = ["def decode(self, data):", "    if type(data) is bytes:", "        v = TABLE_GET(data)", "        if v is not None:",
-           "            return v", "        n = len(data)"] + _varint_decode_lines("        ")
+    dec = ["def decode(self, data):", "    if type(data) is bytes:", "        n = len(data)", "        if n < 3:",
+           "            v = TABLE_GET(data)", "            if v is not None:", "                return v"]
+    dec += _varint_decode_lines("        el")
     dec.append("    return self._decode_all(data, False)")
     vb = ["def varint_or_none(value):"] + _chunked_varint_lines("value", "    ") + ["    return None"]
     namespace = {"VT": VARINT_TABLE, "VC": _VARINT_CHUNK, "TABLE_GET": _VARINT_VALUES.get}
