@@ -47,6 +47,15 @@ class WritableRegistry:
         self._entries: dict[str, CoderOrFactory] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self):
+        # picklable (a MapWritableCoder holding a registry travels to Beam workers); the lock does not travel
+        return {"parent": self._parent, "entries": dict(self._entries)}
+
+    def __setstate__(self, state):
+        self._parent = state["parent"]
+        self._entries = state["entries"]
+        self._lock = threading.Lock()
+
     def register(self, class_name: str, coder: CoderOrFactory) -> None:
         """Make ``class_name`` read and write with ``coder`` (a Coder or a no-argument factory)."""
         if not isinstance(class_name, str) or not class_name:

@@ -210,3 +210,58 @@ def test_determinism_reasons():
     issues = ArrayWritableCoder(MapWritableCoder()).determinism_issues()
     assert [i.path for i in issues] == ["ArrayWritableCoder[*]"]
     assert "insertion order" in issues[0].reason
+
+
+# ---- the specialised public methods give the same bytes as the encode_to/decode_from reference ----
+
+def _reference_encode(coder, value):
+    out = bytearray()
+    coder.encode_to(value, out, False)
+    return bytes(out)
+
+
+def _reference_decode(coder, data):
+    value, pos = coder.decode_from(data, 0, False)
+    assert pos == len(data)
+    return value
+
+
+FAST_PATHS = [
+    (IntWritableCoder(), st.integers(-(2**31), 2**31 - 1)),
+    (LongWritableCoder(), st.integers(-(2**63), 2**63 - 1)),
+    (TextCoder(), st.text(max_size=300)),
+    (BytesWritableCoder(), st.binary(max_size=300)),
+    (NullWritableCoder(), st.none()),
+    (DoubleWritableCoder(), st.floats(allow_nan=False)),
+    (FloatWritableCoder(), st.floats(width=32, allow_nan=False)),
+]
+
+
+@pytest.mark.parametrize("coder,values", FAST_PATHS, ids=lambda x: type(x).__name__)
+def test_fast_paths_agree_with_the_reference(coder, values):
+    @settings(max_examples=100, deadline=None)
+    @given(values)
+    def check(value):
+        data = coder.encode(value)
+        assert data == _reference_encode(coder, value)
+        decoded = coder.decode(data)
+        assert decoded == _reference_decode(coder, data)
+        assert decoded == value or (isinstance(value, float) and math.copysign(1, value) == math.copysign(1, decoded))
+
+    check()
+
+
+@pytest.mark.parametrize("coder,data", [(LongWritableCoder(), b"\x00" * 9), (TextCoder(), b"\x02a"),
+                                        (BytesWritableCoder(), b"\x00\x00\x00\x05ab"), (NullWritableCoder(), b"\x00")])
+def test_fast_paths_fall_back_to_the_checked_path_on_bad_bytes(coder, data):
+    with pytest.raises(DecodeError):
+        coder.decode(data)
+
+
+def test_map_writable_coder_with_its_own_registry_pickles():
+    reg = writable_registry.child()
+    reg.register("com.example.Point", ArrayWritableCoder(IntWritableCoder()))
+    coder = MapWritableCoder(registry=reg)
+    clone = pickle.loads(pickle.dumps(coder))
+    data = coder.encode({"p": TypedWritable("com.example.Point", [1])})
+    assert clone.decode(data) == {"p": [1]}
