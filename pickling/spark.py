@@ -69,7 +69,7 @@ BASE_WIRE_HANDLE = 0x7E0000
 SC_SERIALIZABLE = 0x02
 # serialVersionUIDs the JVM computes for the array classes (what ObjectOutputStream writes)
 BYTE_ARRAY_ARRAY_UID = 0x4BFD19156767DB37   # [[B
-BYTE_ARRAY_UID = -0x530CE807F9F7AB20 & 0xFFFFFFFFFFFFFFFF  # [B = 0xACF317F8060854E0
+BYTE_ARRAY_UID = 0xACF317F8060854E0        # [B
 
 _INT32 = struct.Struct(">i")
 _U16 = struct.Struct(">H")
@@ -300,9 +300,10 @@ class UnsafeGlobalError(pickle.UnpicklingError):
     """Safe mode met a global it does not allow. Names it, the file, the record, and the fix."""
 
     def __init__(self, module: str, name: str, *, file: str | None = None, record: int | None = None,
-                 offset: int | None = None):
+                 offset: int | None = None, reason: str | None = None):
         self.module = module
         self.name = name
+        self.reason = reason
         self.file = file
         self.record = record
         self.offset = offset
@@ -321,6 +322,9 @@ class UnsafeGlobalError(pickle.UnpicklingError):
             if self.offset is not None:
                 where += f" at byte offset {self.offset}"
         top = self.module.split(".")[0]
+        if self.reason:
+            return (f"safe mode blocked global '{self.global_name}'{where}: {self.reason}. If you trust this file, "
+                    f"allow exactly this name with allow=['{self.global_name}'], or load with safe=False (CLI: --trust)")
         return (
             f"safe mode blocked global '{self.global_name}'{where}: unpickling it could run code. "
             f"If you trust this file, allow it with allow=['{self.global_name}'] (or allow=['{top}.*']), "
@@ -333,11 +337,11 @@ class UnsafeGlobalError(pickle.UnpicklingError):
         return self
 
     def __reduce__(self):
-        return (_rebuild_unsafe, (self.module, self.name, self.file, self.record, self.offset))
+        return (_rebuild_unsafe, (self.module, self.name, self.file, self.record, self.offset, self.reason))
 
 
-def _rebuild_unsafe(module, name, file, record, offset):
-    return UnsafeGlobalError(module, name, file=file, record=record, offset=offset)
+def _rebuild_unsafe(module, name, file, record, offset, reason=None):
+    return UnsafeGlobalError(module, name, file=file, record=record, offset=offset, reason=reason)
 
 
 def _compile_allow(allow: Iterable[str]) -> tuple[frozenset, tuple]:
@@ -385,9 +389,20 @@ class SafeUnpickler(pickle.Unpickler):
         elif module in _compat_pickle.IMPORT_MAPPING:
             module = _compat_pickle.IMPORT_MAPPING[module]
         full = f"{module}.{name}"
-        if full not in SAFE_GLOBALS and full not in self._exact and not full.startswith(self._prefixes):
+        if full in SAFE_GLOBALS or full in self._exact:
+            return _resolve(self, module, name)
+        if not full.startswith(self._prefixes):
             raise UnsafeGlobalError(module, name)
-        return _resolve(self, module, name)
+        # a wildcard allows what the module defines, not what can be reached through it:
+        # 'mypkg.os.system' or 'mypkg.Cls.__init__.__globals__' must not pass as 'mypkg.*'
+        if any(part.startswith("__") for part in name.split(".")):
+            raise UnsafeGlobalError(module, name, reason="a dunder attribute is never allowed by a wildcard")
+        obj = _resolve(self, module, name)
+        home = getattr(obj, "__module__", None)
+        if not isinstance(home, str) or not (f"{home}.".startswith(self._prefixes)):
+            raise UnsafeGlobalError(
+                module, name, reason=f"it resolves to an object of module {home!r}, outside the allowed modules")
+        return obj
 
 
 # ---------------------------------------------------------------------------------------------

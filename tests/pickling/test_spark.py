@@ -510,3 +510,21 @@ def test_a_value_that_is_not_a_bytes_writable_is_refused(tmp_path):
                                           f"value \\(0 key byte\\(s\\); {len(value) + 4} value bytes declaring "
                                           f"{len(value) + 5}\\)"):
         spark.load(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("codecs.lookup", "it resolves to an object of module '_codecs', outside the allowed modules"),
+    ("JSONDecoder.__init__", "a dunder attribute is never allowed by a wildcard"),
+])
+def test_a_wildcard_does_not_reach_through_the_module(name, reason):
+    # protocol 4 STACK_GLOBAL 'json' + dotted name: what an attacker would use to escape 'json.*'
+    evil = b"\x80\x04\x8c\x04json\x94\x8c" + bytes([len(name)]) + name.encode() + b"\x94\x93\x94."
+    value = java_serialize_byte_arrays([evil])
+    with pytest.raises(UnsafeGlobalError) as info:
+        PickleFileDecoder(safe=True, allow=["json.*"]).decode(value, "f", 0, 0)
+    assert f"blocked global 'json.{name}' in f, SequenceFile record 0 at byte offset 0: {reason}" in str(info.value)
+    assert pickle.loads(pickle.dumps(info.value)).reason == reason
+    import json
+
+    assert PickleFileDecoder(safe=True, allow=["json.*"]).decode(
+        java_serialize_byte_arrays([pickle.dumps([json.JSONDecoder], protocol=4)])) == [json.JSONDecoder]
