@@ -71,6 +71,7 @@ FROZENSET_TAG = 0x15
 PICKLE_TAG = 0xFF
 
 _CANONICAL_NAN = b"\x7f\xf8\x00\x00\x00\x00\x00\x00"
+_SMALL_INTS = [bytes((INT_TAG, i)) for i in range(128)]  # tag + varint of 0..127
 _ZERO = b"\x00" * 8
 
 _PICKLE_FIX = (
@@ -201,7 +202,11 @@ class AnyCoder(Coder):
         i = 0
         try:
             for i, element in enumerate(value):
-                encoder = encoders.get(type(element))
+                t = type(element)
+                if t is int and 0 <= element < 128:  # the commonest element, inlined: tag + one varint byte
+                    out += _SMALL_INTS[element]
+                    continue
+                encoder = encoders.get(t)
                 if encoder is None:
                     self._encode_other(element, out, True)
                 else:
@@ -332,7 +337,12 @@ class AnyCoder(Coder):
         decoders = self._decoders
         for i in range(count):
             try:
-                decoder = decoders[data[pos]]
+                tag = data[pos]
+                if tag == INT_TAG and data[pos + 1] < 0x80:  # a one-byte int, inlined
+                    items.append(data[pos + 1])
+                    pos += 2
+                    continue
+                decoder = decoders[tag]
                 if decoder is None:
                     raise DecodeError(f"unknown AnyCoder type tag 0x{data[pos]:02x}", offset=pos)
                 item, pos = decoder(data, pos + 1, True)
