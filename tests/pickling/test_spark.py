@@ -528,3 +528,19 @@ def test_a_wildcard_does_not_reach_through_the_module(name, reason):
 
     assert PickleFileDecoder(safe=True, allow=["json.*"]).decode(
         java_serialize_byte_arrays([pickle.dumps([json.JSONDecoder], protocol=4)])) == [json.JSONDecoder]
+
+
+def test_every_truncation_of_a_part_file_is_a_decode_error(tmp_path):
+    spark.dump([{"a": i, "b": [i] * 3} for i in range(30)], tmp_path / "out", batch_size=4)
+    data = (tmp_path / "out" / "part-00000").read_bytes()
+    whole = spark.load(tmp_path / "out")
+    cut_file = tmp_path / "cut"
+    for cut in range(len(data)):
+        cut_file.write_bytes(data[:cut])
+        try:
+            got = spark.load(cut_file)
+        except DecodeError as e:
+            assert str(cut_file) in str(e) and e.offset is not None, (cut, str(e))
+        else:
+            # only a cut exactly between records (or after the header) reads cleanly: a prefix of the objects
+            assert got == whole[:len(got)] and len(got) % 4 == 0, cut
