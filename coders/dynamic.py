@@ -335,10 +335,11 @@ class AnyCoder(Coder):
         count, pos = self._read_count(data, pos)
         items = []
         decoders = self._decoders
+        last = len(data) - 1
         for i in range(count):
             try:
                 tag = data[pos]
-                if tag == INT_TAG and data[pos + 1] < 0x80:  # a one-byte int, inlined
+                if tag == INT_TAG and pos < last and data[pos + 1] < 0x80:  # a one-byte int, inlined
                     items.append(data[pos + 1])
                     pos += 2
                     continue

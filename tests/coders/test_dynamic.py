@@ -207,6 +207,7 @@ def test_unencodable_str_is_an_encode_error():
     (b"\x09\x02", "bool byte must be 0x00 or 0x01"),
     (b"\x05\xff\xff\xff\xff\x0f", "element count .* is impossible"),
     (b"\x05\x02\x01\x01", "expected an AnyCoder type tag"),
+    (b"\x05\x01\x01", "expected a varint, found end of data"),
     (b"\x04\xff", "invalid UTF-8"),
     (b"\x07\x01\x05\x00\x00", "not hashable"),
 ])
