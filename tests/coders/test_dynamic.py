@@ -249,3 +249,21 @@ def test_the_coder_kit_sees_the_deterministic_variant_as_deterministic_and_match
     kit.assert_matches_beam(AnyCoder(), FastPrimitivesCoder(), 1, "s", b"b", 2.5, None, True, [1, (2, "x")],
                             {"k": [None]})
     kit.assert_picklable(AnyCoder(), 1, {"k": (1.5, None)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(exact_values, st.data())
+def test_mutated_or_truncated_bytes_decode_or_raise_decode_error_only(value, data):
+    coder = AnyCoder()
+    nested = data.draw(st.booleans())
+    encoded = bytearray(coder.encode_nested(value) if nested else coder.encode(value))
+    if encoded:
+        cut = data.draw(st.integers(0, len(encoded)))
+        flips = data.draw(st.lists(st.tuples(st.integers(0, len(encoded) - 1), st.integers(0, 0xFE)), max_size=3))
+        for at, byte in flips:
+            encoded[at] = byte  # never 0xFF: that tag hands the rest to pickle, which is not for hostile bytes
+        encoded = encoded[:cut] if data.draw(st.booleans()) else encoded
+    try:
+        (coder.decode_nested if nested else coder.decode)(bytes(encoded))
+    except DecodeError:
+        pass
