@@ -29,6 +29,7 @@ import enum
 import math
 import pickle
 import sys
+import typing
 from typing import Any, Callable, Iterable, Sequence
 
 from .base import Coder
@@ -135,44 +136,76 @@ def first_difference(expected: Any, actual: Any, path: str = "value") -> str | N
     NaN); decimals by value and exponent; dicts and sets by their elements, whatever the
     order; dataclasses and NamedTuples field by field.
     """
-    return _difference(expected, actual, path, set())
+    return _EXACT.difference(expected, actual, path)
 
 
-def _difference(a: Any, b: Any, path: str, busy: set) -> str | None:
-    if type(a) is not type(b):
-        return f"{path}: type changed from {_type_name(a)} to {_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
-    if a is b:
-        return None
-    t = type(a)
-    if t is float:
-        return _float_difference(a, b, path)
-    if t is complex:
-        return _float_difference(a.real, b.real, path + ".real") or _float_difference(a.imag, b.imag, path + ".imag")
-    if isinstance(a, decimal.Decimal):
-        return _decimal_difference(a, b, path)
-    if isinstance(a, (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time, datetime.timedelta)):
-        return None if a == b else f"{path}: {_short_repr(a)} became {_short_repr(b)}"
-    pair = (id(a), id(b))
-    if pair in busy:  # a cycle already being compared
-        return None
-    busy.add(pair)
-    try:
+def _values_equal(a: Any, b: Any) -> bool:
+    """``a == b`` at every depth, except that a NaN equals any NaN (so a value always equals itself)."""
+    return _LOOSE.difference(a, b, "value") is None
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """The same types at every depth (and ``==`` values, NaN equal to NaN): 1 and 1.0 are not."""
+    return _TYPED.difference(a, b, "value") is None
+
+
+class _Comparison:
+    """A recursive comparison of an original value with another (usually its decoded copy).
+
+    ``check_types``: types must match at every depth. ``exact_numbers``: floats must also
+    agree on the sign of zero and decimals on their exponent. A NaN always equals any NaN.
+    """
+
+    def __init__(self, check_types: bool, exact_numbers: bool):
+        self.check_types = check_types
+        self.exact_numbers = exact_numbers
+
+    def difference(self, a: Any, b: Any, path: str) -> str | None:
+        return self._diff(a, b, path, set())
+
+    def _diff(self, a: Any, b: Any, path: str, busy: set) -> str | None:
+        if type(a) is not type(b):
+            if not self.check_types and _safe_equal(a, b):
+                return None
+            return f"{path}: type changed from {_type_name(a)} to {_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
+        if a is b:
+            return None
+        t = type(a)
+        if t is float:
+            return self._float(a, b, path)
+        if t is complex:
+            return self._float(a.real, b.real, path + ".real") or self._float(a.imag, b.imag, path + ".imag")
+        if isinstance(a, decimal.Decimal):
+            return self._decimal(a, b, path)
+        if isinstance(a, (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time,
+                          datetime.timedelta)):
+            return None if a == b else f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+        pair = (id(a), id(b))
+        if pair in busy:  # a cycle already being compared
+            return None
+        busy.add(pair)
+        try:
+            return self._diff_structure(a, b, path, busy)
+        finally:
+            busy.discard(pair)
+
+    def _diff_structure(self, a: Any, b: Any, path: str, busy: set) -> str | None:
         if _is_namedtuple(a):
-            return _fields_difference(a, b, list(type(a)._fields), path, busy)
+            return self._fields(a, b, list(type(a)._fields), path, busy)
         if isinstance(a, (list, tuple)):
             if len(a) != len(b):
                 return f"{path}: length {len(a)} became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
             for i, (x, y) in enumerate(zip(a, b)):
-                found = _difference(x, y, f"{path}[{i}]", busy)
+                found = self._diff(x, y, f"{path}[{i}]", busy)
                 if found:
                     return found
             return None
         if isinstance(a, dict):
-            return _dict_difference(a, b, path, busy)
+            return self._dict(a, b, path, busy)
         if isinstance(a, (set, frozenset)):
-            return _set_difference(a, b, path, busy)
+            return self._set(a, b, path, busy)
         if dataclasses.is_dataclass(a):
-            return _fields_difference(a, b, [f.name for f in dataclasses.fields(a)], path, busy)
+            return self._fields(a, b, [f.name for f in dataclasses.fields(a)], path, busy)
         if _is_array(a):
             same = a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
             return None if same else f"{path}: array {_short_repr(a)} became {_short_repr(b)}"
@@ -186,95 +219,87 @@ def _difference(a: Any, b: Any, path: str, busy: set) -> str | None:
             return (f"{path}: {_type_name(a)} does not define __eq__, so a decoded copy never equals the "
                     f"original; define __eq__ (or make it a dataclass) to compare by value")
         return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
-    finally:
-        busy.discard(pair)
 
+    def _float(self, a: float, b: float, path: str) -> str | None:
+        if math.isnan(a) and math.isnan(b):
+            return None
+        if a == b and (not self.exact_numbers or math.copysign(1.0, a) == math.copysign(1.0, b)):
+            return None
+        return f"{path}: float {a!r} became {b!r}"
 
-def _float_difference(a: float, b: float, path: str) -> str | None:
-    if math.isnan(a) and math.isnan(b):
+    def _decimal(self, a: decimal.Decimal, b: decimal.Decimal, path: str) -> str | None:
+        if a.is_nan() and b.is_nan():
+            return None
+        if a.is_nan() or b.is_nan() or a != b:
+            return f"{path}: Decimal {a!r} became {b!r}"
+        if self.exact_numbers and a.is_finite() and a.as_tuple().exponent != b.as_tuple().exponent:
+            return f"{path}: Decimal {a!r} became {b!r} (same value, different exponent)"
         return None
-    if a == b and math.copysign(1.0, a) == math.copysign(1.0, b):
+
+    def _fields(self, a: Any, b: Any, names: list[str], path: str, busy: set) -> str | None:
+        for name in names:
+            found = self._diff(getattr(a, name), getattr(b, name), f"{path}.{name}", busy)
+            if found:
+                return found
         return None
-    return f"{path}: float {a!r} became {b!r}"
+
+    def _match(self, index: dict, key):
+        """The element equal to ``key`` among ``index``'s keys (so its type can be compared), or None.
+
+        ``index`` maps each element of the other dict or set to itself, built once per container.
+        """
+        if key in index:
+            return (index[key],)
+        for candidate in index:  # a NaN equals nothing, not even itself: match it by difference
+            if self._diff(key, candidate, "", set()) is None:
+                return (candidate,)
+        return None
+
+    def _dict(self, a: dict, b: dict, path: str, busy: set) -> str | None:
+        index = {k: k for k in b}
+        for key in a:
+            match = self._match(index, key)
+            if match is None:
+                return f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
+            other_key = match[0]
+            found = self._diff(key, other_key, f"{path} key {_short_repr(key, 60)}", busy)
+            if found:
+                return found
+            found = self._diff(a[key], b[other_key], f"{path}[{_short_repr(key, 60)}]", busy)
+            if found:
+                return found
+        if len(a) != len(b):
+            return f"{path}: {len(a)} entries became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
+        return None
+
+    def _set(self, a, b, path: str, busy: set) -> str | None:
+        index = {e: e for e in b}
+        for element in a:
+            match = self._match(index, element)
+            if match is None:
+                return f"{path}: element {_short_repr(element)} is missing after decoding ({_short_repr(b)})"
+            found = self._diff(element, match[0], f"{path} element {_short_repr(element, 60)}", busy)
+            if found:
+                return found
+        if len(a) != len(b):
+            return f"{path}: {len(a)} elements became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
+        return None
 
 
-def _decimal_difference(a: decimal.Decimal, b: decimal.Decimal, path: str) -> str | None:
-    if a.is_nan() and b.is_nan():
-        return None
-    if a.is_nan() or b.is_nan() or a != b:
-        return f"{path}: Decimal {a!r} became {b!r}"
-    if a.is_finite() and a.as_tuple().exponent != b.as_tuple().exponent:
-        return f"{path}: Decimal {a!r} became {b!r} (same value, different exponent)"
-    return None
+def _safe_equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _is_array(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "tobytes") and hasattr(value, "dtype")
 
 
-def _fields_difference(a: Any, b: Any, names: list[str], path: str, busy: set) -> str | None:
-    for name in names:
-        found = _difference(getattr(a, name), getattr(b, name), f"{path}.{name}", busy)
-        if found:
-            return found
-    return None
-
-
-def _matching_key(index: dict, key):
-    """The element equal to ``key`` among ``index``'s keys (so its type can be compared), or a miss marker.
-
-    ``index`` maps each element of the decoded dict or set to itself, built once per container.
-    """
-    if key in index:
-        return index[key]
-    for candidate in index:  # a NaN equals nothing, not even itself: match it by difference
-        if _difference(key, candidate, "", set()) is None:
-            return candidate
-    return _MISSING
-
-
-_MISSING = object()
-
-
-def _dict_difference(a: dict, b: dict, path: str, busy: set) -> str | None:
-    index = {k: k for k in b}
-    for key in a:
-        other_key = _matching_key(index, key)
-        if other_key is _MISSING:
-            return f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
-        found = _difference(key, other_key, f"{path} key {_short_repr(key, 60)}", busy)
-        if found:
-            return found
-        found = _difference(a[key], b[other_key], f"{path}[{_short_repr(key, 60)}]", busy)
-        if found:
-            return found
-    if len(a) != len(b):
-        return f"{path}: {len(a)} entries became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
-    return None
-
-
-def _set_difference(a, b, path: str, busy: set) -> str | None:
-    index = {e: e for e in b}
-    for element in a:
-        other = _matching_key(index, element)
-        if other is _MISSING:
-            return f"{path}: element {_short_repr(element)} is missing after decoding ({_short_repr(b)})"
-        found = _difference(element, other, f"{path} element {_short_repr(element, 60)}", busy)
-        if found:
-            return found
-    if len(a) != len(b):
-        return f"{path}: {len(a)} elements became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
-    return None
-
-
-def _values_equal(a: Any, b: Any) -> bool:
-    """``a == b``, except that NaNs equal themselves (so a value always equals itself)."""
-    try:
-        if a == b:
-            return True
-    except Exception:
-        pass
-    return first_difference(a, b) is None
+_EXACT = _Comparison(check_types=True, exact_numbers=True)
+_TYPED = _Comparison(check_types=True, exact_numbers=False)
+_LOOSE = _Comparison(check_types=False, exact_numbers=False)
 
 
 # ---- encode / decode with failures turned into clear assertions -------------------------------
@@ -302,7 +327,8 @@ def assert_roundtrip(coder: Coder, *values: Any, size_factor: float = DEFAULT_SI
     """Each value survives encode/decode exactly (same type at every depth), in both contexts.
 
     Also checks, per value and context: the public methods agree with ``encode_to`` /
-    ``decode_from``; decode takes the bytes as ``bytearray`` and ``memoryview`` too; a deterministic coder re-encodes the decoded value to the same bytes;
+    ``decode_from``; decode takes the bytes as ``bytearray`` and ``memoryview`` too; the
+    decoded value is an instance of the class ``to_type_hint()`` names; a deterministic coder re-encodes the decoded value to the same bytes;
     ``decode_nested_at`` in the middle of a larger buffer stops exactly at the end of the
     value and leaves the bytes around it untouched; and ``estimate_size`` is sane
     (see :func:`assert_size_estimate`).
@@ -358,11 +384,25 @@ def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool
     if found:
         _fail(coder, "decode_from and the public decode disagree", f"difference: {found}",
               f"original: {_describe(value)}", f"decode_from gave: {_describe(via_from)}", nested=nested)
+    expected_class = _hint_class(coder)
+    if expected_class is not None and not isinstance(decoded, expected_class):
+        _fail(coder, f"the decoded value is a {_type_name(decoded)} but the coder's to_type_hint() is "
+              f"{coder.to_type_hint()!r}", f"decoded:  {_describe(decoded)}", nested=nested)
     if deterministic:
         again = _encode(coder, decoded, nested)
         if again != data:
             _fail(coder, f"a deterministic coder re-encoded the decoded {_describe(decoded)} to different bytes",
                   *_bytes_details("first", data, "re-encoded", again), nested=nested)
+
+
+def _hint_class(coder: Coder) -> type | None:
+    """The class every decoded value must be an instance of, from ``to_type_hint()`` (None: unknown)."""
+    hint = coder.to_type_hint()
+    if hint is typing.Any or hint is object:
+        return None
+    origin = typing.get_origin(hint)
+    target = hint if origin is None else origin  # List[int] -> list; Union/Optional have no class
+    return target if isinstance(target, type) else None
 
 
 def _check_nested_at(coder: Coder, value: Any) -> None:
@@ -742,7 +782,7 @@ def _check_deterministic_over(coder: Coder, values: list) -> None:
     for i, a in enumerate(values):
         for b in values[i + 1:]:
             # 1 == 1.0 == True, yet a coder may rightly keep their types apart: compare like with like.
-            if _values_equal(a, b) and first_difference(a, b) is not None:
+            if _values_equal(a, b) and not _same_types(a, b):
                 continue
             assert_consistent_with_equals(coder, a, b)
 

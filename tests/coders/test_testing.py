@@ -48,7 +48,7 @@ from coders.testing import (
     register_strategy,
     strategy_for,
 )
-from coders.testing import _values_equal  # the kit's NaN-aware ==, to skip cross-type equal pairs
+from coders.testing import _same_types, _values_equal  # the kit's NaN-aware == and its typed variant
 
 # ---- small coders written for these tests: a good one of each shape, and broken ones -------------
 
@@ -273,6 +273,18 @@ def test_roundtrip_fails_when_decode_refuses_a_memoryview():
         assert_roundtrip(BytesOnlyDecodeCoder(), "abc")
 
 
+class WrongHintCoder(TextCoder):
+    """Broken: decodes str but declares int as its type hint (a registry would trust it)."""
+
+    def to_type_hint(self):
+        return typing.List[int]
+
+
+def test_roundtrip_checks_the_decoded_value_against_to_type_hint():
+    with pytest.raises(AssertionError, match=r"the decoded value is a str but the coder's to_type_hint\(\) is typing.List\[int\]"):
+        assert_roundtrip(WrongHintCoder(), "abc")
+
+
 def test_roundtrip_wraps_an_encode_failure_with_the_value_and_coder():
     with pytest.raises(AssertionError, match=r"encoding 'x' \(type str\) raised EncodeError: IntCoder expected int"):
         assert_roundtrip(IntCoder(), "x")
@@ -303,6 +315,16 @@ def test_roundtrip_needs_a_value():
 def test_first_difference_finds_type_and_value_changes(a, b, expected):
     found = first_difference(a, b)
     assert found is not None and expected in found, found
+
+
+def test_value_equality_for_consistency_is_nan_aware_and_type_aware_on_request():
+    # == at every depth, with NaN equal to NaN: what "equal values" means for determinism.
+    assert _values_equal({"k": [math.nan, -0.0]}, {"k": [float("nan"), 0.0]})
+    assert _values_equal((1, 2.0), (1.0, 2))
+    assert not _values_equal([1], (1,))
+    # The same, but types must also match (1 and 1.0 are equal yet a coder may keep them apart).
+    assert _same_types([0.0, math.nan], [-0.0, float("nan")])
+    assert not _same_types((1, 2.0), (1.0, 2))
 
 
 def test_first_difference_treats_nan_as_equal_to_itself_and_ignores_dict_order():
@@ -727,7 +749,7 @@ def test_property_deterministic_coders_are_consistent_with_equals(coder):
     @given(values, values)
     def check(a, b):
         assert_deterministic(coder, a)
-        if _values_equal(a, b) and first_difference(a, b) is not None:
+        if _values_equal(a, b) and not _same_types(a, b):
             return  # equal across types (1 == 1.0 == True): a coder may keep them apart
         assert_consistent_with_equals(coder, a, b)
 
