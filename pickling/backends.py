@@ -52,6 +52,7 @@ class Backend:
     unpickler: type                 # a pickle.Unpickler subclass able to load raw_dumps output
     dispatch_table: dict = field(default_factory=dict, hash=False)
     cloudpickle: Any = None         # the cloudpickle module in use (family "cloudpickle")
+    _by_reference: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def raw_loads(self, data: bytes, on_import: Callable[[str], None] | None = None) -> Any:
         """Load ``raw_dumps`` output; ``on_import(module)`` sees every module it imports."""
@@ -68,6 +69,15 @@ class Backend:
 
     def pickles_by_reference(self, obj) -> bool:
         """True when this pickler stores ``obj`` (a function, class or module) as an import."""
+        cached = self._by_reference.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        answer = self._pickles_by_reference(obj)
+        if isinstance(obj, type):  # classes live long and recur often (one per instance)
+            self._by_reference[id(obj)] = (obj, answer)
+        return answer
+
+    def _pickles_by_reference(self, obj) -> bool:
         if self.family == "pickle":
             return True  # the standard library only ever pickles them by name
         if isinstance(obj, types.ModuleType):

@@ -22,8 +22,7 @@ import dis
 import functools
 import io
 import types
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .backends import Backend
 
@@ -32,8 +31,7 @@ ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes, bytearray, ty
 _OPAQUE_TYPE_NAMES = {("numpy", "ndarray"), ("numpy", "dtype"), ("pandas", "DataFrame")}
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """One child the pickler saves: ``segment`` appended to the parent's path."""
 
     segment: str
@@ -49,9 +47,15 @@ def is_atomic(obj) -> bool:
 def is_opaque(obj) -> bool:
     """Leaves of the walk: plain data, numpy arrays, files (their handling is the backend's)."""
     t = type(obj)
-    if t in ATOMIC_TYPES or isinstance(obj, (io.IOBase, types.ModuleType)):
-        return True
-    return (t.__module__.partition(".")[0], t.__name__) in _OPAQUE_TYPE_NAMES
+    known = _OPAQUE_BY_TYPE.get(t)
+    if known is None:
+        known = _OPAQUE_BY_TYPE[t] = (
+            t in ATOMIC_TYPES or issubclass(t, (io.IOBase, types.ModuleType))
+            or (str(t.__module__).partition(".")[0], t.__name__) in _OPAQUE_TYPE_NAMES)
+    return known
+
+
+_OPAQUE_BY_TYPE: dict[type, bool] = {}
 
 
 def type_name(obj) -> str:

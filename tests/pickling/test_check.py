@@ -438,3 +438,24 @@ def test_backend_comparison_names_what_depends_on_the_pickler():
         "LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; "
         "warning with beam:cloudpickle, dill"]
     assert backend_differences(compare_backends(cases.GoodDoFn())) == []
+
+
+def test_beam_stops_at_the_first_socket_without_a_path_we_find_both():
+    with pytest.raises(RuntimeError) as info:
+        beam.ParDo(cases.ClientDoFn())
+    assert "cannot pickle 'socket' object" in str(info.value)
+    assert "_transport" not in str(info.value)
+    problem = only(check_picklable(cases.ClientDoFn()))
+    assert len(problem.leaves) == 2
+
+
+@pytest.mark.pipeline
+def test_verdicts_match_a_real_direct_runner_pipeline():
+    """Clean and warning-only DoFns really run on the DirectRunner (which pickles them)."""
+    from apache_beam.testing.util import assert_that, equal_to
+
+    assert check_picklable(cases.GoodDoFn()).ok and check_picklable(cases.LockDoFn()).ok
+    with beam.Pipeline() as p:
+        out = (p | beam.Create([1, 2, 3]) | "good" >> beam.ParDo(cases.GoodDoFn())
+               | "lock" >> beam.ParDo(cases.LockDoFn()))
+        assert_that(out, equal_to([1, 2, 3]))
