@@ -259,6 +259,7 @@ def _from_beam_rules() -> dict[type, Callable]:
         beam_coders.FloatCoder: lambda c, parts: coders.FloatCoder(),
         NonDeterministicBeamFloatCoder: lambda c, parts: coders.FloatCoder(),
         beam_coders.TimestampCoder: lambda c, parts: coders.TimestampCoder(as_beam_timestamp=True),
+        beam_coders.DecimalCoder: lambda c, parts: coders.DecimalCoder(),
         beam_coders.TupleCoder: lambda c, parts: coders.TupleCoder(*parts),
         beam_coders.IterableCoder: lambda c, parts: coders.IterableCoder(parts[0]),
         beam_coders.ListCoder: lambda c, parts: coders.ListCoder(parts[0]),
@@ -297,7 +298,7 @@ def _from_beam(beam_coder, root: str) -> Coder:
         where = "" if repr(beam_coder) == root else f" (inside {root})"
         raise CoderNotFoundError(
             f"Beam's {beam_coder!r}{where} has no byte-identical coderkit coder. coderkit converts Beam's "
-            "standard coders (bytes, str, varint, double, bool, timestamp, tuple/KV, iterable, list, "
+            "standard coders (bytes, str, varint, double, bool, timestamp, decimal, tuple/KV, iterable, list, "
             "nullable, length prefix) and its own CoderkitBeamCoder. Fix: pick the coderkit coder for "
             "the type instead, e.g. coders.get_coder(your_type)",
             types=(type(beam_coder),),

@@ -38,7 +38,7 @@ from apache_beam.typehints import typehints as beam_typehints
 from coders.base import Coder
 from coders.errors import CoderError, DeterminismIssue, NonDeterministicCoderError
 
-__all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "beam_key_value_types", "resolve_key_coder", "equal_across_types_issues"]
+__all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "beam_key_value_types", "resolve_key_coder", "equal_values_apart_issues"]
 
 
 class KeyCheckError(CoderError, ValueError):
@@ -110,27 +110,37 @@ def _unknown_key_issue(coder: Coder, label: str, where: str) -> DeterminismIssue
     )
 
 
-def equal_across_types_issues(coder: Coder) -> list[DeterminismIssue]:
-    """Unions in ``coder`` whose member types hold values equal across types (1 == 1.0 == True == Decimal(1)).
+def equal_values_apart_issues(coder: Coder) -> list[DeterminismIssue]:
+    """Parts of ``coder`` that are deterministic per value yet give *equal* values different bytes.
 
-    A UnionCoder tags each value with its member, so equal keys of different member
-    types get different bytes: deterministic per value, wrong for grouping.
+    * a UnionCoder over numeric types: 1 == 1.0 == True == Decimal(1), but each value is
+      tagged with its own member;
+    * a DecimalCoder: Decimal("1.0") == Decimal("1.00"), but the scale is written.
+
+    Such keys group apart although they compare equal.
     """
+    from coders.primitives import DecimalCoder
     from coders.records import UnionCoder
 
     issues = []
     for path, c in _walk(coder):
-        if not isinstance(c, UnionCoder):
-            continue
-        numeric = [t for t in c.member_types
-                   if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)]
-        if len(numeric) >= 2:
-            names = ", ".join(t.__name__ for t in numeric)
+        if isinstance(c, UnionCoder):
+            numeric = [t for t in c.member_types
+                       if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)]
+            if len(numeric) >= 2:
+                names = ", ".join(t.__name__ for t in numeric)
+                issues.append(DeterminismIssue(
+                    path, c,
+                    f"the union of {names} holds values that compare equal across types (1 == 1.0 == True) but "
+                    "are tagged by type, so equal keys get different bytes and land in different groups",
+                    "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+                ))
+        elif isinstance(c, DecimalCoder):
             issues.append(DeterminismIssue(
                 path, c,
-                f"the union of {names} holds values that compare equal across types (1 == 1.0 == True) but are "
-                "tagged by type, so equal keys get different bytes and land in different groups",
-                "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+                "Decimal('1.0') == Decimal('1.00') but the scale is part of the bytes, so equal decimal keys "
+                "with different exponents land in different groups",
+                "normalise keys before grouping (d.normalize(), or d.quantize(Decimal('0.01')) for a fixed scale)",
             ))
     return issues
 
@@ -139,7 +149,7 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
     """The deterministic coderkit coder for keys of type ``key_hint``, or raise NonDeterministicCoderError.
 
     Refused besides coders with no deterministic variant: ``Any`` (and keys with ``Any``
-    parts) and unions of numeric types, whose equal values encode apart.
+    parts), unions of numeric types and decimals, whose equal values encode apart.
     ``allow_unknown`` accepts both (the runtime key check, which must then be on,
     catches equal keys with different bytes).
     """
@@ -154,7 +164,7 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
         if unknown:
             raise NonDeterministicCoderError(
                 coder, [_unknown_key_issue(c, label, path) for path, c in unknown], context=context)
-        mixed = equal_across_types_issues(coder)
+        mixed = equal_values_apart_issues(coder)
         if mixed:
             raise NonDeterministicCoderError(coder, mixed, context=context)
     try:

@@ -20,7 +20,8 @@ wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
 * ``coderkit_rule``: what coderkit knows about the key type: every determinism issue
   of its coder with the path (``-0.0`` vs ``0.0`` for floats, iteration order for
   dicts, sets and frozensets, pickle fallbacks) and key hazards from
-  :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts).
+  :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts), and
+  parts that give equal values different bytes (numeric unions, decimals' scale).
 
 Groupings inside a grouping composite are reported once, under the composite's
 full label; ``DeterministicGroupByKey`` verified its key at construction and
@@ -216,10 +217,14 @@ def coderkit_rule(ctx: KeyContext):
     out = [(str(issue), None) for issue in issues
            if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))]  # said below, once
     out += [(hazard, None) for hazard in coder_key_hazards(coder, ctx.key_type) if hazard not in shown]
-    from .gbk import equal_across_types_issues
+    from coders.records import UnionCoder
 
-    out += [(str(issue), None) for issue in equal_across_types_issues(coder)
-            if typing.get_origin(ctx.key_type) is not typing.Union]  # a top-level union: equal_across_types_rule
+    from .gbk import equal_values_apart_issues
+
+    # (a top-level union is equal_across_types_rule's)
+    top_union = typing.get_origin(ctx.key_type) is typing.Union
+    out += [(str(issue), None) for issue in equal_values_apart_issues(coder)
+            if not (top_union and issue.coder is coder and isinstance(coder, UnionCoder))]
     for hint, where in fallbacks:
         out.append((
             f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "

@@ -100,6 +100,17 @@ def test_a_numeric_union_inside_a_record_key_names_its_path():
         keyed | "ByMeasure" >> DeterministicGroupByKey()
 
 
+def test_decimal_keys_are_refused_because_the_scale_is_in_the_bytes():
+    import decimal
+
+    p = beam.Pipeline(runner="DirectRunner")
+    keyed = p | beam.Create([]).with_output_types(typing.Tuple[decimal.Decimal, int])
+    with pytest.raises(c.NonDeterministicCoderError) as info:
+        keyed | "ByPrice" >> DeterministicGroupByKey()
+    assert "Decimal('1.0') == Decimal('1.00') but the scale is part of the bytes" in str(info.value)
+    assert "d.normalize()" in str(info.value)
+
+
 def test_input_that_is_not_pairs_is_refused_like_groupbykey_does():
     p = beam.Pipeline(runner="DirectRunner")
     words = p | beam.Create(["a", "b"])

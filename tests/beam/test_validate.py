@@ -77,6 +77,13 @@ def test_a_numeric_union_inside_a_record_key_is_found_with_its_path():
     assert any(re.match(r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds", f.reason) for f in found)
 
 
+def test_decimal_keys_are_found():
+    import decimal
+
+    found = findings_for(decimal.Decimal)
+    assert any("DecimalCoder: Decimal('1.0') == Decimal('1.00')" in f.reason for f in found)
+
+
 @pytest.mark.parametrize("key_type, expected", [
     (typing.Dict[str, int], "a dict is written in its iteration (insertion) order"),
     (typing.Set[int], "a set is written in iteration order"),
