@@ -895,3 +895,27 @@ def test_frozen_slotted_dataclass_and_copies():
     tree_clone = copy.deepcopy(node_coder())
     assert tree_clone.field_coders[1].element_coder is tree_clone
     check_roundtrip(tree_clone, Node(1, [Node(2, [])]))
+
+
+@dataclasses.dataclass
+class Audited:
+    """A class whose __setattr__ must not run on decode (it would record or refuse the value)."""
+
+    name: str
+    log: typing.ClassVar[list] = []
+
+    def __setattr__(self, key, value):
+        Audited.log.append(key)
+        object.__setattr__(self, key, value)
+
+
+def test_decoding_runs_no_setattr_of_the_class_and_plain_classes_get_plain_stores():
+    coder = RecordCoder(Audited, [("name", StrUtf8Coder())])
+    data = coder.encode(Audited("x"))
+    Audited.log.clear()
+    decoded = coder.decode(data)
+    assert Audited.log == [] and decoded.name == "x" and type(decoded) is Audited
+    assert coder._build_kind == "dict"
+    assert customer_coder()._build_kind == "attr" and order_coder()._build_kind == "dict"
+    assert RecordCoder(Slotted, [("a", VarIntCoder()), ("b", StrUtf8Coder())])._build_kind == "setattr"
+    assert "obj.name, obj.email, obj.orders, = v0, v1, v2," in customer_coder()._codec_source
