@@ -156,7 +156,8 @@ PLACE_RULES: list[tuple[Callable[[Finding], bool], Callable[[Finding], str]]] = 
 def advise(finding: Finding) -> str:
     what = next(text(finding) for test, text in OBJECT_RULES if test(finding))
     where = next(text(finding) for test, text in PLACE_RULES if test(finding))
-    return f"{where} ({what})" if where else what[:1].upper() + what[1:]
+    what = what[:1].upper() + what[1:]
+    return f"{where} {what}" if where else what
 
 
 # -- objects that pickle but change meaning on the worker ---------------------------------

@@ -300,8 +300,8 @@ class _Check:
                 obj = first.first_edge.child
                 path, tname = owner, type_name(obj)
                 error_text = (f"{len(members)} objects inside {owner} cannot be "
-                              f"{'pickled' if phase == 'dump' else 'unpickled'}: "
-                              + "; ".join(f"{leaf.path} ({leaf.type_name})" for leaf in leaves))
+                              f"{'pickled' if phase == 'dump' else 'unpickled'} "
+                              f"({', '.join(sorted({leaf.type_name for leaf in leaves}))})")
             if kind == "recursion" and first.cycle is not None:
                 fix = ("return the back-reference in __reduce__'s state (third item) or from "
                        "__getstate__, not among the constructor arguments: pickle memoizes the "

@@ -58,7 +58,7 @@ def test_client_with_sockets_deep_inside_is_one_problem_listing_both():
     assert [(leaf.path, leaf.type_name) for leaf in problem.leaves] == [
         ("ClientDoFn.client._transport._sock", "socket.socket"),
         ("ClientDoFn.client._transport._pool[0]", "socket.socket")]
-    assert "pass the value, not the client" in problem.advice
+    assert "Pass the value, not the client" in problem.advice
 
 
 def test_lock_is_a_warning_under_beam_and_an_error_under_stock_cloudpickle():
@@ -91,7 +91,7 @@ def test_open_file_for_writing_fails_and_for_reading_changes_meaning(tmp_path):
 def test_dofn_holding_a_generator():
     problem = only(check_picklable(cases.GeneratorDoFn()))
     assert (problem.path, problem.type_name) == ("GeneratorDoFn.rows", "generator")
-    assert "a running generator cannot be pickled" in problem.advice
+    assert "A running generator cannot be pickled" in problem.advice
 
 
 def test_logging_handler_with_a_file_stream(tmp_path):
@@ -207,7 +207,7 @@ def test_reduce_raising_quotes_the_users_message():
                                                  "tests.pickling.cases.LicensedModel")
     assert problem.error == ("TypeError: LicensedModel holds a live license handle; build it "
                              "on the worker")
-    assert "its own __reduce__ refused" in problem.advice
+    assert "Its own __reduce__ refused" in problem.advice
 
 
 def test_setstate_failing_on_load():
