@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.typehints import typehints as th
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import coders as c
 from coders.base import Coder
 from coders.beam import DeterministicGroupByKey, KeyCheckError
+from coders.beam.gbk import resolve_key_coder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pipeline_types as pt  # noqa: E402
@@ -187,3 +190,48 @@ def test_key_check_error_pickles_with_its_message():
     err = KeyCheckError("G", 1.0, ["problem one"])
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err) and "G: key 1.0 of type `float`" in str(err)
+
+
+# ----------------------------------------------------------------------------- the law the key coder must keep
+
+
+def _equal_twin(value):
+    """An equal value built differently: -0.0 for 0.0, dicts and sets filled in reverse order."""
+    if isinstance(value, float):
+        return -0.0 if value == 0.0 else float(value)
+    if isinstance(value, tuple):
+        return tuple(_equal_twin(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _equal_twin(v) for k, v in reversed(list(value.items()))}
+    if isinstance(value, frozenset):
+        twin = set()
+        for v in sorted(value, reverse=True):
+            twin.add(v)
+        return frozenset(twin)
+    return value
+
+
+FLOATS = st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0])
+KEY_CASES = [
+    (float, FLOATS),
+    (typing.Tuple[float, str], st.tuples(FLOATS, st.text(max_size=5))),
+    (typing.Optional[float], st.none() | FLOATS),
+    (typing.FrozenSet[str], st.frozensets(st.text(max_size=4), max_size=6)),
+    (typing.Dict[str, float], st.dictionaries(st.text(max_size=4), FLOATS, max_size=5)),
+]
+
+
+@pytest.mark.parametrize("hint, values", KEY_CASES, ids=[str(h) for h, _ in KEY_CASES])
+def test_equal_keys_get_equal_bytes_under_the_resolved_key_coder(hint, values):
+    coder = resolve_key_coder(hint, "Law")
+    assert coder.is_deterministic()
+
+    @settings(max_examples=60, deadline=None)
+    @given(values)
+    def law(key):
+        twin = _equal_twin(key)
+        assert twin == key
+        assert coder.encode(twin) == coder.encode(key)
+        assert coder.decode(coder.encode(key)) == key
+
+    law()
