@@ -15,6 +15,7 @@ These coders are never deterministic and cannot be made so (see
 
 from __future__ import annotations
 
+import importlib
 import pickle as _stdlib_pickle
 from typing import Any
 
@@ -37,6 +38,17 @@ PICKLE_NOT_DETERMINISTIC = (
 
 _FIX = ("register a deterministic coder for this type (coders.register_coder), or make it a dataclass "
         "or NamedTuple of deterministic fields so the registry derives a RecordCoder")
+
+
+_MODULES: dict[str, Any] = {}
+
+
+def _module(name: str):
+    """dill or cloudpickle, imported on first use (``import coders.pickle`` stays cheap)."""
+    module = _MODULES.get(name)
+    if module is None:
+        module = _MODULES[name] = importlib.import_module(name)
+    return module
 
 
 class _PickleCoderBase(Coder):
@@ -130,14 +142,10 @@ class PickleCoder(_PickleCoderBase):
     library = "dill"
 
     def _dumps(self, value: Any) -> bytes:
-        import dill
-
-        return dill.dumps(value, protocol=PICKLE_PROTOCOL)
+        return _module("dill").dumps(value, protocol=PICKLE_PROTOCOL)
 
     def _loads(self, data: bytes) -> Any:
-        import dill
-
-        return dill.loads(data)
+        return _module("dill").loads(data)
 
 
 class CloudpickleCoder(_PickleCoderBase):
@@ -154,6 +162,4 @@ class CloudpickleCoder(_PickleCoderBase):
     library = "cloudpickle"
 
     def _dumps(self, value: Any) -> bytes:
-        import cloudpickle
-
-        return cloudpickle.dumps(value, protocol=PICKLE_PROTOCOL)
+        return _module("cloudpickle").dumps(value, protocol=PICKLE_PROTOCOL)
