@@ -136,15 +136,19 @@ class _Generator:
             # 0 .. 2**14-1 from the table; up to 2**28 as two table chunks; beyond, the helper
             lines.append(f"{pad}if type({x}) is not int: raise _Surprise")
             if self.static is None:
-                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: w(_VT[{x}])",
-                          f"{pad}elif 0 <= {x} < 268435456:", f"{pad}    w(_VC[{x} & 0x3FFF])", f"{pad}    w(_VT[{x} >> 14])",
+                lines += [f"{pad}if {x} >= 0:",
+                          f"{pad}    if {x} < {_TABLE_LIMIT}: w(_VT[{x}])",
+                          f"{pad}    elif {x} < 268435456:", f"{pad}        w(_VC[{x} & 0x3FFF])", f"{pad}        w(_VT[{x} >> 14])",
+                          f"{pad}    else: w(_vb({x}))",
                           f"{pad}else: w(_vb({x}))"]
             else:
                 name = self.fresh("p")
-                lines += [f"{pad}if 0 <= {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
-                          f"{pad}elif 0 <= {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
-                          f"{pad}elif 0 <= {x} < 4398046511104:",
-                          f"{pad}    {name} = _VC[{x} & 0x3FFF] + _VC[({x} >> 14) & 0x3FFF] + _VT[{x} >> 28]",
+                lines += [f"{pad}if {x} >= 0:",
+                          f"{pad}    if {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
+                          f"{pad}    elif {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
+                          f"{pad}    elif {x} < 4398046511104:",
+                          f"{pad}        {name} = _VC[{x} & 0x3FFF] + _VC[({x} >> 14) & 0x3FFF] + _VT[{x} >> 28]",
+                          f"{pad}    else: {name} = _vb({x})",
                           f"{pad}else: {name} = _vb({x})"]
                 self.static.append(name)
             return lines
@@ -251,15 +255,25 @@ class _Generator:
     def decode(self, coder, target: str, nested: bool, pad: str) -> list[str]:
         t = type(coder)
         if t is VarIntCoder:
-            # one, two and three bytes inline; longer varints through the unrolled reader
-            b, c, d = self.fresh("b"), self.fresh("c"), self.fresh("d")
-            return [f"{pad}{b} = data[pos]", f"{pad}if {b} < 128:", f"{pad}    {target} = {b}", f"{pad}    pos += 1",
-                    f"{pad}else:", f"{pad}    {c} = data[pos + 1]", f"{pad}    if {c} < 128:",
-                    f"{pad}        {target} = ({b} & 127) | {c} << 7", f"{pad}        pos += 2", f"{pad}    else:",
-                    f"{pad}        {d} = data[pos + 2]", f"{pad}        if {d} < 128:",
-                    f"{pad}            {target} = ({b} & 127) | ({c} & 127) << 7 | {d} << 14",
-                    f"{pad}            pos += 3",
-                    f"{pad}        else: {target}, pos = _rr(data, pos + 3, ({b} & 127) | ({c} & 127) << 7 | ({d} & 127) << 14)"]
+            # up to six bytes (42 bits) inline, gathered as small ints; longer ones through the reader
+            names = [self.fresh("b") for _ in range(6)]
+
+            def gather(k: int) -> str:
+                low = " | ".join(f"({n} & 127) << {7 * i}" if i else f"({n} & 127)" for i, n in enumerate(names[:min(k, 3)]))
+                if k <= 3:
+                    return low.replace(f"({names[k - 1]} & 127)", names[k - 1])
+                high = " | ".join(f"({n} & 127) << {7 * i}" if i else f"({n} & 127)" for i, n in enumerate(names[3:k]))
+                high = high.replace(f"({names[k - 1]} & 127)", names[k - 1])
+                return f"{low} | ({high}) << 21"
+
+            lines = []
+            for k in range(1, 7):
+                inner = pad + "    " * (k - 1)
+                lines += [f"{inner}{names[k - 1]} = data[pos + {k - 1}]" if k > 1 else f"{inner}{names[0]} = data[pos]",
+                          f"{inner}if {names[k - 1]} < 128:", f"{inner}    {target} = {gather(k)}",
+                          f"{inner}    pos += {k}", f"{inner}else:"]
+            lines.append(f"{pad}{'    ' * 6}{target}, pos = _rr(data, pos + 3, {self._low21(names)})")
+            return lines
         if t is StrUtf8Coder or t is BytesCoder:
             tail = ".decode()" if t is StrUtf8Coder else ""
             if not nested:
@@ -298,6 +312,10 @@ class _Generator:
             return lines + [f"{pad}{target} = {build}(({''.join(n + ', ' for n in names)}))"]
         c = self.const(coder.decode_from, "dec")
         return [f"{pad}{target}, pos = {c}(data, pos, {nested})"]
+
+    @staticmethod
+    def _low21(names) -> str:
+        return f"({names[0]} & 127) | ({names[1]} & 127) << 7 | ({names[2]} & 127) << 14"
 
     def _decode_fields(self, field_coders, nested, pad):
         names = [self.fresh("f") for _ in field_coders]

@@ -60,12 +60,18 @@ def _generate_varint_readers():
                   f"    r |= (b & 0x7F) << {7 * i}"]
     lines += ["    b = data[pos + 9]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
               "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 10", ""]
-    lines += ["def read_varint_rest(data, pos, r):"]
-    for i in range(3, 9):
-        lines += [f"    b = data[pos + {i - 3}]", "    if b < 0x80:", f"        return r | (b << {7 * i}), pos + {i - 2}",
-                  f"    r |= (b & 0x7F) << {7 * i}"]
-    lines += ["    b = data[pos + 6]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
-              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 7"]
+    # The rest in 21-bit groups of small ints, so only the final combination is big-int arithmetic.
+    lines += ["def read_varint_rest(data, pos, r):",
+              "    b = data[pos]", "    if b < 0x80:", "        return r | b << 21, pos + 1",
+              "    c = data[pos + 1]", "    if c < 0x80:", "        return r | ((b & 0x7F) | c << 7) << 21, pos + 2",
+              "    d = data[pos + 2]", "    if d < 0x80:", "        return r | ((b & 0x7F) | (c & 0x7F) << 7 | d << 14) << 21, pos + 3",
+              "    r |= ((b & 0x7F) | (c & 0x7F) << 7 | (d & 0x7F) << 14) << 21",
+              "    e = data[pos + 3]", "    if e < 0x80:", "        return r | e << 42, pos + 4",
+              "    f = data[pos + 4]", "    if f < 0x80:", "        return r | ((e & 0x7F) | f << 7) << 42, pos + 5",
+              "    g = data[pos + 5]", "    if g < 0x80:", "        return r | ((e & 0x7F) | (f & 0x7F) << 7 | g << 14) << 42, pos + 6",
+              "    h = data[pos + 6]", "    if h > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
+              "    r |= ((e & 0x7F) | (f & 0x7F) << 7 | (g & 0x7F) << 14) << 42",
+              "    return (r - 0x8000000000000000 if h else r), pos + 7"]
     namespace: dict = {}
     exec(compile("\n".join(lines), "<coderkit varint readers>", "exec"), namespace)
     return namespace["read_varint"], namespace["read_varint_rest"]
