@@ -167,3 +167,12 @@ def test_property_roundtrip(value):
     for coder in CODERS:
         assert coder.decode(coder.encode(value)) == value
         assert coder.decode_nested(coder.encode_nested(value)) == value
+
+
+def test_importing_the_module_does_not_import_the_picklers():
+    import subprocess
+    import sys
+
+    code = "import sys, coders.pickle; print('dill' in sys.modules, 'cloudpickle' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
