@@ -7,7 +7,8 @@ Names load on first use from the submodule that defines them:
 * ``install`` / ``uninstall``: :mod:`coders.beam.install`
 * ``DeterministicGroupByKey``: :mod:`coders.beam.gbk`
 * ``validate_pipeline`` / ``KeyFinding``: :mod:`coders.beam.validate`
-* ``ReadFromSequenceFile`` / ``ReadFromSparkPickleFile`` / ``WriteToSequenceFile``:
+* ``ReadFromSequenceFile`` / ``ReadFromSparkPickleFile`` / ``WriteToSequenceFile`` and
+  their ``SequenceFileSource`` / ``SparkPickleFileSource`` / ``SequenceFileSink``:
   :mod:`coders.beam.sources`
 """
 
@@ -23,7 +24,8 @@ _LAZY = {
     "DeterministicGroupByKey": ".gbk", "KeyCheckError": ".gbk",
     "validate_pipeline": ".validate", "KeyFinding": ".validate",
     "ReadFromSequenceFile": ".sources", "ReadFromSparkPickleFile": ".sources",
-    "WriteToSequenceFile": ".sources",
+    "WriteToSequenceFile": ".sources", "SequenceFileSource": ".sources", "SparkPickleFileSource": ".sources",
+    "SequenceFileSink": ".sources",
 }
 
 __all__ = sorted(_LAZY)

@@ -248,7 +248,8 @@ def test_coders_beam_exports_lazily_by_name():
     for name in ["to_beam", "from_beam", "CoderkitBeamCoder", "install", "uninstall", "installed_registry",
                  "DeterministicGroupByKey", "KeyCheckError", "validate_pipeline", "KeyFinding"]:
         assert getattr(cb, name).__module__.startswith("coders.beam.")
-    for name in ["ReadFromSequenceFile", "ReadFromSparkPickleFile", "WriteToSequenceFile"]:
+    for name in ["ReadFromSequenceFile", "ReadFromSparkPickleFile", "WriteToSequenceFile",
+                 "SequenceFileSource", "SparkPickleFileSource", "SequenceFileSink"]:
         assert name in cb.__all__ and name in dir(cb)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         cb.nope
