@@ -624,7 +624,7 @@ def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
         _check_classes(file, reader.key_class, reader.value_class)
         number = 0
         for position, key, raw in reader.records_with_positions():
-            if len(key) or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
+            if key or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
                 _check_raw_record(file, number, position, key, raw)
             yield raw, number, position
             number += 1
@@ -652,11 +652,19 @@ def iter_records(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterato
 
 def load(path, safe: bool = False, allow: Iterable[str] = ()) -> list:
     """All objects of a ``saveAsPickleFile`` file or directory, in partition order."""
+    from coders.hadoop.sequencefile import SequenceFileReader
+
     decoder = PickleFileDecoder(safe, allow)
+    decode_into = decoder.decode_into
     out: list = []
     for file in part_files(path):
-        for raw, number, position in _iter_raw_values(file):
-            decoder.decode_into(raw, out, file, number, position, base=4)
+        # the loop of _iter_raw_values, inlined: this is the hot path of reading a whole file
+        with SequenceFileReader(file, raw=True) as reader:
+            _check_classes(file, reader.key_class, reader.value_class)
+            for number, (position, key, raw, _) in enumerate(reader.positioned_records()):
+                if key or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
+                    _check_raw_record(file, number, position, key, raw)
+                decode_into(raw, out, file, number, position, 4)
     return out
 
 
