@@ -92,6 +92,7 @@ class _Generator:
         self.counter = 0
         self.inlining: set[int] = set()  # records being inlined (a recursive type calls itself generically)
         self.static: list[str] | None = []
+        self.out_exists = False
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1
@@ -125,9 +126,22 @@ class _Generator:
     def go_dynamic(self, pad: str, lines: list[str]) -> None:
         """Switch to run-time parts (before a loop or a branch), carrying over the static ones."""
         if self.static is not None:
-            lines.append(f"{pad}out = [{', '.join(self.static)}]")
-            lines.append(f"{pad}w = out.append")
+            if not self.out_exists:
+                lines.append(f"{pad}out = [{', '.join(self.static)}]")
+                lines.append(f"{pad}w = out.append")
+                self.out_exists = True
+            elif len(self.static) == 1:
+                lines.append(f"{pad}w({self.static[0]})")
+            elif self.static:
+                lines.append(f"{pad}out += ({', '.join(self.static)})")
             self.static = None
+
+    def loop_body(self, emit, pad: str) -> list[str]:
+        """A loop body: its parts are locals again, added to ``out`` once per iteration."""
+        self.static = []
+        lines = emit()
+        self.go_dynamic(pad, lines)
+        return lines
 
     def encode(self, coder, x: str, nested: bool, pad: str) -> list[str]:
         t = type(coder)
@@ -193,16 +207,16 @@ class _Generator:
             lines.append(f"{pad}if not isinstance({x}, {accepted}): raise _Surprise")
             self.part(f"_pi(len({x}))", pad, lines)
             self.go_dynamic(pad, lines)
-            return (lines + [f"{pad}for {e} in {x}:"]
-                    + self.encode(coder.element_coder, e, True, pad + "    "))
+            body = self.loop_body(lambda: self.encode(coder.element_coder, e, True, pad + "    "), pad + "    ")
+            return lines + [f"{pad}for {e} in {x}:"] + body
         if t is MapCoder and not coder.deterministic:
             k, v = self.fresh("k"), self.fresh("v")
             lines.append(f"{pad}if not isinstance({x}, dict): raise _Surprise")
             self.part(f"_pi(len({x}))", pad, lines)
             self.go_dynamic(pad, lines)
-            return (lines + [f"{pad}for {k}, {v} in {x}.items():"]
-                    + self.encode(coder.key_coder, k, True, pad + "    ")
-                    + self.encode(coder.value_coder, v, True, pad + "    "))
+            body = self.loop_body(lambda: self.encode(coder.key_coder, k, True, pad + "    ")
+                                  + self.encode(coder.value_coder, v, True, pad + "    "), pad + "    ")
+            return lines + [f"{pad}for {k}, {v} in {x}.items():"] + body
         if _is_record(coder) and id(coder) not in self.inlining:
             self.inlining.add(id(coder))
             try:
@@ -243,6 +257,7 @@ class _Generator:
     def encode_body(self, coder, nested: bool, pad: str) -> list[str]:
         """The statements of an encode entry point, ending with the return of the joined parts."""
         self.static = []
+        self.out_exists = False
         lines = self.encode(coder, "value", nested, pad)
         if self.static is None:
             return lines + [f"{pad}return b''.join(out)"]
