@@ -43,6 +43,7 @@ from .writables import (
     MapWritableCoder,
     MD5HashCoder,
     NullWritableCoder,
+    SortedMapWritableCoder,
     TextCoder,
     TypedWritable,
     VIntWritableCoder,
@@ -53,7 +54,7 @@ from .writables import (
 __all__ = [
     "ArrayWritableCoder", "BooleanWritableCoder", "BytesWritableCoder", "DoubleWritableCoder",
     "FloatWritableCoder", "IntWritableCoder", "LongWritableCoder", "MapWritableCoder", "MD5HashCoder",
-    "NullWritableCoder", "TextCoder", "TypedWritable", "VIntWritableCoder", "VLongWritableCoder",
+    "NullWritableCoder", "SortedMapWritableCoder", "TextCoder", "TypedWritable", "VIntWritableCoder", "VLongWritableCoder",
     "WritableCoder", "WritableRegistry", "UnknownWritableClassError", "writable_registry",
     "register_writable", "coder_for_class", "CODECS", "codec_by_name", "java_float_compare",
     "SequenceFileReader", "SequenceFileWriter", "read_sequence_file", "list_part_files",

@@ -112,6 +112,7 @@ def _default_registry() -> WritableRegistry:
                   w.FloatWritableCoder(), w.DoubleWritableCoder(), w.MD5HashCoder()):
         reg.register(coder.hadoop_class, coder)
     reg.register(w.MapWritableCoder.hadoop_class, w.MapWritableCoder)
+    reg.register(w.SortedMapWritableCoder.hadoop_class, w.SortedMapWritableCoder)
     return reg
 
 

@@ -31,7 +31,7 @@ __all__ = [
     "WritableCoder", "IntWritableCoder", "LongWritableCoder", "VIntWritableCoder",
     "VLongWritableCoder", "TextCoder", "BytesWritableCoder", "NullWritableCoder",
     "BooleanWritableCoder", "FloatWritableCoder", "DoubleWritableCoder", "MD5HashCoder",
-    "ArrayWritableCoder", "MapWritableCoder", "TypedWritable",
+    "ArrayWritableCoder", "MapWritableCoder", "SortedMapWritableCoder", "TypedWritable",
     "write_vlong", "read_vlong", "vlong_size", "write_java_utf", "read_java_utf",
 ]
 
@@ -783,3 +783,51 @@ class MapWritableCoder(WritableCoder):
                                   offset=entry_at).with_path(f"[entry {i}](key)")
             result[key] = take(f"[{key!r}]")
         return result, pos
+
+
+class SortedMapWritableCoder(MapWritableCoder):
+    """SortedMapWritable: MapWritable's bytes, with the entries in key order (a Java TreeMap).
+
+    Encoding sorts the entries in Hadoop's order for the key class (every key must be of
+    one ordered Writable class, as a TreeMap needs); decoding keeps the file's order.
+    """
+
+    hadoop_class = "org.apache.hadoop.io.SortedMapWritable"
+
+    def own_determinism_issues(self):
+        return [("value classes are chosen per value at run time, and a float -0.0 equals 0.0 but encodes "
+                 "differently", "key on a Text or LongWritable instead of a SortedMapWritable")]
+
+    def encode_to(self, value, out, nested):
+        if not isinstance(value, dict):
+            raise self._encode_error(value, "a dict")
+        registry = self._registry()
+        names = set()
+        for key in value:
+            names.add(key.hadoop_class if isinstance(key, TypedWritable) else _safe_infer(key))
+        if len(names) > 1:
+            raise self._encode_error(value, "keys of one Writable class (a TreeMap compares them with each other)",
+                                     fix=f"the keys are of {', '.join(sorted(map(str, names)))}")
+        if value:
+            (name,) = names
+            try:
+                key_coder = registry.coder_for(name) if name else None
+            except LookupError:
+                key_coder = None
+            compare = getattr(key_coder, "compare_values", None)
+            if compare is None:
+                raise self._encode_error(value, "keys of an ordered Writable class",
+                                         fix="use Text, IntWritable, LongWritable ... keys")
+            import functools
+
+            plain = lambda k: k.value if isinstance(k, TypedWritable) else k  # noqa: E731
+            keys = sorted(value, key=functools.cmp_to_key(lambda a, b: compare(plain(a), plain(b))))
+            value = {k: value[k] for k in keys}
+        super().encode_to(value, out, nested)
+
+
+def _safe_infer(value) -> str:
+    try:
+        return _infer_class(value)
+    except TypeError:
+        return ""

@@ -23,7 +23,7 @@ import pytest
 
 from coders.hadoop import (
     BooleanWritableCoder, BytesWritableCoder, DoubleWritableCoder, FloatWritableCoder, IntWritableCoder,
-    LongWritableCoder, MapWritableCoder, NullWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder,
+    LongWritableCoder, MapWritableCoder, NullWritableCoder, SortedMapWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder,
     VIntWritableCoder, VLongWritableCoder, read_sequence_file,
 )
 
@@ -296,6 +296,12 @@ def test_map_writable_bytes_match_java(jvm):
     decoded = MapWritableCoder().decode(java)
     assert decoded == {"a": 5, "b": 2**40}
     assert MapWritableCoder().encode(dict(decoded)) == java
+    # SortedMapWritable: a TreeMap, so the bytes are fixed by the keys' order
+    sm = io.SortedMapWritable()
+    for k, v in [("b", 1), ("é", 2), ("a", 3)]:
+        sm.put(io.Text(k), io.IntWritable(v))
+    assert SortedMapWritableCoder().encode({"b": 1, "é": 2, "a": 3}) == _java_bytes(jvm, sm)
+    assert list(SortedMapWritableCoder().decode(_java_bytes(jvm, sm))) == ["a", "b", "é"]
 
 
 def test_raw_comparators_match_java(jvm):

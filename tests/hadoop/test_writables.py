@@ -16,7 +16,8 @@ import coders
 from coders import DecodeError, EncodeError
 from coders.hadoop import (
     ArrayWritableCoder, BooleanWritableCoder, BytesWritableCoder, DoubleWritableCoder, FloatWritableCoder,
-    IntWritableCoder, LongWritableCoder, MapWritableCoder, MD5HashCoder, NullWritableCoder, TextCoder,
+    IntWritableCoder, LongWritableCoder, MapWritableCoder, MD5HashCoder, NullWritableCoder, SortedMapWritableCoder,
+    TextCoder,
     TypedWritable, VIntWritableCoder, VLongWritableCoder, WritableRegistry, writable_registry,
 )
 from coders.hadoop.writables import read_java_utf, read_vlong, write_java_utf, write_vlong
@@ -265,3 +266,17 @@ def test_map_writable_coder_with_its_own_registry_pickles():
     clone = pickle.loads(pickle.dumps(coder))
     data = coder.encode({"p": TypedWritable("com.example.Point", [1])})
     assert clone.decode(data) == {"p": [1]}
+
+
+def test_sorted_map_writable_sorts_keys_in_hadoop_order():
+    coder = SortedMapWritableCoder()
+    data = coder.encode({"b": 1, "é": 2, "a": 3})
+    assert data == bytes.fromhex("00" "00000003" "8c0161" "8500000003" "8c0162" "8500000001" "8c02c3a9" "8500000002")
+    assert list(coder.decode(data).items()) == [("a", 3), ("b", 1), ("é", 2)]
+    ints = coder.decode(coder.encode({5: "x", -3: "y"}))
+    assert list(ints) == [-3, 5]
+    with pytest.raises(EncodeError, match="keys of one Writable class"):
+        coder.encode({"a": 1, 2: 3})
+    with pytest.raises(EncodeError, match="ordered Writable"):
+        coder.encode({(1, 2): 1})
+    assert not coder.is_deterministic()
