@@ -1011,8 +1011,12 @@ def _timestamp_strategy(coder, component, st):
         from apache_beam.utils.timestamp import Timestamp
 
         return millis.map(lambda ms: Timestamp(micros=ms * 1000))
+    # Aware datetimes in any fixed offset: the coder keeps the instant, and == compares instants.
     epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-    return millis.map(lambda ms: epoch + datetime.timedelta(milliseconds=ms))
+    zones = st.just(datetime.timezone.utc) | st.integers(-14 * 60, 14 * 60).map(
+        lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes)))
+    inner = st.integers(min_value=_MIN_DATETIME_MS + _DAY_MS, max_value=_MAX_DATETIME_MS - _DAY_MS)
+    return st.tuples(inner, zones).map(lambda mz: (epoch + datetime.timedelta(milliseconds=mz[0])).astimezone(mz[1]))
 
 
 def _decimal_strategy(coder, component, st):
@@ -1066,3 +1070,4 @@ def _any_value_strategy(coder, component, st):
 # datetime's own range, in milliseconds since the epoch (TimestampCoder takes aware datetimes).
 _MIN_DATETIME_MS = -62135596800000  # 0001-01-01T00:00:00Z
 _MAX_DATETIME_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+_DAY_MS = 86_400_000  # kept clear of both ends, so any offset still gives a valid local datetime
