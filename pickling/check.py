@@ -97,11 +97,17 @@ def check_many(objects, *, backend: str | None = None, pickle_library: str | Non
         # while this process runs the in-process checks
         fresh = _FreshInterpreter(be, worker_sys_path(sys_path, exclude_paths), env)
     checks = []
-    for i, (label, obj) in enumerate(items):
-        name = (root_names[i] if root_names and root_names[i] else None) or root_name_for(obj)
-        check = _Check(obj, name, label, be, size_warning_bytes, size_error_bytes)
-        check.run(roundtrip)
-        checks.append(check)
+    try:
+        for i, (label, obj) in enumerate(items):
+            name = (root_names[i] if root_names and root_names[i] else None) \
+                or root_name_for(obj)
+            check = _Check(obj, name, label, be, size_warning_bytes, size_error_bytes)
+            check.run(roundtrip)
+            checks.append(check)
+    except BaseException:
+        if fresh is not None:
+            fresh.abandon()
+        raise
     if fresh is not None:
         fresh.round_trip([c for c in checks if c.payload is not None], timeout)
     return [c.report for c in checks]
@@ -706,6 +712,11 @@ class _FreshInterpreter:
             [sys.executable, "-I", "-c", _CHILD_SCRIPT, json.dumps(sys_path), backend.name],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.workdir.name, env=_clean_env(env))
+
+    def abandon(self) -> None:
+        self.proc.kill()
+        self.proc.communicate()
+        self.workdir.cleanup()
 
     def round_trip(self, checks: list[_Check], timeout: float) -> None:
         job = {"items": [{"index": i, "root": c.root, "data": c.payload}

@@ -13,6 +13,8 @@ import threading
 import apache_beam as beam
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pickling
 from pickling import PicklabilityReport, Problem, UnpicklableError, check_picklable
@@ -459,3 +461,42 @@ def test_verdicts_match_a_real_direct_runner_pipeline():
         out = (p | beam.Create([1, 2, 3]) | "good" >> beam.ParDo(cases.GoodDoFn())
                | "lock" >> beam.ParDo(cases.LockDoFn()))
         assert_that(out, equal_to([1, 2, 3]))
+
+
+_shapes = st.recursive(
+    st.sampled_from(["int", "sock"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.text(alphabet="abc", min_size=1, max_size=2), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_shapes)
+def test_every_socket_is_found_at_its_path(shape):
+    """The law behind every case: the leaves reported are exactly the unpicklable objects,
+    each at its Python path."""
+    import socket
+
+    opened, expected = [], set()
+
+    def build(node, path):
+        if node == "sock":
+            opened.append(socket.socket())
+            expected.add(path)
+            return opened[-1]
+        if node == "int":
+            return 7
+        if isinstance(node, list):
+            return [build(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        return {k: build(v, f"{path}[{k!r}]") for k, v in node.items()}
+
+    try:
+        value = build(shape, "obj")
+        report = check_picklable(value, root_name="obj")
+        found = {leaf.path for p in report.errors for leaf in p.leaves}
+        assert found == expected, str(report)
+        assert {leaf.type_name for p in report.errors for leaf in p.leaves} <= {"socket.socket"}
+        assert report.ok == (not expected)
+    finally:
+        for s in opened:
+            s.close()
