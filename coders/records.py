@@ -327,8 +327,8 @@ def _compile_codec(coder: "RecordCoder"):
 
     The same bytes and errors as the reference methods (``RecordCoder.encode_to`` /
     ``decode_from``): each field's coder is called directly, with its context fixed
-    where it is known, and the instance is built in one step. Field names are
-    identifiers (dataclasses and namedtuple check), so they are safe in the source.
+    where it is known, and the instance is built in one step. Names only reach the
+    source as identifiers (``value.name``) or as string literals (``{name!r}``).
     """
     names = coder.field_names
     n = len(names)
@@ -347,7 +347,8 @@ def _compile_codec(coder: "RecordCoder"):
         field_values = [f"v{i}" for i in range(n)]
     else:
         fetch = []
-        field_values = [f"value.{name}" for name in names]
+        field_values = [f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name)
+                        else f"getattr(value, {name!r})" for name in names]
     enc = ["def encode_to(value, out, nested):",
            "    if type(value) is not cls:",
            "        raise wrong_class(value)",
