@@ -615,9 +615,9 @@ class RecordCoder(Coder):
             fix = (f"{type(value).__qualname__} is a subclass of {name}: give it its own coder "
                    f"(decoding as {name} would lose the subclass), or a UnionCoder of both")
         else:
-            fix = (f"encode a {name} (this coder is for {name} only), or use a UnionCoder with a member "
-                   f"for {type(value).__qualname__}")
-        return self._encode_error(value, f"a {name} instance (not {type(value).__qualname__})", fix=fix)
+            fix = (f"encode an instance of {name} (this coder is for {name} only), or use a UnionCoder with a "
+                   f"member for {type(value).__qualname__}")
+        return self._encode_error(value, f"an instance of {name} (not {type(value).__qualname__})", fix=fix)
 
     def _missing_field(self, value) -> EncodeError:
         for name in self.field_names:

@@ -406,7 +406,7 @@ def test_value_of_another_class_names_both_classes():
     assert "Order" in message and "Point" in message and "Fix:" in message
     with pytest.raises(EncodeError, match="subclass of Order"):
         order_coder().encode(SubOrder(1, frozenset()))
-    with pytest.raises(EncodeError, match="a Point instance"):
+    with pytest.raises(EncodeError, match="an instance of Point"):
         RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())]).encode((1, 2))
 
 
