@@ -53,7 +53,7 @@ def register(subparsers) -> None:
 def _parts(path: str) -> list[str] | None:
     try:
         return list_part_files(path)
-    except FileNotFoundError as e:
+    except OSError as e:  # missing path, a subdirectory among the parts
         print(f"coderkit seqfile: {e}", file=sys.stderr)
         return None
 

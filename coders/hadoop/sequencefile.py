@@ -566,15 +566,25 @@ def _natural_key(name: str):
 
 def list_part_files(path) -> list[str]:
     """The data files of ``path``: itself if a file, else its part files in part-number order,
-    skipping ``_SUCCESS``, other ``_*`` and hidden ``.*`` files (checksums, temporaries)."""
+    skipping ``_SUCCESS``, other ``_*`` and hidden ``.*`` files (checksums, temporaries).
+
+    A subdirectory (other than ``_*``/``.*`` ones) is an error: nothing is silently left out.
+    """
     path = os.fspath(path)
     if not os.path.isdir(path):
         if not os.path.exists(path):
             raise FileNotFoundError(f"no such file or directory: {path!r}")
         return [path]
-    names = [n for n in os.listdir(path) if not n.startswith(("_", "."))
-             and os.path.isfile(os.path.join(path, n))]
-    return [os.path.join(path, n) for n in sorted(names, key=_natural_key)]
+    files = []
+    for name in sorted(os.listdir(path), key=_natural_key):
+        if name.startswith(("_", ".")):
+            continue
+        full = os.path.join(path, name)
+        if os.path.isdir(full):
+            raise IsADirectoryError(f"{full!r} is a directory inside the SequenceFile directory {path!r}: "
+                                    "pass it (or each of its files) separately")
+        files.append(full)
+    return files
 
 
 def read_sequence_file(path, **reader_options) -> Iterator[tuple[Any, Any]]:

@@ -72,6 +72,13 @@ def test_reads_directory_in_part_order_skipping_markers(tmp_path):
     (d / ".part-00001.crc").write_bytes(b"junk")
     assert [os.path.basename(p) for p in list_part_files(d)] == ["part-00001", "part-00002", "part-00010"]
     assert list(read_sequence_file(d)) == [("a", 1), ("b", 2), ("c", 3)]
+    (d / "_temporary").mkdir()
+    assert len(list_part_files(d)) == 3
+    (d / "year=2024").mkdir()
+    with pytest.raises(IsADirectoryError, match="year=2024' is a directory inside the SequenceFile directory"):
+        list_part_files(d)
+    with pytest.raises(FileNotFoundError, match="no such file or directory"):
+        list_part_files(tmp_path / "missing")
 
 
 # ---- positions, sync entries and splits ----------------------------------------------------------
