@@ -227,7 +227,31 @@ WARNING_RULES: list[tuple[Callable[[Any, Backend], bool], Callable[[Any, Backend
 ]
 
 
+_MAYBE_CHANGES: dict[type, bool] = {}
+
+
+def _may_change(t: type) -> bool:
+    """Whether any WARNING_RULE can match an instance of ``t`` (cached: the walk asks for
+    every node, and most nodes are plain data)."""
+    known = _MAYBE_CHANGES.get(t)
+    if known is None:
+        bases = _SYNC_TYPES + (io.IOBase, threading.Thread, concurrent.futures.Executor,
+                               queue.Queue, collections.abc.Iterator, type)
+        beam = sys.modules.get("apache_beam")
+        if beam is not None:
+            bases += (beam.Pipeline, beam.pvalue.PValue)
+        try:
+            known = issubclass(t, bases)
+        except TypeError:
+            known = True
+        if beam is not None or not t.__module__.startswith("apache_beam"):
+            _MAYBE_CHANGES[t] = known
+    return known
+
+
 def change_of(obj, backend: Backend) -> Change | None:
+    if not _may_change(type(obj)):
+        return None
     for test, make in WARNING_RULES:
         try:
             if test(obj, backend):

@@ -40,8 +40,11 @@ class Edge(NamedTuple):
     #           class | class-attr | reduce-arg | new-arg | reduce-callable | state | cell
 
 
+_ATOMIC_SET = frozenset(ATOMIC_TYPES)
+
+
 def is_atomic(obj) -> bool:
-    return type(obj) in ATOMIC_TYPES
+    return type(obj) in _ATOMIC_SET
 
 
 def is_opaque(obj) -> bool:
