@@ -679,6 +679,21 @@ def _batches(objects: Iterable, batch_size: int) -> Iterator[list]:
         yield batch
 
 
+_SPARK_OUTPUT_NAME = re.compile(r"(\.?part-\d+.*|\.?_SUCCESS(\.crc)?)")
+
+
+def _remove_spark_output(path: str) -> None:
+    """Empty a directory that holds only a Spark/coderkit output; refuse anything else."""
+    names = os.listdir(path)
+    foreign = [n for n in names if not _SPARK_OUTPUT_NAME.fullmatch(n) or not os.path.isfile(os.path.join(path, n))]
+    if foreign:
+        raise FileExistsError(
+            f"{path!r} holds more than a pickle-file output ({', '.join(sorted(foreign)[:5])}): refusing to overwrite "
+            "it; remove it yourself or choose another path")
+    for name in names:
+        os.remove(os.path.join(path, name))
+
+
 def dump(objects: Iterable, path, batch_size: int = 10, *, directory: bool = True, overwrite: bool = False,
          compression: str = "none", codec: str | None = None, pickler: Callable[[Any], bytes] | None = None) -> None:
     """Write ``objects`` as PySpark's ``saveAsPickleFile`` does, so ``sc.pickleFile`` reads them back.
@@ -703,13 +718,11 @@ def dump(objects: Iterable, path, batch_size: int = 10, *, directory: bool = Tru
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path!r} already exists (Spark refuses too): pass overwrite=True to replace it")
     if directory:
-        if os.path.isfile(path):
+        if os.path.isdir(path):  # overwrite: drop the old output, as Spark's overwrite mode does
+            _remove_spark_output(path)
+        elif os.path.exists(path):
             os.remove(path)
         os.makedirs(path, exist_ok=True)
-        for name in os.listdir(path):  # overwrite: drop the old output, as Spark's overwrite mode does
-            full = os.path.join(path, name)
-            if os.path.isfile(full) and (name.startswith("part-") or name.startswith((".part-", "_SUCCESS", "._SUCCESS"))):
-                os.remove(full)
         target = os.path.join(path, "part-00000")
     else:
         if os.path.isdir(path):

@@ -374,6 +374,10 @@ def test_dump_refuses_to_overwrite_and_checks_arguments(tmp_path):
         spark.dump([2], tmp_path / "out")
     spark.dump([2, 3], tmp_path / "out", overwrite=True)
     assert spark.load(tmp_path / "out") == [2, 3]
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="holds more than a pickle-file output \\(notes.txt\\): refusing"):
+        spark.dump([4], tmp_path / "out", overwrite=True)
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         spark.dump([1], tmp_path / "x", batch_size=0)
 
