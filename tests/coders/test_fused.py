@@ -109,6 +109,9 @@ TREES = [
     TupleCoder(NoneCoder(), BooleanCoder()),
     TupleCoder(I, TupleCoder(S, TupleCoder(F, B))),
     ListCoder(I),
+    ListCoder(F),
+    IterableCoder(F),
+    TupleSequenceCoder(F),
     ListCoder(S),
     ListCoder(NoneCoder()),
     ListCoder(ListCoder(B)),
@@ -231,6 +234,33 @@ def test_fused_encode_errors_equal_the_reference(coder, value, fragment):
         assert theirs[0] == "EncodeError" and fragment in theirs[1], theirs
         assert outcome(public, value) == theirs
         assert outcome(coder.encode_nested if nested else coder.encode, value) == theirs
+
+
+@pytest.mark.parametrize("values", [[], [0], [1, 127, 5], list(range(200)), [16383, 0], [16384, 1], [-1, 2], [True, 1],
+                                    [1, 2.0], [2**63], list(range(0, 10**6, 997))])
+def test_lists_of_ints_agree_with_the_reference(values):
+    coder = ListCoder(I)
+    codec = codec_of(coder)
+    for nested in (False, True):
+        theirs = outcome(reference_encode, coder, values, nested)
+        assert outcome(codec.encode_nested if nested else codec.encode, values) == theirs
+        if theirs[0] == "ok":
+            raw = (codec.raw_encode_nested if nested else codec.raw_encode)(values)
+            assert raw == reference_encode(coder, values, nested)
+            assert (codec.raw_decode_nested if nested else codec.raw_decode)(raw) == (values, len(raw))
+
+
+@pytest.mark.parametrize("values", [[], [0.0, -0.0, float("inf")], [1.5] * 100, [1.0, 2], [1.0, True], [float("nan")],
+                                    [0.5] * 40 + [1], [0.5] * 40 + [None]])
+def test_whole_list_fast_paths_for_floats_agree_with_the_reference(values):
+    coder = ListCoder(F)
+    codec = codec_of(coder)
+    theirs = outcome(reference_encode, coder, values, False)
+    assert outcome(codec.encode, values) == theirs
+    if theirs[0] == "ok":
+        raw = codec.raw_encode(values)
+        assert raw == reference_encode(coder, values, False)
+        assert repr(codec.raw_decode(raw)[0]) == repr(values)
 
 
 def test_inexact_types_take_the_reference_path_and_still_encode():
