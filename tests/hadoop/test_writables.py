@@ -280,3 +280,20 @@ def test_sorted_map_writable_sorts_keys_in_hadoop_order():
     with pytest.raises(EncodeError, match="ordered Writable"):
         coder.encode({(1, 2): 1})
     assert not coder.is_deterministic()
+
+
+KIT_CASES = [
+    (IntWritableCoder(), [0, -1, 2**31 - 1]), (LongWritableCoder(), [0, -(2**63)]), (VIntWritableCoder(), [163, -113]),
+    (VLongWritableCoder(), [2**62, -5]), (TextCoder(), ["", "é𝄞", "x" * 300]), (BytesWritableCoder(), [b"", b"ab"]),
+    (NullWritableCoder(), [None]), (BooleanWritableCoder(), [True, False]), (FloatWritableCoder(), [1.5, -0.0]),
+    (DoubleWritableCoder(), [0.1, float("inf")]), (MD5HashCoder(), [bytes(16)]),
+    (ArrayWritableCoder(TextCoder()), [["a", "b"], []]), (MapWritableCoder(), [{"a": 1, 2: None, "m": {"x": b"y"}}]),
+    (SortedMapWritableCoder(), [{"a": 1, "b": 2.5}]),
+]
+
+
+@pytest.mark.parametrize("coder,values", KIT_CASES, ids=lambda x: repr(x)[:30])
+def test_the_shared_coder_kit_accepts_every_writable_coder(coder, values):
+    from coders import testing as kit
+
+    kit.assert_roundtrip(coder, *values)
