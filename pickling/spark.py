@@ -682,6 +682,22 @@ def _batches(objects: Iterable, batch_size: int) -> Iterator[list]:
 _SPARK_OUTPUT_NAME = re.compile(r"(\.?part-\d+.*|\.?_SUCCESS(\.crc)?)")
 
 
+def _unpicklable(pickler, batch: list, first: int, error: Exception) -> pickle.PicklingError:
+    """Name the first object of a batch that does not pickle, by pickling them one by one."""
+    for i, obj in enumerate(batch):
+        try:
+            pickler([obj])
+        except Exception as e:
+            shown = repr(obj)
+            shown = shown[:77] + "..." if len(shown) > 80 else shown
+            return pickle.PicklingError(
+                f"dump: object {first + i} ({type(obj).__module__}.{type(obj).__qualname__} {shown}) cannot be "
+                f"pickled: {type(e).__name__}: {e}. Fix: make it picklable (pickling.check_picklable shows the "
+                "path to the culprit) or leave it out; nothing was written")
+    return pickle.PicklingError(f"dump: the batch starting at object {first} cannot be pickled: "
+                                f"{type(error).__name__}: {error}; nothing was written")
+
+
 def _remove_spark_output(path: str) -> None:
     """Empty a directory that holds only a Spark/coderkit output; refuse anything else."""
     names = os.listdir(path)
@@ -730,8 +746,11 @@ def dump(objects: Iterable, path, batch_size: int = 10, *, directory: bool = Tru
         target = path
     with SequenceFileWriter(target, NULL_WRITABLE, BYTES_WRITABLE, compression=compression, codec=codec) as writer:
         group: list = []
-        for batch in _batches(objects, batch_size):
-            group.append(pickler(batch))
+        for number, batch in enumerate(_batches(objects, batch_size)):
+            try:
+                group.append(pickler(batch))
+            except Exception as e:
+                raise _unpicklable(pickler, batch, number * batch_size, e) from e
             if len(group) == BATCHES_PER_RECORD:
                 writer.append(None, java_serialize_byte_arrays(group))
                 group = []

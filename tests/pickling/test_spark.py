@@ -548,3 +548,12 @@ def test_every_truncation_of_a_part_file_is_a_decode_error(tmp_path):
         else:
             # only a cut exactly between records (or after the header) reads cleanly: a prefix of the objects
             assert got == whole[:len(got)] and len(got) % 4 == 0, cut
+
+
+def test_dump_names_the_object_that_does_not_pickle_and_writes_nothing(tmp_path):
+    import threading
+
+    objs = [1, 2, 3, threading.Lock(), 5]
+    with pytest.raises(pickle.PicklingError, match="dump: object 3 \\(_thread.lock <unlocked _thread.lock object"):
+        spark.dump(objs, tmp_path / "out", batch_size=2)
+    assert os.listdir(tmp_path / "out") == []  # no part file, no _SUCCESS
