@@ -58,6 +58,16 @@ def _parts(path: str) -> list[str] | None:
         return None
 
 
+def _stdout_closed() -> int:
+    """The reader of our output went away (``| head``): stop quietly, as a Unix filter does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 0
+
+
 def _fail(e: Exception) -> int:
     print(f"coderkit seqfile: error: {e}", file=sys.stderr)
     if isinstance(e, CoderNotFoundError):
@@ -82,6 +92,9 @@ def run_info(args) -> int:
                 print(json.dumps(info, ensure_ascii=False))
             else:
                 _print_info(info)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
     except (DecodeError, CoderNotFoundError, OSError) as e:
         return _fail(e)
     return 0
@@ -176,6 +189,9 @@ def run_dump(args) -> int:
                     if progress is not None:
                         progress.update(done_before + position, count)
             done_before += os.path.getsize(part)
+        out.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
     except (DecodeError, CoderNotFoundError, OSError) as e:
         out.flush()
         return _fail(e)

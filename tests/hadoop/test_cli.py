@@ -115,3 +115,20 @@ def test_missing_path_and_bad_limit_exit_2(tmp_path, capsys):
 def test_to_json_value_is_lossless_for_what_json_lacks():
     assert cli.to_json_value([b"a", float("inf"), float("-inf"), {1: 2}]) == \
         [{"$base64": "YQ=="}, "Infinity", "-Infinity", {"$map": [[1, 2]]}]
+
+
+def test_the_coderkit_command_stops_quietly_when_its_reader_goes_away(tmp_path):
+    import subprocess
+
+    p = tmp_path / "many.seq"
+    with SequenceFileWriter(p, "Text", "LongWritable") as w:
+        for i in range(30_000):  # far more output than a pipe buffers
+            w.append(f"key-{i}", i)
+    proc = subprocess.Popen([sys.executable, "-m", "pickling.cli", "seqfile", "dump", str(p)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert json.loads(first) == {"key": "key-0", "value": 0}
+    assert err == b""
