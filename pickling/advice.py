@@ -126,8 +126,8 @@ PLACE_RULES: list[tuple[Callable[[Finding], bool], Callable[[Finding], str]]] = 
     (lambda f: f.first_edge is not None and f.first_edge.kind == "state" and is_dofn(f.root),
      lambda f: (f"{type(f.root).__name__}.__init__ runs on the driver and everything it stores "
                 f"on self is pickled and shipped: set self.{_attr_name(f.first_edge)} = None in "
-                "__init__ and create it in setup(), which runs on each worker (close it in "
-                "teardown()).")),
+                "__init__ and create it in setup() (or start_bundle()), which runs on each worker "
+                "(close it in teardown()).")),
     (lambda f: f.first_edge is not None and f.first_edge.kind == "closure"
      and _attr_name(f.first_edge) == "self",
      lambda f: ("the function captures `self`, so the whole object travels with it: copy the "

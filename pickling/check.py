@@ -58,6 +58,8 @@ DEFAULT_SIZE_ERROR_BYTES = 10_000_000
 _MAX_SCAN_NODES = 200_000
 _MAX_SIZED_CHILDREN = 500
 _MAX_SIZE_PICKLES = 2_000
+# edges that pass through to the user's object: a bound method's __self__, a cell
+_TRANSPARENT_EDGES = ("self", "func", "cell")
 _TOP_LARGEST = 10
 
 
@@ -164,6 +166,7 @@ class _Failure:
     obj: Any
     error: BaseException
     first_edge: Edge | None
+    owner: tuple | None = None  # (path, object): the highest attribute the user owns
     aliases: list[str] = field(default_factory=list)
     kind: str | None = None     # "recursion" for a RecursionError explained
     cycle: str | None = None    # the cycle through __reduce__ arguments, when that is the cause
@@ -213,11 +216,11 @@ class _Check:
         failures: list[_Failure] = []
         seen: dict[int, _Failure] = {}
 
-        def descend(obj, path, error, first_edge, ancestors):
+        def descend(obj, path, error, first_edge, owner, ancestors):
             try:
                 edges = children(obj, self.backend)
             except Exception as e:  # noqa: BLE001 - its own reduction raised: a leaf
-                failure = _Failure(path, obj, e, first_edge)
+                failure = _Failure(path, obj, e, first_edge, owner)
                 seen[id(obj)] = failure
                 failures.append(failure)
                 return
@@ -241,13 +244,14 @@ class _Check:
                     failing.append((edge, child_error))
             if not failing and _is_recursion(error):
                 failure = self._recursion_failure(obj, path, error, first_edge)
+                failure.owner = owner
                 seen[id(obj)] = failure
                 failures.append(failure)
                 return
             if not failing and back_reference and path != self.root:
                 return  # fails only because it contains an ancestor, reported on its own
             if not failing:
-                failure = _Failure(path, obj, error, first_edge)
+                failure = _Failure(path, obj, error, first_edge, owner)
                 seen[id(obj)] = failure
                 failures.append(failure)
                 return
@@ -261,14 +265,17 @@ class _Check:
                 if edge.kind in ("class", "reduce-callable"):
                     # the instance cannot be rebuilt because its class/constructor cannot
                     # travel: report the instance, with the class's error
-                    failure = _Failure(path, obj, child_error, first_edge)
+                    failure = _Failure(path, obj, child_error, first_edge, owner)
                     seen[id(edge.child)] = failure
                     failures.append(failure)
                     continue
+                child_owner = owner
+                if child_owner is None and edge.kind not in _TRANSPARENT_EDGES:
+                    child_owner = (path + edge.segment, edge.child)
                 descend(edge.child, path + edge.segment, child_error, first_edge or edge,
-                        ancestors | {id(obj)})
+                        child_owner, ancestors | {id(obj)})
 
-        descend(self.obj, self.root, root_error, None, frozenset())
+        descend(self.obj, self.root, root_error, None, None, frozenset())
         self.offenders.update(id(f.obj) for f in failures)
         return failures
 
@@ -292,7 +299,7 @@ class _Check:
     def _report_failures(self, failures: list[_Failure], phase: str) -> None:
         groups: dict[str, list[_Failure]] = collections.OrderedDict()
         for failure in failures:
-            owner = self.root + failure.first_edge.segment if failure.first_edge else failure.path
+            owner = failure.owner[0] if failure.owner else failure.path
             groups.setdefault(owner, []).append(failure)
         for owner, members in groups.items():
             leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error), list(f.aliases))
@@ -303,7 +310,7 @@ class _Check:
                 path, tname, error_text, obj = first.path, leaves[0].type_name, leaves[0].error, \
                     first.obj
             else:
-                obj = first.first_edge.child
+                obj = first.owner[1]
                 path, tname = owner, type_name(obj)
                 error_text = (f"{len(members)} objects inside {owner} cannot be "
                               f"{'pickled' if phase == 'dump' else 'unpickled'} "

@@ -500,3 +500,30 @@ def test_every_socket_is_found_at_its_path(shape):
     finally:
         for s in opened:
             s.close()
+
+
+def test_bound_method_groups_under_the_objects_attribute():
+    import socket
+
+    service = cases.Service()
+    service.backup = [socket.socket(), socket.socket()]
+    try:
+        report = check_picklable(service.fetch)
+    finally:
+        for s in service.backup:
+            s.close()
+    assert sorted((p.path, p.type_name) for p in report.errors) == [
+        ("Service.fetch.__self__.backup", "list"),
+        ("Service.fetch.__self__.session", "socket.socket")]
+    grouped = [p for p in report.errors if p.type_name == "list"][0]
+    assert [leaf.path for leaf in grouped.leaves] == ["Service.fetch.__self__.backup[0]",
+                                                      "Service.fetch.__self__.backup[1]"]
+
+
+def test_pcollection_captured_by_a_function_warns():
+    pipeline = beam.Pipeline()
+    numbers = pipeline | beam.Create([1, 2])
+    report = check_picklable(lambda x: (x, numbers))
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.numbers",
+                                                 "apache_beam.pvalue.PCollection")
