@@ -19,6 +19,11 @@ test: install
 
 demo: install
 	$(PY) examples/demo.py
+	$(PY) examples/registry_pipeline.py
+	@echo "\n=== coderkit doctor on a pipeline with mistakes (exit status 1 expected) ==="
+	@$(VENV)/bin/coderkit doctor examples/doctor/orders_pipeline_broken.py; test $$? -eq 1
+	@echo "\n=== coderkit doctor on the fixed pipeline ==="
+	@$(VENV)/bin/coderkit doctor examples/doctor/orders_pipeline_fixed.py
 
 bench: install
 	$(PY) -m benchmarks

@@ -36,7 +36,7 @@ _LAZY = {
     "PickleCoder": ".pickle", "CloudpickleCoder": ".pickle",
     # registry
     "CoderRegistry": ".registry", "registry": ".registry", "get_coder": ".registry",
-    "register_coder": ".registry", "AnyCoder": ".dynamic",
+    "register_coder": ".registry", "UUIDCoder": ".registry", "AnyCoder": ".dynamic",
 }
 _SUBMODULES = {"testing", "beam", "hadoop", "registry", "primitives", "collections", "records",
                "pickle", "wrappers", "streams", "dynamic", "determinism", "fused"}

@@ -706,13 +706,15 @@ def wire_doc_rows():
 def wire_doc_namespace():
     import datetime
     import decimal
+    import uuid
 
     import coders.collections
     import coders.dynamic
     import coders.primitives
+    from coders.registry import UUIDCoder
 
     namespace = {"__name__": __name__, "datetime": datetime, "decimal": decimal, "enum": enum,
-                 "dataclasses": dataclasses, "NamedTuple": NamedTuple}
+                 "dataclasses": dataclasses, "NamedTuple": NamedTuple, "uuid": uuid, "UUIDCoder": UUIDCoder}
     for module in (coders, coders.primitives, coders.collections, coders.dynamic):
         namespace.update({name: getattr(module, name) for name in module.__all__})
     text = WIRE_DOC.read_text()
@@ -746,7 +748,7 @@ def test_wire_format_doc_covers_every_coder_and_urn():
     every = {"BytesCoder", "StrUtf8Coder", "VarIntCoder", "FloatCoder", "CanonicalFloatCoder", "BooleanCoder",
              "NoneCoder", "TimestampCoder", "DecimalCoder", "NullableCoder", "LengthPrefixCoder", "TupleCoder",
              "TupleSequenceCoder", "ListCoder", "IterableCoder", "MapCoder", "SetCoder", "EnumCoder",
-             "RecordCoder", "UnionCoder", "PickleCoder", "CloudpickleCoder", "AnyCoder"}
+             "RecordCoder", "UnionCoder", "PickleCoder", "CloudpickleCoder", "AnyCoder", "UUIDCoder"}
     assert every <= documented, every - documented
     for urn in ("bytes", "varint", "double", "bool", "string_utf8", "kv", "iterable", "nullable", "length_prefix"):
         assert f"`beam:coder:{urn}:v1`" in text
