@@ -740,9 +740,17 @@ class SequenceFileWriter:
         if self._closed:
             raise ValueError(f"SequenceFileWriter for {self.path!r} is closed")
         if self.compression == "block":
-            write_vlong(self._key_lengths, len(key_bytes))
+            n = len(key_bytes)
+            if n < 128:
+                self._key_lengths.append(n)  # a one-byte VInt
+            else:
+                write_vlong(self._key_lengths, n)
             self._keys += key_bytes
-            write_vlong(self._value_lengths, len(value_bytes))
+            n = len(value_bytes)
+            if n < 128:
+                self._value_lengths.append(n)
+            else:
+                write_vlong(self._value_lengths, n)
             self._values += value_bytes
             self._buffered += 1
             self.records += 1
