@@ -579,11 +579,14 @@ class UUIDCoder(Coder):
 
 # ============================================================================ the registry
 
-_OWN_PACKAGES = ("coders", "pickling")
+# Frames of these packages are skipped when a warning is pointed at the user's code: a coder
+# resolved while Beam builds or runs a pipeline should point at the user's pipeline line,
+# not at Beam's runner.
+_OWN_PACKAGES = ("coders", "pickling", "apache_beam")
 
 
 def _user_stacklevel() -> int:
-    """The stacklevel that points a warning at the first frame outside coderkit's packages."""
+    """The stacklevel that points a warning at the first frame outside coderkit's (and Beam's) packages."""
     frame = sys._getframe(1)
     level = 1
     while frame is not None:
