@@ -663,7 +663,7 @@ def _coderkit_fresh_main():
             loaded = load(item["data"])
         except BaseException as e:
             out.update(ok=False, error_type=type(e).__name__, error=str(e),
-                       missing_module=getattr(e, "name", None))
+                       missing_module=e.name if isinstance(e, ImportError) else None)
         else:
             for where, fn in functions_of(loaded, item["root"]):
                 if not copied_by_value(fn):
@@ -768,6 +768,14 @@ def _fresh_problem(check: _Check, error: str, missing_module: str | None) -> Pro
         advice = (f"the workers cannot import {missing_module!r}: it is only on the driver's "
                   "sys.path. Install it on the workers (a package in requirements/setup.py, "
                   "--extra_package) or move this class/function into a module they install.")
+    elif "Can't get attribute" in error:
+        located = _locate_main_use(check.obj, check.root, check.backend)
+        if located is not None:
+            path, obj = located
+        advice = ("it is looked up by name in a module where the worker does not have it (a "
+                  "worker's __main__ is not your script): move it into a module the workers "
+                  "install, or let the pickler copy it by value (Beam's cloudpickle does so "
+                  "for __main__).")
     else:
         advice = ("unpickling needs something only the launching process has (an environment "
                   "variable, a file, a module state): make loading self-contained or rebuild "
@@ -786,6 +794,10 @@ def _unresolved_problem(check: _Check, where: str, name: str) -> Problem:
         advice=("the pickler referred to the driver's module instead of copying this global "
                 "(dill does so for __main__): move the function into an importable module, use "
                 "the cloudpickle pickle_library, or save_main_session."))
+
+
+def _locate_main_use(obj, root: str, backend: Backend):
+    return _locate_module_use(obj, root, backend, "__main__")
 
 
 def _locate_module_use(obj, root: str, backend: Backend, module: str):

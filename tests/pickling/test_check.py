@@ -527,3 +527,18 @@ def test_pcollection_captured_by_a_function_warns():
     warning = only(report, "warning")
     assert (warning.path, warning.type_name) == ("<lambda>.<closure>.numbers",
                                                  "apache_beam.pvalue.PCollection")
+
+
+def test_main_class_by_name_is_missing_in_a_fresh_interpreter():
+    """stdlib pickle stores a __main__ class by name; a worker's __main__ is not the script."""
+    main = sys.modules["__main__"].__dict__
+    exec("class CoderkitPoint:\n    def __init__(self):\n        self.x = 1\n", main)  # noqa: S102
+    try:
+        holder = {"point": main["CoderkitPoint"]()}
+        report = check_many({"holder": holder}, backend="pickle", fresh_interpreter=True)[0]
+    finally:
+        del main["CoderkitPoint"]
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("obj['point']", "__main__.CoderkitPoint")
+    assert problem.error.startswith("AttributeError: Can't get attribute 'CoderkitPoint' on")
+    assert "a worker's __main__ is not your script" in problem.advice
