@@ -262,9 +262,10 @@ class _Check:
                 if id(edge.child) in seen:
                     seen[id(edge.child)].aliases.append(path + edge.segment)
                     continue
-                if edge.kind in ("class", "reduce-callable"):
+                if edge.kind in ("class", "reduce-callable") and not _safe_children(
+                        edge.child, self.backend):
                     # the instance cannot be rebuilt because its class/constructor cannot
-                    # travel: report the instance, with the class's error
+                    # travel by name: report the instance, with the class's error
                     failure = _Failure(path, obj, child_error, first_edge, owner)
                     seen[id(edge.child)] = failure
                     failures.append(failure)
@@ -276,6 +277,8 @@ class _Check:
                         child_owner, ancestors | {id(obj)})
 
         descend(self.obj, self.root, root_error, None, None, frozenset())
+        if not failures:  # nothing below fails on its own: the object as a whole does
+            failures.append(_Failure(self.root, self.obj, root_error, None))
         self.offenders.update(id(f.obj) for f in failures)
         return failures
 

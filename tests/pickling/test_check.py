@@ -542,3 +542,15 @@ def test_main_class_by_name_is_missing_in_a_fresh_interpreter():
     assert (problem.path, problem.type_name) == ("obj['point']", "__main__.CoderkitPoint")
     assert problem.error.startswith("AttributeError: Can't get attribute 'CoderkitPoint' on")
     assert "a worker's __main__ is not your script" in problem.advice
+
+
+def test_class_attribute_of_a_local_class_is_followed():
+    import socket
+
+    with socket.socket() as sock:
+        class Local:
+            conn = sock
+
+        report = check_picklable(Local())
+    problem = only(report)
+    assert (problem.path, problem.type_name) == ("Local.__class__.conn", "socket.socket")
