@@ -495,8 +495,8 @@ def _deepest_chain(obj, path: str, backend: Backend):
             on_path.pop(chain[4], None)
             continue
         child = edge.child
-        if edge.kind == "class" and backend.pickles_by_reference(child):
-            continue  # an import reference: adds no depth
+        if is_atomic(child) or (edge.kind == "class" and backend.pickles_by_reference(child)):
+            continue  # plain values and import references add no depth worth showing
         link = (edge.segment, edge.kind, chain, chain[3] + 1, id(child))
         if id(child) in on_path:
             ancestor = on_path[id(child)]
