@@ -554,3 +554,17 @@ def test_class_attribute_of_a_local_class_is_followed():
         report = check_picklable(Local())
     problem = only(report)
     assert (problem.path, problem.type_name) == ("Local.__class__.conn", "socket.socket")
+
+
+def test_one_socket_among_many_items_is_found_by_bisection():
+    import socket
+
+    with socket.socket() as sock:
+        rows = list(range(100_000))
+        rows[76_543] = sock
+        table = {f"k{i}": i for i in range(50_000)}
+        table["k31337"] = sock
+        report = check_picklable({"rows": rows, "table": table}, root_name="batch")
+    assert sorted((p.path, p.type_name) for p in report.errors) == [
+        ("batch['rows'][76543]", "socket.socket")]
+    assert report.errors[0].leaves[0].aliases == ["batch['table']['k31337']"]
