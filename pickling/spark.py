@@ -492,18 +492,18 @@ class PickleFileDecoder:
                         raise _BadBatch(batch)
                     extend(batch)
                     unpack_head = _ELEMENT_HEAD.unpack_from
+                    ref = _SPARK_REF
                     for i in range(1, count):
-                        # every later element: 75 71 00 7e 00 02 <length>, a reference to the [B descriptor
+                        # every later element: 75 71 00 7e 00 02 <length>, a reference to the [B descriptor;
+                        # a length past the end only shortens the slice: the check after the loop catches it
                         try:
                             head, length = unpack_head(data, pos)
                         except struct.error:  # truncated: the reference parser says where
                             break
-                        if head != _SPARK_REF:
+                        if head != ref:
                             break
                         start = pos + 10
                         pos = start + length
-                        if pos > end:
-                            break
                         chunk = mv[start:pos]
                         batch = loads(chunk)
                         if type(batch) is not list:
@@ -526,6 +526,8 @@ class PickleFileDecoder:
                     out.extend(batch)
                 pos = end = len(data)
             if pos != end:
+                if pos > end:  # a length ran past the end: let the reference parser say where
+                    split_java_byte_arrays(bytes(data[base:]))
                 raise _JavaFormatError(f"{end - pos} trailing byte(s) after the byte[][] object", pos - base)
         except _JavaFormatError as e:
             raise DecodeError(
