@@ -38,8 +38,6 @@ __all__ = [
     "BooleanCoder", "NoneCoder", "TimestampCoder", "DecimalCoder",
 ]
 
-_UINT64_MASK = (1 << 64) - 1
-
 # bytes((i,)) for every byte value: one-byte varints and length prefixes without allocation.
 _BYTE = tuple(bytes((i,)) for i in range(256))
 
@@ -105,15 +103,13 @@ def _chunked_varint_lines(v: str, pad: str) -> list[str]:
     return lines
 
 
-def _varint_decode_lines(pad: str) -> list[str]:
+def _varint_decode_lines(pad: str, keyword: str = "if") -> list[str]:
     """Source decoding the whole bytes object ``data`` of length ``n`` (3..10) as one varint, or falling through.
 
     The bytes are unpacked into small ints (cheap), their continuation bits checked, and
     their 7-bit groups gathered 28 bits at a time so big-int arithmetic happens only once.
     """
-    first = "elif" if pad.endswith("el") else "if"
-    pad = pad[:-2] if pad.endswith("el") else pad
-    lines = [f"{pad}{first} n > 5:"]
+    lines = [f"{pad}{keyword} n > 5:"]
     for n in (10, 6, 7, 8, 9, 3, 4, 5):
         if n == 3:
             lines.append(f"{pad}else:")
@@ -155,7 +151,7 @@ def _generate_whole_varint_methods():
     enc += ["        raise self._out_of_range(value)", "    raise self._not_int(value)"]
     dec = ["def decode(self, data):", "    if type(data) is bytes:", "        n = len(data)", "        if n < 3:",
            "            v = TABLE_GET(data)", "            if v is not None:", "                return v"]
-    dec += _varint_decode_lines("        el")
+    dec += _varint_decode_lines("        ", keyword="elif")
     dec.append("    return self._decode_all(data, False)")
     vb = ["def varint_or_none(value):"] + _chunked_varint_lines("value", "    ") + ["    return None"]
     namespace = {"VT": VARINT_TABLE, "VC": _VARINT_CHUNK, "TABLE_GET": _VARINT_VALUES.get}
@@ -164,11 +160,6 @@ def _generate_whole_varint_methods():
 
 
 _whole_varint_encode, _whole_varint_decode, _varint_or_none = _generate_whole_varint_methods()
-
-
-def _varint_bytes(value: int) -> bytes:
-    """Varint encoding of a signed int64 already known to be in range (hot path)."""
-    return _varint_or_none(value)
 
 
 def _read_length(data, pos: int, what: str) -> tuple[int, int]:
@@ -236,7 +227,7 @@ class BytesCoder(_Primitive):
             n = len(value)
             if n < 0x80:
                 return _BYTE[n] + value
-            return _varint_bytes(n) + value
+            return _varint_or_none(n) + value
         raise self._not_bytes(value)
 
     def decode(self, data):
@@ -311,7 +302,7 @@ class StrUtf8Coder(_Primitive):
         n = len(raw)
         if n < 0x80:
             return _BYTE[n] + raw
-        return _varint_bytes(n) + raw
+        return _varint_or_none(n) + raw
 
     def decode(self, data):
         if type(data) is bytes:
