@@ -54,7 +54,14 @@ def is_dofn(obj) -> bool:
     beam = sys.modules.get("apache_beam")
     if beam is not None and isinstance(obj, beam.DoFn):
         return True
-    return callable(getattr(obj, "process", None)) and callable(getattr(obj, "setup", None))
+    cls = type(obj)  # duck typing on the class, so a Mock's any-attribute does not count
+    return callable(getattr(cls, "process", None)) and callable(getattr(cls, "setup", None))
+
+
+def _is_beam_fn_class(cls: type) -> bool:
+    """DoFn/CombineFn/PTransform classes: carrying their own copy is how Beam ships them."""
+    beam = sys.modules.get("apache_beam")
+    return beam is not None and issubclass(cls, (beam.DoFn, beam.CombineFn, beam.PTransform))
 
 
 def _raised_in_user_hook(error: BaseException | None) -> str | None:
@@ -219,7 +226,8 @@ WARNING_RULES: list[tuple[Callable[[Any, Backend], bool], Callable[[Any, Backend
                          "consumes its own copy",
                          "pass the data (a list) or a function that makes the iterator.")),
     (lambda o, b: isinstance(o, type) and b.family != "pickle"
-     and "<locals>" in o.__qualname__ and not b.pickles_by_reference(o),
+     and "<locals>" in o.__qualname__ and not _is_beam_fn_class(o)
+     and not b.pickles_by_reference(o),
      lambda o, b: Change(f"class {o.__qualname__} is pickled by value: each payload carries its "
                          "own copy, so on the worker instances from different transforms belong "
                          "to different classes (isinstance and == fail between them)",

@@ -568,3 +568,11 @@ def test_one_socket_among_many_items_is_found_by_bisection():
     assert sorted((p.path, p.type_name) for p in report.errors) == [
         ("batch['rows'][76543]", "socket.socket")]
     assert report.errors[0].leaves[0].aliases == ["batch['table']['k31337']"]
+
+
+def test_a_dofn_defined_in_a_function_is_not_flagged_for_travelling_by_value():
+    class LocalDoFn(beam.DoFn):
+        def process(self, element):
+            yield element
+
+    assert_clean(check_picklable(LocalDoFn()))
