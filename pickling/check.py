@@ -305,8 +305,9 @@ class _Check:
             owner = failure.owner[0] if failure.owner else failure.path
             groups.setdefault(owner, []).append(failure)
         for owner, members in groups.items():
-            leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error), list(f.aliases))
-                      for f in members]
+            when = "" if phase == "dump" else " (raised while unpickling)"
+            leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error) + when,
+                           list(f.aliases)) for f in members]
             first = members[0]
             kind = first.kind or ("unpicklable" if phase == "dump" else "unloadable")
             if len(members) == 1:

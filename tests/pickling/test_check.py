@@ -217,7 +217,8 @@ def test_setstate_failing_on_load():
     assert (problem.path, problem.type_name) == ("FragileDoFn.model",
                                                  "tests.pickling.cases.Fragile")
     assert problem.kind == "unloadable"
-    assert problem.error == "ValueError: schema version 3 is not supported by this reader"
+    assert problem.error == ("ValueError: schema version 3 is not supported by this reader "
+                             "(raised while unpickling)")
     assert "fails to unpickle (__setstate__ raised)" in problem.advice
     # without the round trip, nothing is wrong at pickling time
     assert_clean(check_picklable(cases.FragileDoFn(), roundtrip=False))
