@@ -577,3 +577,25 @@ def test_a_dofn_defined_in_a_function_is_not_flagged_for_travelling_by_value():
             yield element
 
     assert_clean(check_picklable(LocalDoFn()))
+
+
+def test_the_file_warnings_describe_what_really_comes_back(tmp_path):
+    path = tmp_path / "lookup.csv"
+    path.write_text("a,1\n")
+    with open(path) as handle:
+        copy = pickling.loads(pickling.dumps(handle, "beam"), "beam")
+        assert type(copy).__name__ == "StringIO" and copy.read() == "a,1\n"
+        reopened = pickling.loads(pickling.dumps(handle, "beam:dill"), "beam:dill")
+        assert reopened.name == str(path)
+        reopened.close()
+
+
+def test_iterators_and_threads_change_meaning(monkeypatch):
+    # a Thread keeps the sys.stderr of its creation; pytest's capture file does not pickle
+    # (the checker says so: "state['worker']._stderr ... EncodedFile"), the real one does
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    report = check_picklable({"rows": iter([1, 2, 3]), "worker": threading.Thread(target=print)},
+                             root_name="state")
+    assert report.ok
+    assert sorted((p.path, p.type_name) for p in report.warnings) == [
+        ("state['rows']", "list_iterator"), ("state['worker']", "threading.Thread")]
