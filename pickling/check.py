@@ -437,6 +437,8 @@ def _no_longer_equal(original, loaded) -> bool:
             original, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
                        functools.partial, type, types.ModuleType)):
         return False  # identity-based equality: never equal across a round trip
+    if type(original) in (dict, list, tuple, set, frozenset):
+        return False  # decided by their items, whose own changes are reported at their paths
     try:
         if (original == original) is not True:
             return False  # NaN-like: equality is not checkable
