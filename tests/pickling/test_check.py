@@ -599,3 +599,11 @@ def test_iterators_and_threads_change_meaning(monkeypatch):
     assert report.ok
     assert sorted((p.path, p.type_name) for p in report.warnings) == [
         ("state['rows']", "list_iterator"), ("state['worker']", "threading.Thread")]
+
+
+def test_object_that_no_longer_equals_itself_after_the_round_trip():
+    report = check_picklable(cases.LossyConfig("orders", ("eu",)))
+    warning = only(report, "warning")
+    assert (warning.path, warning.type_name) == ("LossyConfig", "tests.pickling.cases.LossyConfig")
+    assert warning.error.startswith("after a round trip the object no longer equals itself")
+    assert report.ok
