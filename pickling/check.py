@@ -13,6 +13,12 @@ label=None, root_name=None, sys_path=None, exclude_paths=(), env=None, timeout=1
 fresh-interpreter round trip runs in ONE new Python process. Merge them with
 ``PicklabilityReport.merge(reports)``.
 
+``compare_backends(obj, backends=("beam", "cloudpickle", "dill", "pickle"), **options)`` ->
+``{resolved backend name: report}``; ``backend_differences(reports)`` -> lines naming each
+culprit whose verdict depends on the pickler (for a ``--backend`` comparison mode).
+
+``worker_sys_path(sys_path=None, exclude_paths=())``: the sys.path the fresh interpreter gets.
+
 ``assert_picklable(obj, *, strict=False, **options)`` raises
 :class:`~pickling.report.UnpicklableError` (a ``pickle.PicklingError``) carrying ``.report``
 when the report has errors (or, with ``strict``, warnings); returns the report otherwise.

@@ -10,6 +10,9 @@ API used by the layers on top (kept stable):
 * ``report.ok`` / ``bool(report)``: no problem of severity ``"error"``.
 * ``report.problems``: list of :class:`Problem` (``.path``, ``.type_name``, ``.error``,
   ``.advice``, ``.severity`` ``"error"|"warning"``, ``.label``, ``.leaves``).
+* ``problem.kind``: ``unpicklable``, ``unloadable`` (fails in the in-process round trip),
+  ``recursion``, ``changes-meaning``, ``size``, ``fresh-interpreter``, ``unresolved-global``;
+  ``problem.leaves``: :class:`Leaf` (``.path``, ``.type_name``, ``.error``, ``.aliases``).
 * ``report.errors`` / ``report.warnings``: the problems of that severity.
 * ``report.size_bytes`` (``None`` when the object did not pickle), ``report.largest``
   (list of ``(path, bytes)``, biggest first), ``report.modules`` (non-stdlib modules the
