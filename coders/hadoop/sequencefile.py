@@ -23,13 +23,13 @@ naming the file and byte offset for any corruption. It reports each record's pos
 the offset of the sync entry before it if there is one, else the offset of its length
 field; in a block-compressed file every record of a block has the block's offset.
 
-Splits follow Hadoop's ``SequenceFileRecordReader``: a range ``[start, end)`` reads
-from the first sync entry at or after ``start`` (from the first record when ``start <=
-header_end``) up to, not including, the first record preceded by a sync entry whose
-position is at or after ``end``. Ranges that tile a file read every record once.
-``PositionedRecord.at_sync`` marks the records right after a sync entry (the split
-points); the first record of the file (at ``header_end``) has no sync entry before it
-and belongs to whichever range starts at or before ``header_end``.
+Splits: the *split points* are the records right after a sync marker: every record
+preceded by a sync entry, and the file's first record (it follows the header, which
+ends with the sync marker); ``PositionedRecord.at_sync`` marks them. A range
+``[start, end)`` reads from the first split point at or after ``start`` up to, not
+including, the first split point at or after ``end``, so ranges that tile a file read
+every record exactly once. This is Hadoop's ``SequenceFileRecordReader`` rule, except
+that Hadoop reads the first records twice when a split boundary falls inside the header.
 
 API::
 
@@ -78,7 +78,8 @@ _COMPRESSIONS = ("none", "record", "block")
 
 
 class PositionedRecord(NamedTuple):
-    """One record with where it starts; ``at_sync`` when a sync entry precedes it (a split point)."""
+    """One record with where it starts; ``at_sync`` when it follows a sync marker (a split point: the
+    first record of the file, or one preceded by a sync entry)."""
 
     position: int
     key: Any
@@ -367,6 +368,7 @@ class SequenceFileReader:
         sync = self.sync
         codec = self._codec if self.compression == "record" else None
         unpack_pair = _INT32_PAIR.unpack_from
+        header_end = self.header_end  # the first record follows the header's own sync marker
         while True:
             # fast path: a plain record (no sync entry) wholly inside the buffer
             buf, i = inp.buf, inp.i
@@ -383,13 +385,14 @@ class SequenceFileReader:
                         except DecodeError as e:
                             raise inp.error(f"cannot decompress the value of the record at byte offset "
                                             f"{inp.base + i}: {e.reason}", inp.base + i) from None
-                    yield inp.base + i, False, key, value
+                    position = inp.base + i
+                    yield position, position == header_end, key, value
                     continue
             # general path: sync entries, refills, the end of the file and every error
             position = inp.base + inp.i
             if position >= size:
                 return
-            at_sync = False
+            at_sync = position == header_end
             if len(inp.buf) - inp.i < 4 and not inp.fill(4):
                 raise inp.error(f"truncated record: {size - position} byte(s) at the end of the file are too "
                                 "few for a record header", position)

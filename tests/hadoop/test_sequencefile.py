@@ -103,11 +103,13 @@ def test_positions_point_at_sync_entries_or_record_headers(tmp_path, compression
         assert [(x.key, x.value) for x in got] == recs
         positions = [x.position for x in got]
         assert positions == sorted(positions) and positions[0] == r.header_end
-        assert [x.position for x in got if x.at_sync] == syncs
+        # split points: the first record (after the header's sync marker) and every record after a sync entry
+        assert [x.position for x in got if x.at_sync] == sorted({r.header_end, *syncs})
+        assert got[0].at_sync
         assert len(syncs) > 5
         for x in got:
             field = struct.unpack(">i", data[x.position:x.position + 4])[0]
-            if x.at_sync:
+            if x.at_sync and x.position != r.header_end:
                 assert data[x.position:x.position + 20] == b"\xff\xff\xff\xff" + SYNC
             elif compression != "block":
                 assert field >= 0  # a record length
@@ -136,6 +138,14 @@ def test_splits_that_tile_the_file_read_every_record_once(tmp_path, compression,
         second = list(r.records_with_positions(s, size))
     assert first[-1][0] < s and second[0][0] == s
     assert [(k, v) for _, k, v in first + second] == recs
+    # a boundary inside the header: the first record belongs to the range that holds header_end, once
+    # (Hadoop's own record reader would read it in both ranges)
+    with SequenceFileReader(path) as r:
+        inside = r.header_end // 2
+        assert list(r.records_with_positions(0, inside)) == []
+        assert [(k, v) for _, k, v in r.records_with_positions(inside, size)] == recs
+        assert [(k, v) for _, k, v in r.records_with_positions(0, r.header_end)] == []
+        assert list(r.records_with_positions(r.header_end, r.header_end + 1))[0][0] == r.header_end
 
 
 def test_seek_to_sync(tmp_path):
@@ -422,3 +432,37 @@ def test_reads_from_an_open_file_object(tmp_path):
     with open(p, "rb") as f:
         assert list(SequenceFileReader(f)) == records(50)
     assert list(SequenceFileReader(io.BytesIO(open(p, "rb").read()))) == records(50)
+
+
+# ---- the laws, as properties ------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    recs=st.lists(st.tuples(st.text(max_size=40), st.binary(max_size=300)), max_size=120),
+    mode=st.sampled_from(MODES),
+    sync_interval=st.integers(50, 3000),
+    block_size=st.integers(1, 4000),
+    cuts=st.lists(st.floats(0, 1), max_size=6),
+)
+def test_any_records_any_mode_any_tiling_read_back_exactly(recs, mode, sync_interval, block_size, cuts):
+    import tempfile
+
+    compression, codec = mode
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "p.seq")
+        with SequenceFileWriter(path, "Text", "BytesWritable", compression=compression, codec=codec,
+                                sync_interval=sync_interval, block_size=block_size) as w:
+            for k, v in recs:
+                w.append(k, v)
+        size = os.path.getsize(path)
+        bounds = sorted({0, size, *(int(c * size) for c in cuts)})
+        got = []
+        with SequenceFileReader(path) as r:
+            assert list(r) == recs
+            assert r.count_records() == len(recs)
+            for a, b in zip(bounds, bounds[1:]):
+                got += [(k, v) for _, k, v in r.records_with_positions(a, b)]
+        assert got == recs
