@@ -29,8 +29,9 @@ Unpickling runs arbitrary code. ``safe=True`` uses :class:`SafeUnpickler`, which
 only hands out the globals listed in :data:`SAFE_GLOBALS` plus a user allowlist and
 raises :class:`UnsafeGlobalError` for anything else. Both modes map PySpark's bundled
 cloudpickle (``pyspark.cloudpickle.cloudpickle``) to the standalone ``cloudpickle``
-and PySpark's namedtuple hack (``pyspark.serializers._restore``) to
-:func:`restore_namedtuple`, so no file needs pyspark installed to load.
+PySpark's namedtuple hack (``pyspark.serializers._restore``) to :func:`restore_namedtuple`
+and DataFrame rows (``pyspark.sql.types._create_row``) to :class:`SparkRow`, so no file
+needs pyspark installed to load.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from coders.errors import DecodeError
 __all__ = [
     "load", "iter_records", "iter_batches", "dump",
     "part_files", "iter_values", "PickleFileDecoder", "SafeUnpickler", "UnsafeGlobalError",
-    "SAFE_GLOBALS", "restore_namedtuple",
+    "SAFE_GLOBALS", "restore_namedtuple", "SparkRow", "restore_spark_row",
     "split_java_byte_arrays", "java_serialize_byte_arrays",
     "NULL_WRITABLE", "BYTES_WRITABLE", "BATCHES_PER_RECORD",
 ]
@@ -267,9 +268,68 @@ def _reduce_restored(self):
     return (restore_namedtuple, (type(self).__name__, type(self)._fields, tuple(self)))
 
 
+class SparkRow(tuple):
+    """Stand-in for ``pyspark.sql.Row`` (what ``df.rdd`` holds): a tuple with named fields.
+
+    PySpark pickles a Row with fields as ``pyspark.sql.types._create_row(fields, values)``;
+    coderkit hands out :func:`restore_spark_row` for that global, which builds this class,
+    so DataFrame rows load without pyspark. Like Row, it equals the plain tuple of its
+    values, reads fields as attributes or by ``row["name"]``, and has ``asDict()``.
+    """
+
+    def __new__(cls, fields, values):
+        row = tuple.__new__(cls, values)
+        row.__fields__ = list(fields)
+        return row
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[self.__fields__.index(name)]
+        except ValueError:
+            raise AttributeError(f"Row has no field {name!r} (fields: {', '.join(self.__fields__)})") from None
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            try:
+                return tuple.__getitem__(self, self.__fields__.index(item))
+            except ValueError:
+                raise KeyError(item) from None
+        return tuple.__getitem__(self, item)
+
+    def asDict(self, recursive: bool = False) -> dict:
+        """The fields as a dict (nested rows, lists and dicts converted too when ``recursive``)."""
+        if not recursive:
+            return dict(zip(self.__fields__, self))
+
+        def convert(value):
+            if isinstance(value, SparkRow):
+                return value.asDict(True)
+            if isinstance(value, list):
+                return [convert(v) for v in value]
+            if isinstance(value, dict):
+                return {k: convert(v) for k, v in value.items()}
+            return value
+
+        return {k: convert(v) for k, v in zip(self.__fields__, self)}
+
+    def __repr__(self):
+        return "Row(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__fields__, self)) + ")"
+
+    def __reduce__(self):
+        return (restore_spark_row, (self.__fields__, tuple(self)))
+
+
+def restore_spark_row(fields, values):
+    """Stand-in for ``pyspark.sql.types._create_row``: a :class:`SparkRow`."""
+    return SparkRow(fields, values)
+
+
 # globals a file names -> what coderkit hands out instead (so pyspark need not be installed)
 _REDIRECTS = {
     ("pyspark.serializers", "_restore"): restore_namedtuple,
+    ("pyspark.sql.types", "_create_row"): restore_spark_row,
 }
 _REDIRECT_MODULES = {
     "pyspark.cloudpickle.cloudpickle": "cloudpickle.cloudpickle",
@@ -292,6 +352,8 @@ SAFE_GLOBALS = frozenset(
         "copyreg._reconstructor",   # protocol 0/1 objects: calls base.__new__ on an allowed class
         "_codecs.encode",           # protocol 2 bytes: _codecs.encode(text, "latin1")
         "pyspark.serializers._restore",  # namedtuples, rebuilt by restore_namedtuple
+        "pyspark.sql.types._create_row",  # DataFrame rows, rebuilt as SparkRow
+        "pickling.spark.restore_namedtuple", "pickling.spark.restore_spark_row",  # their re-pickled forms
     ]
 )
 

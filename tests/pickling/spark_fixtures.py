@@ -117,6 +117,11 @@ def write_spark_pickle_files(sc, root) -> dict:
     by_value = [Money(i, "EUR") for i in range(5)] + [Pair(1, "a"), Pair([2], None)]
     save("by_value", sc.parallelize(by_value, 2), by_value, 2)
 
+    from pyspark.sql import Row
+
+    rows = [Row(id=i, name=f"n{i}", inner=Row(x=i, tags=[i, i])) for i in range(5)]
+    save("sql_rows", sc.parallelize(rows, 2), [(i, f"n{i}", (i, [i, i])) for i in range(5)], 2)
+
     with worker_env(sc, "PYSPARK_ENABLE_NAMEDTUPLE_PATCH", "1"):
         points = [(i, f"p{i}") for i in range(7)]
         save("namedtuple_patch", sc.parallelize(range(7), 2).map(make_patched_namedtuple), points, 2)

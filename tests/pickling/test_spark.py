@@ -306,6 +306,25 @@ def test_namedtuple_patch_file_loads_safely(spark_files):
         assert loaded[3].label == "p3"
 
 
+@pytest.mark.spark
+def test_dataframe_rows_load_as_spark_rows(spark_files):
+    path, expected = spark_files["sql_rows"]
+    raw = b"".join(Path(p).read_bytes() for p in spark.part_files(path))
+    assert b"_create_row" in raw
+    for loaded in (spark.load(path), spark.load(path, safe=True)):
+        assert loaded == expected
+        row = loaded[2]
+        assert type(row) is spark.SparkRow and row.name == "n2" and row["id"] == 2 and row.inner.x == 2
+        assert repr(row) == "Row(id=2, name='n2', inner=Row(x=2, tags=[2, 2]))"
+        assert row.asDict() == {"id": 2, "name": "n2", "inner": (2, [2, 2])}
+        assert row.asDict(recursive=True) == {"id": 2, "name": "n2", "inner": {"x": 2, "tags": [2, 2]}}
+        with pytest.raises(AttributeError, match="Row has no field 'nope' \\(fields: id, name, inner\\)"):
+            row.nope
+    # re-pickled rows stay rows, also in safe mode
+    again = pickle.dumps(loaded)
+    assert spark.SafeUnpickler(__import__("io").BytesIO(again)).load() == expected
+
+
 BLOCKED_PYSPARK = """
 import sys
 sys.modules["pyspark"] = None  # importing pyspark now fails
@@ -315,6 +334,7 @@ for safe in (False, True):
     print(repr([(type(o).__name__, tuple(o), o._fields) for o in objs]))
 objs = spark.load(sys.argv[2])
 print(repr([(type(o).__name__, o.describe()) for o in objs[:5]]))
+print(repr(spark.load(sys.argv[3], safe=True)))
 try:
     import pyspark
 except ImportError as e:
@@ -326,14 +346,17 @@ except ImportError as e:
 def test_files_load_without_pyspark_installed(spark_files):
     nt_path, expected = spark_files["namedtuple_patch"]
     by_value_path, _ = spark_files["by_value"]
-    out = subprocess.run([sys.executable, "-c", BLOCKED_PYSPARK, nt_path, by_value_path], capture_output=True,
-                         text=True, cwd=REPO, timeout=60)
+    rows_path, _ = spark_files["sql_rows"]
+    out = subprocess.run([sys.executable, "-c", BLOCKED_PYSPARK, nt_path, by_value_path, rows_path],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     want = repr([("Point", tuple(p), ("x", "label")) for p in expected])
     assert lines[0] == want and lines[1] == want
     assert lines[2] == repr([("Money", f"{i} EUR") for i in range(5)])
-    assert lines[3] == "blocked: True"
+    assert lines[3] == "[" + ", ".join(f"Row(id={i}, name='n{i}', inner=Row(x={i}, tags=[{i}, {i}]))"
+                                       for i in range(5)) + "]"
+    assert lines[4] == "blocked: True"
 
 
 # ----------------------------------------------------------------------------------------------
