@@ -297,3 +297,23 @@ def test_the_shared_coder_kit_accepts_every_writable_coder(coder, values):
     from coders import testing as kit
 
     kit.assert_roundtrip(coder, *values)
+
+
+CANONICAL = [IntWritableCoder(), LongWritableCoder(), VIntWritableCoder(), VLongWritableCoder(), TextCoder(),
+             BytesWritableCoder(), NullWritableCoder(), BooleanWritableCoder(), MD5HashCoder(),
+             ArrayWritableCoder(VLongWritableCoder()), ArrayWritableCoder(TextCoder())]
+
+
+@pytest.mark.parametrize("coder", CANONICAL, ids=repr)
+def test_any_bytes_decode_to_their_only_encoding_or_raise(coder):
+    """Decoding is strict: bytes either raise DecodeError or are exactly the encoding of what they decode to."""
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=24))
+    def check(data):
+        try:
+            value = coder.decode(data)
+        except DecodeError:
+            return
+        assert coder.encode(value) == data
+
+    check()
