@@ -284,3 +284,10 @@ def test_raw_mode_yields_the_serialized_bytes(tmp_path):
     path = write_seqfile(tmp_path / "f.seq", RECORDS[:5], sync_interval=40)
     got = source_test_utils.read_from_source(SequenceFileSource(path, raw=True))
     assert got == [(TextCoder().encode(k), LongWritableCoder().encode(v)) for k, v in RECORDS[:5]]
+
+
+@pytest.mark.parametrize("options", [dict(sync_interval=40), dict(compression="block", codec="default", block_size=30)])
+def test_dynamic_splitting_concurrent_with_reading(tmp_path, options):
+    path = write_seqfile(tmp_path / "small.seq", RECORDS[:8], **options)
+    source_test_utils.assert_split_at_fraction_exhaustive(single_file(SequenceFileSource(path)),
+                                                          perform_multi_threaded_test=True)
