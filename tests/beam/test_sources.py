@@ -15,7 +15,7 @@ from coders.beam.sources import (
     ReadFromSequenceFile, ReadFromSparkPickleFile, SequenceFileSink, SequenceFileSource, SparkPickleFileSource,
     WriteToSequenceFile,
 )
-from coders.hadoop import LongWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder, read_sequence_file
+from coders.hadoop import LongWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder
 from pickling import spark
 from pickling.spark import BYTES_WRITABLE, NULL_WRITABLE, UnsafeGlobalError, java_serialize_byte_arrays
 
