@@ -11,8 +11,9 @@ import importlib
 
 _LAZY = {
     "dumps": ".backends", "loads": ".backends", "BACKENDS": ".backends",
-    "check_picklable": ".check", "assert_picklable": ".check",
-    "PicklabilityReport": ".report", "Problem": ".report", "UnpicklableError": ".report",
+    "check_picklable": ".check", "assert_picklable": ".check", "check_many": ".check",
+    "compare_backends": ".check", "backend_differences": ".check",
+    "PicklabilityReport": ".report", "Problem": ".report", "Leaf": ".report", "UnpicklableError": ".report",
     "check_pipeline": ".pipeline",
 }
 _SUBMODULES = {"backends", "check", "report", "pipeline", "spark", "cli", "pytest_plugin"}

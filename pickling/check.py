@@ -142,16 +142,16 @@ def compare_backends(obj, backends: Iterable[str] = ("beam", "cloudpickle", "dil
 
 
 def backend_differences(reports: Mapping[str, PicklabilityReport]) -> list[str]:
-    """Lines naming each (path, type) whose verdict depends on the pickler, e.g.
+    """Lines naming each (label, path, type) whose verdict depends on the pickler, e.g.
     ``LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; warning with
     beam:cloudpickle, dill``. Empty when every backend agrees."""
-    verdicts: dict[tuple[str, str], dict[str, str]] = {}
+    verdicts: dict[tuple[str | None, str, str], dict[str, str]] = {}
     for name, report in reports.items():
         for problem in report.problems:
             for leaf in problem.leaves:
-                verdicts.setdefault((leaf.path, leaf.type_name), {})[name] = problem.severity
+                verdicts.setdefault((problem.label, leaf.path, leaf.type_name), {})[name] = problem.severity
     lines = []
-    for (path, tname), by_backend in verdicts.items():
+    for (label, path, tname), by_backend in verdicts.items():
         states = {name: by_backend.get(name, "clean") for name in reports}
         if len(set(states.values())) == 1:
             continue
@@ -160,7 +160,8 @@ def backend_differences(reports: Mapping[str, PicklabilityReport]) -> list[str]:
             groups.setdefault(state, []).append(name)
         detail = "; ".join(f"{state} with {', '.join(names)}"
                            for state, names in sorted(groups.items()))
-        lines.append(f"{path} ({tname}): {detail}")
+        where = f"[{label}] {path}" if label else path
+        lines.append(f"{where} ({tname}): {detail}")
     return lines
 
 

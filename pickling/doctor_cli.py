@@ -109,9 +109,11 @@ def _run_doctor(args) -> int:
         if not loaded.pipelines:
             return _fail_usage(f"{args.target} built no beam.Pipeline (name the function that builds it: "
                                f"{args.target.split(':')[0]}:FUNCTION)")
+        # the file's own directory is on sys.path here, but not on a worker
+        exclude = [loaded.directory]
         report = PicklabilityReport.merge(
-            [check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter)
-             for p in loaded.pipelines])
+            [check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter,
+                            exclude_paths=exclude) for p in loaded.pipelines])
         report.root = args.target
         comparison = None
         if args.compare:
@@ -121,18 +123,15 @@ def _run_doctor(args) -> int:
     return _finish(report, args, comparison, name=f"coderkit doctor {args.target}")
 
 
-def _compare(check_with, report: PicklabilityReport) -> dict[str, list[str]]:
-    """For each other pickler, the problems it would have that the chosen one does not."""
-    ours = {(p.label, p.path, p.severity) for p in report.problems}
-    differences = {}
+def _compare(check_with, report: PicklabilityReport) -> list[str]:
+    """Which problems depend on the pickler: the chosen one against every other."""
+    from .check import backend_differences
+
+    reports = {report.backend: report}
     for backend in _COMPARE_WITH:
-        if backend == report.backend:
-            continue
-        other = check_with(backend)
-        extra = [f"{p.severity}: [{p.label}] {p.path} ({p.type_name}): {p.error}"
-                 for p in other.problems if (p.label, p.path, p.severity) not in ours]
-        differences[backend] = extra
-    return differences
+        if backend != report.backend:
+            reports[backend] = check_with(backend)
+    return backend_differences(reports)
 
 
 def _finish(report: PicklabilityReport, args, comparison, *, name: str) -> int:
@@ -153,12 +152,7 @@ def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str =
     text = str(report)
     if comparison is not None:
         lines = ["", "under other picklers:"]
-        for backend, extra in comparison.items():
-            if extra:
-                lines.append(f"  {backend}: {len(extra)} more problem(s)")
-                lines.extend(f"    - {item}" for item in extra)
-            else:
-                lines.append(f"  {backend}: nothing more")
+        lines += [f"  {line}" for line in comparison] or ["  every pickler gives the same verdicts"]
         text += "\n" + "\n".join(lines)
     return text + "\n"
 

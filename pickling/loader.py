@@ -100,6 +100,7 @@ class LoadedPipelines:
     target: str
     pipelines: list = field(default_factory=list)
     module: types.ModuleType | None = None
+    directory: str = ""  # the file's directory, put on sys.path while loaded (a worker does not have it)
     _saved_main: Any = None
     _saved_path: list = field(default_factory=list)
 
@@ -150,7 +151,8 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
     loaded.module = module
     loaded._saved_main = sys.modules.get("__main__") if function is None else None
     loaded._saved_path = list(sys.path)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    loaded.directory = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, loaded.directory)
     if function is None:
         sys.modules["__main__"] = module
     else:

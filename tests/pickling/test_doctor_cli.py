@@ -62,7 +62,7 @@ def test_check_objects_with_backend_comparison(capsys):
     # Beam's pickler recreates locks (a warning), stock cloudpickle and pickle refuse them.
     assert code == 0
     assert "WARNING: [threading:Lock()]" in out
-    assert "cloudpickle: 1 more problem(s)" in out and "pickle: 1 more problem(s)" in out
+    assert "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, beam:dill, dill" in out
     code, out, _ = run(capsys, "check", "threading:Lock()", "--strict")
     assert code == 1
 
@@ -82,3 +82,14 @@ def test_console_script_is_installed():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "ERROR: [a] A.sock" in result.stdout
+
+
+def test_fresh_interpreter_finds_a_module_only_the_driver_can_import(capsys):
+    target = os.path.join(ROOT, "tests", "pickling", "doctor_files", "uses_local_module.py")
+    code, out, _ = run(capsys, "doctor", target)
+    assert code == 0, out  # in process the module imports fine
+    code, out, _ = run(capsys, "doctor", target, "--fresh-interpreter", "--format", "json")
+    assert code == 1
+    problems = json.loads(out)["problems"]
+    assert [(p["label"], p["type"]) for p in problems] == [("Tokenize", "local_helpers.Tokenize")]
+    assert "local_helpers" in problems[0]["error"]
