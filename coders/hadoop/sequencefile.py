@@ -241,7 +241,7 @@ class SequenceFileReader:
         self.version = inp.read(1, "version")[0]
         if self.version != VERSION:
             raise inp.error(f"unsupported SequenceFile version {self.version}; coderkit reads version 6 "
-                            "(what Hadoop has written since 0.20)", 3)
+                            "(the version current Hadoop and Spark write)", 3)
         self.key_class = inp.read_text("key class name")
         self.value_class = inp.read_text("value class name")
         compressed = self._read_bool("compressed flag")

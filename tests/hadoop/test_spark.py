@@ -195,7 +195,7 @@ def _hadoop_write(sc, path, pairs, compression, codec_class):
 
 @pytest.mark.parametrize("compression,codec", [("none", None), ("record", "default"), ("record", "gzip"),
                                                ("block", "default"), ("block", "lz4"), ("record", "lz4"),
-                                               ("record", "snappy")])
+                                               ("record", "snappy"), ("block", "deflate")])
 def test_byte_identical_to_hadoop_writer(spark_context, tmp_path, compression, codec):
     """Same records + same sync marker -> the same file: header, sync entries and blocks as Hadoop writes."""
     # ~1.2 MB of records: several sync entries uncompressed, two 1 MB blocks block-compressed
