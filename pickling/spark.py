@@ -602,6 +602,13 @@ class PickleFileDecoder:
         except UnsafeGlobalError as e:
             raise e.locate(file, record, offset) from None
         except Exception as e:
+            # a batch cut short by a wrong length in the framing is the framing's fault: say that first
+            try:
+                split_java_byte_arrays(bytes(value[base:]))
+            except _JavaFormatError as framing:
+                raise DecodeError(
+                    f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {framing.offset} of the "
+                    f"{len(value) - base}-byte value: {framing}", offset=offset) from None
             raise DecodeError(
                 f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
                 f"{type(e).__name__}: {e}", offset=offset) from e

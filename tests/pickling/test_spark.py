@@ -117,6 +117,7 @@ def test_decoder_reads_the_three_element_stream():
     (HEAD + E0 + b"\x70" + E2, "element 1 of the byte[][] is null"),
     (HEAD + NEW_B + n32(2**31 - 1) + P[0], "byte[] of length 2147483647 runs past the end"),
     (HEAD + E0 + REF_B + n32(10**6) + P[1] + E2, "byte[] of length 1000000 runs past the end"),
+    (HEAD + E0 + REF_B + n32(len(P[1]) - 3) + P[1] + E2, "expected a byte[] element (TC_ARRAY 0x75), found"),
     (HEAD + E0 + E1 + REF_B + n32(len(P[2]) + 1) + P[2], f"byte[] of length {len(P[2]) + 1} runs past the end"),
     (HEAD + E0 + bytes.fromhex("7571007e0009") + n32(len(P[1])) + P[1] + E2,
      "TC_REFERENCE to handle 0x7e0009 is not a class descriptor"),
