@@ -466,3 +466,23 @@ def test_any_records_any_mode_any_tiling_read_back_exactly(recs, mode, sync_inte
             for a, b in zip(bounds, bounds[1:]):
                 got += [(k, v) for _, k, v in r.records_with_positions(a, b)]
         assert got == recs
+
+
+def test_a_crashed_writer_never_leaves_a_file_under_the_final_name(tmp_path):
+    import subprocess
+    import sys
+
+    final = tmp_path / "crash.seq"
+    script = (
+        "import os, sys\n"
+        "from coders.hadoop import SequenceFileWriter\n"
+        "w = SequenceFileWriter(sys.argv[1], 'Text', 'LongWritable')\n"
+        "for i in range(200_000):\n"
+        "    w.append('k%d' % i, i)\n"
+        "os._exit(3)  # dies before close(): no exception handler, no finaliser runs\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script, str(final)], timeout=120).returncode == 3
+    assert not final.exists()
+    leftovers = os.listdir(tmp_path)
+    assert len(leftovers) == 1 and leftovers[0].startswith(".crash.seq.") and leftovers[0].endswith(".tmp")
+    assert list_part_files(tmp_path) == []  # a reader of the directory never sees the half-written file
