@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 from benchmarks.common import Table, best_time, parse_args
 from coders.hadoop import SequenceFileReader, SequenceFileWriter

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from coders.hadoop import SequenceFileWriter, TypedWritable, cli
+from coders.hadoop import SequenceFileWriter, cli
 
 
 def run(argv):

@@ -18,7 +18,7 @@ from coders.hadoop import (
     ArrayWritableCoder, BooleanWritableCoder, BytesWritableCoder, DoubleWritableCoder, FloatWritableCoder,
     IntWritableCoder, LongWritableCoder, MapWritableCoder, MD5HashCoder, NullWritableCoder, SortedMapWritableCoder,
     TextCoder,
-    TypedWritable, VIntWritableCoder, VLongWritableCoder, WritableRegistry, writable_registry,
+    TypedWritable, VIntWritableCoder, VLongWritableCoder, writable_registry,
 )
 from coders.hadoop.writables import read_java_utf, read_vlong, write_java_utf, write_vlong
 
