@@ -48,8 +48,9 @@ def register(subparsers) -> None:
 
 def _common_options(parser) -> None:
     parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
-    parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="the pickler to check with (default: the one Beam will use)")
+    parser.add_argument("--backend", choices=(*BACKENDS, "all"), default=None,
+                        help="the pickler to check with (default: the one Beam will use); 'all' checks "
+                             "with Beam's and compares the others, like --compare")
     parser.add_argument("--compare", action="store_true",
                         help="also say which problems the other picklers would have (stdlib pickle is "
                              "what multiprocessing uses)")
@@ -80,7 +81,14 @@ def _load_object(target: str) -> Any:
     return obj() if call else obj
 
 
+def _comparison_mode(args) -> None:
+    """``--backend all`` is the comparison mode: check with Beam's pickler, compare the rest."""
+    if args.backend == "all":
+        args.backend, args.compare = None, True
+
+
 def _run_check(args) -> int:
+    _comparison_mode(args)
     from .check import check_many
 
     objects = []
@@ -98,6 +106,7 @@ def _run_check(args) -> int:
 
 
 def _run_doctor(args) -> int:
+    _comparison_mode(args)
     from .loader import LoadError, load_pipelines
     from .pipeline import check_pipeline
 

@@ -65,6 +65,8 @@ def test_check_objects_with_backend_comparison(capsys):
     assert "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, beam:dill, dill" in out
     code, out, _ = run(capsys, "check", "threading:Lock()", "--strict")
     assert code == 1
+    code, out, _ = run(capsys, "check", "threading:Lock()", "--backend", "all")
+    assert code == 0 and "error with cloudpickle, pickle" in out
 
 
 def test_usage_and_import_errors_exit_2_with_a_message(capsys):
