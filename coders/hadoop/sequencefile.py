@@ -631,7 +631,8 @@ class SequenceFileWriter:
     ``"org.apache.hadoop.io.Text"``), a Writable coder, or a ``(class name, coder)`` pair.
     ``compression``: ``"none"``, ``"record"`` or ``"block"``; ``codec`` (when compressed):
     ``"default"`` (the default), ``"deflate"``, ``"gzip"``, ``"bzip2"``, ``"snappy"``,
-    ``"lz4"`` or ``"zstd"``. ``metadata``: a ``{str: str}`` dict for the header.
+    ``"lz4"`` or ``"zstd"``; another codec with ``compression="none"`` is an error (it would
+    be silently unused). ``metadata``: a ``{str: str}`` dict for the header.
 
     Sync entries go where Hadoop puts them: before a record once ``sync_interval`` bytes
     have passed since the last one, and before every block. The file is written under a
@@ -646,7 +647,7 @@ class SequenceFileWriter:
         registry = registry if registry is not None else writable_registry
         if compression not in _COMPRESSIONS:
             raise ValueError(f"compression must be one of {', '.join(_COMPRESSIONS)}, not {compression!r}")
-        if compression == "none" and codec is not None:
+        if compression == "none" and codec not in (None, "default"):
             raise ValueError(f"codec={codec!r} given with compression='none'; pass compression='record' or 'block' "
                              "to compress, or drop the codec")
         self.compression = compression

@@ -401,6 +401,7 @@ def test_writer_argument_errors(tmp_path):
         SequenceFileWriter(p, "Text", "Text", compression="fast")
     with pytest.raises(ValueError, match="codec='snappy' given with compression='none'"):
         SequenceFileWriter(p, "Text", "Text", codec="snappy")
+    SequenceFileWriter(p, "Text", "Text", codec="default").abort()  # the documented default is harmless
     with pytest.raises(coders.CoderNotFoundError, match="com.example.Nope"):
         SequenceFileWriter(p, "Text", "com.example.Nope")
     with pytest.raises(TypeError, match="metadata keys and values must be str"):
