@@ -25,10 +25,11 @@ _LAZY = {
     "BytesCoder": ".primitives", "StrUtf8Coder": ".primitives", "VarIntCoder": ".primitives",
     "FloatCoder": ".primitives", "CanonicalFloatCoder": ".primitives", "BooleanCoder": ".primitives",
     "NoneCoder": ".primitives", "TimestampCoder": ".primitives", "DecimalCoder": ".primitives",
+    "CanonicalDecimalCoder": ".primitives",
     # wrappers
     "NullableCoder": ".wrappers", "LengthPrefixCoder": ".wrappers",
     # collections
-    "TupleCoder": ".collections", "ListCoder": ".collections", "IterableCoder": ".collections",
+    "TupleCoder": ".collections", "TupleSequenceCoder": ".collections", "ListCoder": ".collections", "IterableCoder": ".collections",
     "MapCoder": ".collections", "SetCoder": ".collections",
     # records, enums, unions
     "EnumCoder": ".records", "RecordCoder": ".records", "UnionCoder": ".records",

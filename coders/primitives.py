@@ -35,7 +35,7 @@ from .streams import (
 
 __all__ = [
     "BytesCoder", "StrUtf8Coder", "VarIntCoder", "FloatCoder", "CanonicalFloatCoder",
-    "BooleanCoder", "NoneCoder", "TimestampCoder", "DecimalCoder",
+    "BooleanCoder", "NoneCoder", "TimestampCoder", "DecimalCoder", "CanonicalDecimalCoder",
 ]
 
 # bytes((i,)) for every byte value: one-byte varints and length prefixes without allocation.
@@ -742,4 +742,38 @@ class DecimalCoder(_Primitive):
 
     def to_type_hint(self):
         return decimal.Decimal
+
+    def own_determinism_issues(self):
+        return [("Decimal('1.0') == Decimal('1.00') but their scales differ, so equal decimals can give "
+                 "different bytes",
+                 "use CanonicalDecimalCoder (as_deterministic_coder()), which writes each value with its "
+                 "trailing zeros removed")]
+
+    def as_deterministic_coder(self, context=None):
+        return CanonicalDecimalCoder()
+
+
+class CanonicalDecimalCoder(DecimalCoder):
+    """DecimalCoder's deterministic variant: each value is written with its trailing zeros removed.
+
+    ``Decimal('1.00')`` is written as ``Decimal('1')`` (scale 0, unscaled 1) and every
+    zero as scale 0, so equal decimals give equal bytes; the bytes are DecimalCoder's
+    (and Beam's) for the canonical value, so either coder decodes the other's output.
+    The exponent is the price, which is why it is opt-in (exact digits are never lost).
+    """
+
+    def _parts(self, value) -> tuple[int, int]:
+        scale, unscaled = super()._parts(value)
+        if unscaled == 0:
+            return 0, 0
+        while unscaled % 10 == 0:
+            unscaled //= 10
+            scale -= 1
+        return scale, unscaled
+
+    def own_determinism_issues(self):
+        return []
+
+    def as_deterministic_coder(self, context=None):
+        return self
 

@@ -386,3 +386,27 @@ ALL_PRIMITIVES = [
 def test_every_coder_pickles(coder, dumps, loads):
     back = loads(dumps(coder))
     assert back == coder and type(back) is type(coder)
+
+
+def test_decimal_coder_reports_scale_hazard_and_canonical_variant_makes_equal_decimals_equal_bytes():
+    import decimal
+
+    from coders import CanonicalDecimalCoder, DecimalCoder, NonDeterministicCoderError
+
+    D = decimal.Decimal
+    coder = DecimalCoder()
+    assert coder.encode(D("1.0")) != coder.encode(D("1.00"))
+    with pytest.raises(NonDeterministicCoderError, match=r"Decimal\('1.0'\) == Decimal\('1.00'\)"):
+        coder.verify_deterministic()
+    canonical = coder.as_deterministic_coder()
+    assert canonical == CanonicalDecimalCoder() and canonical.is_deterministic()
+    for equal in (["1", "1.0", "1.00", "1.000"], ["0", "-0.00", "0E+3"], ["120", "1.2E+2", "120.00"]):
+        assert len({canonical.encode(D(v)) for v in equal}) == 1, equal
+        for v in equal:
+            assert canonical.decode(canonical.encode(D(v))) == D(v)
+            assert coder.decode(canonical.encode(D(v))) == D(v)  # DecimalCoder reads the canonical bytes
+            assert canonical.decode_nested(canonical.encode_nested(D(v))) == D(v)
+    # every digit survives: 40 significant digits, trailing zeros only removed
+    long = D("1234567890123456789012345678901234567890.5000")
+    assert canonical.decode(canonical.encode(long)) == long
+    assert str(canonical.decode(canonical.encode(long))) == "1234567890123456789012345678901234567890.5"
