@@ -18,6 +18,7 @@ import coders
 from coders.primitives import (
     BooleanCoder,
     BytesCoder,
+    CanonicalDecimalCoder,
     CanonicalFloatCoder,
     DecimalCoder,
     FloatCoder,
@@ -338,7 +339,7 @@ def test_float_determinism_issue_and_canonical_variant():
     assert "-0.0 == 0.0" in issue.reason and "NaN" in issue.reason and "CanonicalFloatCoder" in issue.fix
     assert FloatCoder().as_deterministic_coder() == CanonicalFloatCoder()
     assert CanonicalFloatCoder().is_deterministic()
-    for c in (VarIntCoder(), StrUtf8Coder(), BytesCoder(), BooleanCoder(), NoneCoder(), TimestampCoder(), DecimalCoder()):
+    for c in (VarIntCoder(), StrUtf8Coder(), BytesCoder(), BooleanCoder(), NoneCoder(), TimestampCoder(), CanonicalDecimalCoder()):
         assert c.is_deterministic() and c.as_deterministic_coder() is c
 
 
