@@ -688,6 +688,26 @@ def test_fully_compliant_on_records_and_containers():
     assert_fully_compliant(AnyCoder(), [fractions.Fraction(1, 3), {"b": 1, "a": 2}, {"a": 2, "b": 1}])
 
 
+class IntifyingVariantCoder(FloatToIntCoder):
+    """Broken: exact itself, not deterministic, and its deterministic variant turns 1.0 into 1."""
+
+    def decode_from(self, data, pos, nested):
+        (value,) = struct.unpack_from(">d", data, pos)
+        return value, pos + 8
+
+    def own_determinism_issues(self):
+        return [("the sign of zero", None)]
+
+    def as_deterministic_coder(self, context=None):
+        return FloatToIntCoder()
+
+
+def test_fully_compliant_checks_the_deterministic_variant_keeps_types():
+    with pytest.raises(AssertionError, match=r"the deterministic variant does not round-trip 1.0 \(type float\)"
+                       r"(.|\n)*type changed from float to int"):
+        assert_fully_compliant(IntifyingVariantCoder(), [1.5, 1.0])
+
+
 def test_deterministic_catches_insertion_ordered_maps_and_names_the_path():
     coder = TupleCoder(VarIntCoder(), MapCoder(StrUtf8Coder(), VarIntCoder()))
     assert_non_deterministic(coder, reason_contains="insertion")
