@@ -144,20 +144,22 @@ def _compare(check_with, report: PicklabilityReport) -> list[str]:
 
 
 def _finish(report: PicklabilityReport, args, comparison, *, name: str) -> int:
-    sys.stdout.write(render(report, args.format, comparison=comparison, name=name))
+    sys.stdout.write(render(report, args.format, comparison=comparison, name=name, strict=args.strict))
     failed = not report.ok or (args.strict and report.warnings)
     return 1 if failed else 0
 
 
-def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str = "coderkit") -> str:
-    """The report as text, JSON or JUnit XML (one testcase per checked label)."""
+def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str = "coderkit",
+           strict: bool = False) -> str:
+    """The report as text, JSON or JUnit XML (one testcase per checked label; with ``strict``,
+    warnings are JUnit failures too, as they fail the exit status)."""
     if fmt == "json":
         data = report.to_dict()
         if comparison is not None:
             data["other_backends"] = comparison
         return json.dumps(data, indent=2, default=str) + "\n"
     if fmt == "junit":
-        return _junit(report, name)
+        return _junit(report, name, strict=strict)
     text = str(report)
     if comparison is not None:
         lines = ["", "under other picklers:"]
@@ -166,21 +168,27 @@ def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str =
     return text + "\n"
 
 
-def _junit(report: PicklabilityReport, name: str) -> str:
+def _junit(report: PicklabilityReport, name: str, *, strict: bool = False) -> str:
     by_label: dict[str, list] = {}
     for problem in report.problems:
         by_label.setdefault(problem.label or report.root or "object", []).append(problem)
     cases = []
+    failures = 0  # failing testcases, not problems: a JUnit reader expects failures <= tests
     for label, problems in by_label.items():
-        errors = [p for p in problems if p.severity == "error"]
-        body = "".join(
-            f"<failure message={quoteattr(f'{p.path}: {p.error}')} type={quoteattr(p.kind)}>"
-            f"{escape(str(p))}</failure>" for p in errors)
-        body += "".join(f"<system-err>{escape(str(p))}</system-err>" for p in problems if p.severity != "error")
+        failing = [p for p in problems if p.severity == "error" or strict]
+        passing = [p for p in problems if not (p.severity == "error" or strict)]
+        body = ""
+        if failing:  # one <failure> per testcase (the JUnit schema's limit), listing every problem
+            first = failing[0]
+            message = f"{first.path}: {first.error}" + (f" (and {len(failing) - 1} more)" if len(failing) > 1 else "")
+            body = (f"<failure message={quoteattr(message)} type={quoteattr(first.kind)}>"
+                    f"{escape(chr(10).join(map(str, failing)))}</failure>")
+            failures += 1
+        if passing:
+            body += f"<system-err>{escape(chr(10).join(map(str, passing)))}</system-err>"
         cases.append(f'  <testcase classname="coderkit" name={quoteattr(label)}>{body}</testcase>')
     if not cases:
         cases.append(f'  <testcase classname="coderkit" name={quoteattr(report.root or "all")}/>')
-    failures = len(report.errors)
     return (f'<?xml version="1.0" encoding="utf-8"?>\n'
             f'<testsuite name={quoteattr(name)} tests="{len(cases)}" failures="{failures}" errors="0">\n'
             + "\n".join(cases) + "\n</testsuite>\n")

@@ -95,3 +95,31 @@ def test_fresh_interpreter_finds_a_module_only_the_driver_can_import(capsys):
     problems = json.loads(out)["problems"]
     assert [(p["label"], p["type"]) for p in problems] == [("Tokenize", "local_helpers.Tokenize")]
     assert "local_helpers" in problems[0]["error"]
+
+
+def two_generators():
+    return {"a": (i for i in range(2)), "b": (i for i in range(3))}
+
+
+def test_junit_counts_failing_testcases_and_lists_every_problem_in_one_failure(capsys):
+    # two problems under one target: one testcase, one <failure> listing both, failures <= tests
+    code, out, _ = run(capsys, "check", "tests.pickling.test_doctor_cli:two_generators()", "--format", "junit")
+    assert code == 1
+    suite = ET.fromstring(out)
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    [case] = suite.iter("testcase")
+    [failure] = case.findall("failure")
+    assert "(and 1 more)" in failure.get("message")
+    assert failure.text.count("ERROR:") == 2
+
+
+def test_junit_with_strict_makes_warnings_failures_as_the_exit_status_does(capsys):
+    code, out, _ = run(capsys, "check", "threading:Lock()", "--format", "junit")
+    assert code == 0
+    suite = ET.fromstring(out)
+    assert suite.get("failures") == "0" and "WARNING" in suite.find("testcase/system-err").text
+    code, out, _ = run(capsys, "check", "threading:Lock()", "--format", "junit", "--strict")
+    assert code == 1
+    suite = ET.fromstring(out)
+    assert suite.get("failures") == "1"
+    assert "lock" in suite.find("testcase/failure").get("message")
