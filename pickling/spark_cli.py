@@ -111,7 +111,7 @@ def run_dump(args) -> int:
         print(f"coderkit spark-pickle dump: {e}", file=sys.stderr)
         return 1
     except DecodeError as e:
-        print(f"coderkit spark-pickle dump: malformed file: {e}", file=sys.stderr)
+        print(f"coderkit spark-pickle dump: {_decode_failure(e)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `| head`: the reader has all it wants
         try:
@@ -123,6 +123,20 @@ def run_dump(args) -> int:
         if progress is not None:
             progress.close()
     return 0
+
+
+def _decode_failure(e: DecodeError) -> str:
+    """What went wrong, and the fix: a class the file names that this Python cannot import is
+    not a malformed file (the bytes are fine; the code that defines them is missing here)."""
+    cause = e.__cause__
+    if isinstance(cause, ImportError):
+        module = getattr(cause, "name", None) or "a module"
+        return (f"cannot load: {e}. The file refers to {module!r}, which this Python cannot import: "
+                f"install it or add it to PYTHONPATH, then run again")
+    if isinstance(cause, AttributeError):
+        return (f"cannot load: {e}. The file refers to a class or function this Python's version of its "
+                f"module does not define: use the code the file was written with")
+    return f"malformed file: {e}"
 
 
 def _non_negative(text: str) -> int:
