@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from .base import Coder
 from .errors import CoderError
 
-__all__ = ["key_problems", "KeyConsistencyChecker", "coder_key_hazards", "check_keys"]
+__all__ = ["key_problems", "KeyConsistencyChecker", "coder_key_hazards", "check_keys", "walk_with_paths"]
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -220,7 +220,9 @@ def check_keys(coder: Coder, keys: Iterable[Any]) -> list[str]:
 
 # ============================================================================ static hazards
 
-def _walk_with_paths(coder: Coder):
+def walk_with_paths(coder: Coder):
+    """Every coder inside ``coder`` once (a recursive record is not followed again), depth first,
+    with its path in the type (``Order.tags``), as ``(path, coder)``."""
     seen: set[int] = set()
     stack = [(coder, coder.path_name())]
     while stack:
@@ -275,7 +277,7 @@ def coder_key_hazards(coder: Coder, hint: Any = None) -> list[str]:
     from .dynamic import AnyCoder
 
     hazards = [str(issue) for issue in coder.determinism_issues()]
-    for path, c in _walk_with_paths(coder):
+    for path, c in walk_with_paths(coder):
         if isinstance(c, AnyCoder):
             hazards.append(
                 f"{path}: keys typed Any are coded by their runtime type, so equal keys of different types "

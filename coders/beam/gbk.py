@@ -36,6 +36,7 @@ from apache_beam.typehints import native_type_compatibility, trivial_inference
 from apache_beam.typehints import typehints as beam_typehints
 
 from coders.base import Coder
+from coders.determinism import walk_with_paths
 from coders.errors import CoderError, DeterminismIssue, NonDeterministicCoderError
 
 __all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "beam_key_value_types", "resolve_key_coder", "equal_values_apart_issues"]
@@ -123,7 +124,7 @@ def equal_values_apart_issues(coder: Coder) -> list[DeterminismIssue]:
     from coders.records import UnionCoder
 
     issues = []
-    for path, c in _walk(coder):
+    for path, c in walk_with_paths(coder):
         if isinstance(c, UnionCoder):
             numeric = [t for t in c.member_types
                        if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)]
@@ -160,7 +161,7 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
     context = f"DeterministicGroupByKey '{label}' (key type `{_type_name(key_hint)}`)"
     coder = registry.get_coder(key_hint)
     if not allow_unknown:
-        unknown = [(path, c) for path, c in _walk(coder) if isinstance(c, AnyCoder)]
+        unknown = [(path, c) for path, c in walk_with_paths(coder) if isinstance(c, AnyCoder)]
         if unknown:
             raise NonDeterministicCoderError(
                 coder, [_unknown_key_issue(c, label, path) for path, c in unknown], context=context)
@@ -173,19 +174,6 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
         if err.context != context:
             raise NonDeterministicCoderError(coder, err.issues or coder.determinism_issues(), context=context) from None
         raise
-
-
-def _walk(coder: Coder):
-    seen: set[int] = set()
-    stack = [(coder.path_name(), coder)]
-    while stack:
-        path, c = stack.pop()
-        if id(c) in seen:
-            continue
-        seen.add(id(c))
-        yield path, c
-        for segment, child in reversed(c.labelled_components()):
-            stack.append((path + segment, child))
 
 
 class _EncodeKeysFn(beam.DoFn):
