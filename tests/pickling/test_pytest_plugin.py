@@ -82,3 +82,33 @@ def test_marker_checks_one_test_and_pipelines_never_run(tmp_path):
     result = run_pytest(tmp_path, source, "-k", "never_run")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[NeverRun] HoldsSocket.conn" in result.stdout
+
+
+def test_marker_with_keys_also_fails_on_grouping_keys_that_are_not_deterministic(tmp_path):
+    source = '''
+    import typing
+    import apache_beam as beam
+    import pytest
+
+
+    def build():
+        p = beam.Pipeline()
+        (p | beam.Create([(0.0, 1), (-0.0, 2)]).with_output_types(typing.Tuple[float, int])
+           | "GroupByAmount" >> beam.GroupByKey())
+        return p
+
+
+    @pytest.mark.check_picklable(keys=True)
+    def test_keys_checked():
+        build()
+
+
+    @pytest.mark.check_picklable
+    def test_keys_not_checked():
+        build()
+    '''
+    result = run_pytest(tmp_path, source)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "1 failed, 1 passed" in out and "FAILED test_user_pipeline.py::test_keys_checked" in out
+    assert "[GroupByAmount] GroupByKey key" in out and "CanonicalFloatCoder" in out
