@@ -28,13 +28,15 @@ CoderOrFactory = Union[Coder, Callable[[], Coder]]
 class UnknownWritableClassError(CoderNotFoundError):
     """No coder is registered for a Hadoop class name."""
 
-    def __init__(self, class_name: str, known: list[str]):
+    def __init__(self, class_name: str, known: list[str], *, default_registry: bool = True):
         self.class_name = class_name
+        how = (f"coders.hadoop.register_writable({class_name!r}, coder)" if default_registry else
+               f"registry.register({class_name!r}, coder) on the WritableRegistry you pass as registry=")
         message = (
             f"no coder is registered for the Hadoop class {class_name!r}. Register one with "
-            f"coders.hadoop.register_writable({class_name!r}, coder) where coder is a coders.Coder whose "
+            f"{how} where coder is a coders.Coder whose "
             f"bytes match the class's write()/readFields(); or read the raw bytes with "
-            f"SequenceFileReader(path, raw=True). Known classes: {', '.join(sorted(known))}"
+            f"SequenceFileReader(path, raw=True). Known classes: {', '.join(sorted(known)) or 'none'}"
         )
         super().__init__(message, types=(class_name,))
 
@@ -85,7 +87,8 @@ class WritableRegistry:
         """The coder for ``class_name``, or UnknownWritableClassError naming it and the fix."""
         entry = self._lookup(self.full_name(class_name))
         if entry is None:
-            raise UnknownWritableClassError(class_name, self.known())
+            raise UnknownWritableClassError(class_name, self.known(),
+                                            default_registry=self is globals().get("writable_registry"))
         coder = entry if isinstance(entry, Coder) else entry()
         if not isinstance(coder, Coder):
             raise TypeError(f"the factory registered for {class_name!r} returned {type(coder).__name__}, not a Coder")

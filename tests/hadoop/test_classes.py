@@ -33,6 +33,19 @@ def test_unknown_class_names_it_and_the_fix():
     assert isinstance(info.value, coders.CoderNotFoundError) and isinstance(info.value, LookupError)
 
 
+def test_unknown_class_in_a_users_own_registry_says_how_to_register_there():
+    with pytest.raises(UnknownWritableClassError) as info:
+        WritableRegistry().coder_for("com.example.Missing")
+    message = str(info.value)
+    assert "registry.register('com.example.Missing', coder) on the WritableRegistry you pass as registry=" in message
+    assert "register_writable" not in message
+    assert message.endswith("Known classes: none")
+    with pytest.raises(UnknownWritableClassError, match="Known classes: com.example.Other$"):
+        child = WritableRegistry()
+        child.register("com.example.Other", TextCoder())
+        child.coder_for("com.example.Missing")
+
+
 def test_child_registry_adds_without_touching_the_parent():
     child = writable_registry.child()
     child.register("com.example.Pair", ArrayWritableCoder(IntWritableCoder()))
