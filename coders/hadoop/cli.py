@@ -4,9 +4,11 @@
   metadata, sync marker), the record count and the sync entries' offsets.
 * ``coderkit seqfile dump PATH [--limit N] [--raw] [--positions]``: one JSON object per
   record on stdout: ``{"key": ..., "value": ...}``. bytes become ``{"$base64": "..."}``,
-  non-finite floats the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, and a dict
-  with non-str keys ``{"$map": [[key, value], ...]}``. A progress bar goes to stderr
-  when it is a terminal and the input is large.
+  non-finite floats ``{"$float": "NaN"}`` (or ``"Infinity"``, ``"-Infinity"``), a dict
+  whose keys are not all str, or has a key starting with ``$``, ``{"$map": [[key, value], ...]}``,
+  and a value JSON has no form for (from a user's coder: a set, a datetime ...)
+  ``{"$type": "module.Name", "$repr": "..."}``; so no two values print the same. A
+  progress bar goes to stderr when it is a terminal and the input is large.
 
 Exit codes: 0 done, 1 the data is corrupt or names a class with no coder, 2 bad usage.
 """
@@ -120,18 +122,24 @@ def _print_info(info: dict) -> None:
 
 
 def to_json_value(value):
-    """A decoded Writable value as something ``json.dumps`` writes losslessly (see the module docstring)."""
+    """A decoded Writable value as something ``json.dumps`` writes without ambiguity (see the
+    module docstring): a string never prints like a float or a wrapper, a dict never like bytes."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return {"$float": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$base64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
             return {k: to_json_value(v) for k, v in value.items()}
         return {"$map": [[to_json_value(k), to_json_value(v)] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
-    return value
+    kind = type(value)
+    return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$repr": repr(value)}
 
 
 class _Progress:

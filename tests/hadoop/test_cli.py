@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from coders.hadoop import SequenceFileWriter, cli
+from coders.hadoop import SequenceFileWriter, cli, register_writable, writable_registry
 
 
 def run(argv):
@@ -54,7 +54,7 @@ def test_dump_json_lines_with_limit(seqdir, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 32
     first = json.loads(lines[0])
-    assert first == {"key": "p0-0", "value": {"$map": [["n", 0], ["b", {"$base64": "AAE="}], ["f", "NaN"],
+    assert first == {"key": "p0-0", "value": {"$map": [["n", 0], ["b", {"$base64": "AAE="}], ["f", {"$float": "NaN"}],
                                                       ["x", None], [7, "int key"]]}}
     assert json.loads(lines[31])["key"] == "p1-1"  # continues into the next part, in part order
 
@@ -114,7 +114,31 @@ def test_missing_path_and_bad_limit_exit_2(tmp_path, capsys):
 
 def test_to_json_value_is_lossless_for_what_json_lacks():
     assert cli.to_json_value([b"a", float("inf"), float("-inf"), {1: 2}]) == \
-        [{"$base64": "YQ=="}, "Infinity", "-Infinity", {"$map": [[1, 2]]}]
+        [{"$base64": "YQ=="}, {"$float": "Infinity"}, {"$float": "-Infinity"}, {"$map": [[1, 2]]}]
+
+
+def test_values_that_would_print_alike_print_differently():
+    # a Text "NaN" and a Double NaN, a map that looks like a wrapper and the bytes it mimics
+    assert cli.to_json_value({"t": "NaN", "d": float("nan")}) == {"t": "NaN", "d": {"$float": "NaN"}}
+    assert cli.to_json_value({"$base64": "eA=="}) == {"$map": [["$base64", "eA=="]]}
+    assert cli.to_json_value(b"x") == {"$base64": "eA=="}
+
+
+def test_a_value_json_has_no_form_for_is_wrapped_not_a_crash(tmp_path, capsys):
+    import datetime
+
+    from coders.primitives import TimestampCoder
+    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
+    p = tmp_path / "ts.seq"
+    with SequenceFileWriter(p, "Text", ("com.example.When", TimestampCoder())) as w:
+        w.append("a", when)
+    register_writable("com.example.When", TimestampCoder())
+    try:
+        assert run(["seqfile", "dump", str(p)]) == 0
+    finally:
+        writable_registry.unregister("com.example.When")
+    assert json.loads(capsys.readouterr().out) == {
+        "key": "a", "value": {"$type": "datetime.datetime", "$repr": repr(when)}}
 
 
 def test_the_coderkit_command_stops_quietly_when_its_reader_goes_away(tmp_path):
