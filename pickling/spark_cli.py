@@ -18,9 +18,9 @@ import json
 import math
 import os
 import sys
-import time
 
 from coders.errors import DecodeError
+from coders.hadoop.cli import ProgressBar
 
 WRAPPER_KEYS = ("$type", "$repr")
 
@@ -46,36 +46,6 @@ def _wrap(value) -> dict:
     return {"$type": name, "$repr": repr(value)}
 
 
-class _Progress:
-    """A one-line progress bar on stderr (only drawn when stderr is a terminal)."""
-
-    def __init__(self, files: list[str], stream):
-        self.stream = stream
-        self.total = sum(os.path.getsize(f) for f in files) or 1
-        self.done_before = 0  # bytes of the files already finished
-        self.records = 0
-        self.last = 0.0
-
-    def update(self, file_offset: int, records: int, force: bool = False) -> None:
-        self.records = records
-        now = time.monotonic()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        fraction = min(1.0, (self.done_before + file_offset) / self.total)
-        bar = "#" * int(fraction * 30)
-        self.stream.write(f"\r[{bar:<30}] {fraction:6.1%} {records} records")
-        self.stream.flush()
-
-    def finish_file(self, size: int) -> None:
-        self.done_before += size
-
-    def close(self) -> None:
-        self.update(self.total - self.done_before, self.records, force=True)
-        self.stream.write("\n")
-        self.stream.flush()
-
-
 def run_dump(args) -> int:
     from pickling import spark
 
@@ -85,9 +55,10 @@ def run_dump(args) -> int:
     except (ValueError, OSError) as e:
         print(f"coderkit spark-pickle dump: {e}", file=sys.stderr)
         return 2
-    progress = _Progress(files, sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressBar(sum(os.path.getsize(f) for f in files), sys.stderr) if sys.stderr.isatty() else None
     out = sys.stdout
     count = 0
+    done_before = 0  # bytes of the files already finished
     limit = args.limit
     try:
         for file in files:
@@ -101,11 +72,10 @@ def run_dump(args) -> int:
                     out.write("\n")
                     count += 1
                 if progress is not None:
-                    progress.update(position, count)
+                    progress.update(done_before + position, count)
                 if limit is not None and count >= limit:
                     break
-            if progress is not None:
-                progress.finish_file(os.path.getsize(file))
+            done_before += os.path.getsize(file)
         out.flush()
     except spark.UnsafeGlobalError as e:
         print(f"coderkit spark-pickle dump: {e}", file=sys.stderr)
@@ -121,7 +91,7 @@ def run_dump(args) -> int:
         return 0
     finally:
         if progress is not None:
-            progress.close()
+            progress.finish(count)
     return 0
 
 

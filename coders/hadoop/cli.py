@@ -25,7 +25,7 @@ import time
 from ..errors import CoderNotFoundError, DecodeError
 from .sequencefile import SequenceFileReader, list_part_files
 
-__all__ = ["register", "to_json_value"]
+__all__ = ["register", "to_json_value", "ProgressBar"]
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
@@ -142,8 +142,9 @@ def to_json_value(value):
     return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$repr": repr(value)}
 
 
-class _Progress:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+class ProgressBar:
+    """A one-line progress bar (bytes done of ``total``, records so far), redrawn at most ten
+    times a second; the CLIs draw it on stderr only when that is a terminal."""
 
     def __init__(self, total: int, stream):
         self.total = max(total, 1)
@@ -176,7 +177,7 @@ def run_dump(args) -> int:
     total = sum(os.path.getsize(p) for p in parts)
     progress = None
     if not args.no_progress and total >= PROGRESS_MIN_BYTES and sys.stderr.isatty():
-        progress = _Progress(total, sys.stderr)
+        progress = ProgressBar(total, sys.stderr)
     out = sys.stdout
     count = 0
     done_before = 0
