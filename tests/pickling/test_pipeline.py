@@ -58,6 +58,23 @@ def make_locked_step():
     return locked
 
 
+class CombineHoldingSocket(beam.CombineFn):
+    def __init__(self):
+        self.conn = socket.socket()
+
+    def create_accumulator(self):
+        return 0
+
+    def add_input(self, acc, x):
+        return acc + x
+
+    def merge_accumulators(self, accs):
+        return sum(accs)
+
+    def extract_output(self, acc):
+        return acc
+
+
 def scale(x, factor):
     return x * factor
 
@@ -96,6 +113,27 @@ def test_every_bad_fn_is_found_with_its_transform_label_and_path():
     assert not any(label == "ByRef" for label, _ in found)
     assert found[("Gen", "args[0]")].type_name == "generator"
     assert not any(label == "Fine" for label, _ in found)
+
+
+def test_combine_fns_and_flatmap_filter_maptuple_callables_are_checked():
+    sock = socket.socket()
+    try:
+        p = build(lambda: "Flat" >> beam.FlatMap(lambda x: [x] if sock else []),
+                  lambda: "Keep" >> beam.Filter(lambda x: sock is not None),
+                  lambda: "Sum" >> beam.CombineGlobally(CombineHoldingSocket()),
+                  lambda: "Pair" >> beam.Map(lambda x: (x, x)),
+                  lambda: "SumPerKey" >> beam.CombinePerKey(CombineHoldingSocket()),
+                  lambda: "Swap" >> beam.MapTuple(lambda k, v: (v, k, sock)))
+        found = {(p.label, p.path, p.type_name) for p in check_pipeline(p, check_fallbacks=False).errors}
+    finally:
+        sock.close()
+    assert found == {
+        ("Flat", "lambda.<closure>.sock", "socket.socket"),
+        ("Keep", "lambda.<closure>.sock", "socket.socket"),
+        ("Sum", "CombineHoldingSocket.conn", "socket.socket"),
+        ("SumPerKey", "CombineHoldingSocket.conn", "socket.socket"),
+        ("Swap", "lambda.<closure>.sock", "socket.socket"),
+    }
 
 
 def test_map_callables_are_checked_not_beams_wrapper_and_internal_fns_are_skipped():
