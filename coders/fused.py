@@ -24,6 +24,7 @@ import functools
 import struct
 import threading
 
+from . import speedups
 from .base import Coder
 from .collections import ZERO_WIDTH_LIMIT, IterableCoder, ListCoder, MapCoder, TupleCoder, TupleSequenceCoder
 from .primitives import (
@@ -43,7 +44,7 @@ from .primitives import (
 from .streams import DOUBLE_BE, INT32_BE
 from .wrappers import NullableCoder, min_nested_size
 
-__all__ = ["FusedCodec", "codec_for", "source_for"]
+__all__ = ["FusedCodec", "codec_for", "source_for", "c_spec"]
 
 # Precomputed varints for 0 .. 2**14 - 1 (one and two bytes): counts, lengths and small ints.
 _VARINT_TABLE = VARINT_TABLE
@@ -403,22 +404,63 @@ class _Generator:
         return "\n\n".join(parts) + "\n"
 
 
+def c_spec(coder: Coder, inlining: frozenset = frozenset()) -> tuple:
+    """The tree ``coders._speedups.Codec`` runs for ``coder``: the same cases the generator inlines.
+
+    Each node is a tuple naming its kind; coders the C code does not know become
+    ``("generic", encode, encode_nested, decode_from)`` and are called through Python, as
+    are records met again inside themselves (recursive types).
+    """
+    t = type(coder)
+    leaf = {VarIntCoder: "varint", StrUtf8Coder: "str", BytesCoder: "bytes", FloatCoder: "float",
+            CanonicalFloatCoder: "cfloat", BooleanCoder: "bool", NoneCoder: "none"}.get(t)
+    if leaf:
+        return (leaf,)
+    if t is NullableCoder:
+        return ("nullable", c_spec(coder.value_coder, inlining))
+    if t is TupleCoder:
+        return ("tuple", tuple(c_spec(c, inlining) for c in coder.component_coders))
+    if t in (ListCoder, TupleSequenceCoder, IterableCoder):
+        kind = {ListCoder: "list", TupleSequenceCoder: "tupleseq", IterableCoder: "iterable"}[t]
+        return (kind, c_spec(coder.element_coder, inlining), min_nested_size(coder.element_coder))
+    if t is MapCoder and not coder.deterministic:
+        per = min_nested_size(coder.key_coder) + min_nested_size(coder.value_coder)
+        return ("map", c_spec(coder.key_coder, inlining), c_spec(coder.value_coder, inlining), per)
+    if _is_record(coder) and id(coder) not in inlining:
+        inner = inlining | {id(coder)}
+        return ("record", coder.cls, tuple(coder.field_names), coder.from_fields, issubclass(coder.cls, tuple),
+                tuple(c_spec(c, inner) for c in coder.field_coders))
+    return ("generic", coder.encode, coder.encode_nested, coder.decode_from)
+
+
 class FusedCodec:
     """The generated functions for one coder tree, with the reference path as their fallback.
 
     ``encode``/``decode``/``encode_nested``/``decode_nested`` behave exactly like the
-    coder's reference methods (same bytes, values and errors). ``raw_*`` are the
-    generated functions alone, without the fallback (for tests); ``source`` is their code.
+    coder's reference methods (same bytes, values and errors): with the C accelerator
+    (``coders.speedups.ENABLED``) they are the C codecs in ``accelerated`` (outer, nested),
+    otherwise the generated Python functions. ``raw_*`` are the generated functions alone,
+    without the fallback (for tests); ``source`` is their code.
     """
 
     __slots__ = ("coder", "source", "encode", "decode", "encode_nested", "decode_nested",
-                 "raw_encode", "raw_decode", "raw_encode_nested", "raw_decode_nested")
+                 "raw_encode", "raw_decode", "raw_encode_nested", "raw_decode_nested", "accelerated")
 
     def __init__(self, coder: Coder, source: str, namespace: dict):
         self.coder = coder
         self.source = source
-        for name in self.__slots__[2:]:
+        for name in self.__slots__[2:-1]:
             setattr(self, name, namespace[name])
+        self.accelerated = None
+        if speedups.ENABLED:
+            # Surprises in C go to the generated Python entry points, which try their own fast
+            # path and then the reference: the same results, only slower for the odd input.
+            spec = c_spec(coder)
+            outer = speedups.Codec(spec, False, namespace["encode"], namespace["decode"])
+            inner = speedups.Codec(spec, True, namespace["encode_nested"], namespace["decode_nested"])
+            self.accelerated = (outer, inner)
+            self.encode, self.decode = outer.encode, outer.decode
+            self.encode_nested, self.decode_nested = inner.encode, inner.decode
 
     def __repr__(self):
         return f"FusedCodec[{self.coder!r}]"

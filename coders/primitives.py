@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import decimal
 
+from . import speedups
 from .base import Coder
 from .errors import DecodeError
 from .streams import (
@@ -365,9 +366,13 @@ class VarIntCoder(_Primitive):
             "use DecimalCoder or a PickleCoder for larger integers, or reduce the value",
         )
 
-    # fast paths (VarInt bytes do not depend on the context), generated above
-    encode = encode_nested = _whole_varint_encode
-    decode = decode_nested = _whole_varint_decode
+    # fast paths (VarInt bytes do not depend on the context): C when the accelerator is built
+    # (coders.speedups), else generated above; both hand anything unusual to the reference path
+    if speedups.ENABLED:
+        encode, decode = speedups.varint_methods(_whole_varint_encode, _whole_varint_decode)
+    else:
+        encode, decode = _whole_varint_encode, _whole_varint_decode
+    encode_nested, decode_nested = encode, decode
 
     def estimate_size(self, value, nested=False):
         return varint64_size(value)

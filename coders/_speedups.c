@@ -1,0 +1,855 @@
+/* coders._speedups: optional C accelerator for coderkit's hottest paths.
+ *
+ * Two things live here, both "fast path or fall back":
+ *
+ *   varint_methods(encode_fallback, decode_fallback) -> (encode, decode)
+ *       Method descriptors for VarIntCoder.encode/decode (same bytes in both contexts).
+ *       They handle an exact int in the int64 range / an exact bytes object holding one
+ *       well-formed varint; anything else calls fallback(self, value), the pure-Python
+ *       method, which returns the result or raises the precise EncodeError/DecodeError.
+ *
+ *   Codec(spec, nested, encode_fallback, decode_fallback)
+ *       A coder tree (varint, str, bytes, float, bool, None, nullable, tuple, list, map,
+ *       record, or "generic": any other coder called through Python) compiled once into
+ *       C nodes. encode/decode run the tree; at the first surprise (a wrong type, a bad
+ *       byte, any exception inside) they drop what they did and call the fallback with
+ *       the original argument, so results and errors are always the reference path's.
+ *       raw_encode/raw_decode do the same without the fallback (for differential tests):
+ *       they raise the inner exception or Unhandled.
+ *
+ * Bounds: every read checks the remaining length first; counts are checked against the
+ * bytes left before anything is allocated; nothing reads past the end of the buffer.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+static PyObject *Unhandled;  /* raised by raw_* when the C path does not handle an input */
+
+/* ------------------------------------------------------------------ output buffer */
+
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+    char small[512];
+} Buf;
+
+static void buf_init(Buf *b) { b->p = b->small; b->len = 0; b->cap = (Py_ssize_t)sizeof b->small; }
+static void buf_free(Buf *b) { if (b->p != b->small) PyMem_Free(b->p); }
+
+static int buf_reserve(Buf *b, Py_ssize_t extra)
+{
+    if (extra <= b->cap - b->len)
+        return 0;
+    if (extra > PY_SSIZE_T_MAX / 2 - b->len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t need = b->len + extra, cap = b->cap;
+    while (cap < need)
+        cap *= 2;
+    char *np;
+    if (b->p == b->small) {
+        np = PyMem_Malloc((size_t)cap);
+        if (np != NULL)
+            memcpy(np, b->small, (size_t)b->len);
+    } else {
+        np = PyMem_Realloc(b->p, (size_t)cap);
+    }
+    if (np == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->len, s, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static int buf_varint(Buf *b, uint64_t v)
+{
+    if (buf_reserve(b, 10) < 0)
+        return -1;
+    unsigned char *q = (unsigned char *)b->p + b->len;
+    while (v >= 0x80) {
+        *q++ = (unsigned char)((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    *q++ = (unsigned char)v;
+    b->len = (char *)q - b->p;
+    return 0;
+}
+
+static int buf_int32(Buf *b, Py_ssize_t n)
+{
+    unsigned char q[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+    return buf_put(b, (const char *)q, 4);
+}
+
+/* ------------------------------------------------------------------ varints */
+
+/* An exact int in the int64 range, as its unsigned two's complement; -1 (no exception) otherwise. */
+static int int64_of(PyObject *x, uint64_t *out)
+{
+    int overflow = 0;
+    if (!PyLong_CheckExact(x))
+        return -1;
+    long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
+    if (overflow)
+        return -1;
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* One varint at *pos; 0 and *pos advanced, or -1 when truncated, over-long or beyond 64 bits. */
+static int read_varint(const unsigned char *d, Py_ssize_t len, Py_ssize_t *pos, uint64_t *out)
+{
+    Py_ssize_t p = *pos;
+    uint64_t r = 0;
+    for (int i = 0; i < 9; i++) {
+        if (p >= len)
+            return -1;
+        unsigned char c = d[p++];
+        r |= (uint64_t)(c & 0x7F) << (7 * i);
+        if (c < 0x80) {
+            *pos = p;
+            *out = r;
+            return 0;
+        }
+    }
+    if (p >= len || d[p] > 1)  /* the tenth byte holds bit 63 only */
+        return -1;
+    r |= (uint64_t)d[p] << 63;
+    *pos = p + 1;
+    *out = r;
+    return 0;
+}
+
+static PyObject *varint_encode_fallback, *varint_decode_fallback;
+
+static PyObject *varint_encode(PyObject *self, PyObject *value)
+{
+    uint64_t v;
+    if (int64_of(value, &v) == 0) {
+        unsigned char q[10];
+        int n = 0;
+        while (v >= 0x80) {
+            q[n++] = (unsigned char)((v & 0x7F) | 0x80);
+            v >>= 7;
+        }
+        q[n++] = (unsigned char)v;
+        return PyBytes_FromStringAndSize((const char *)q, n);
+    }
+    PyErr_Clear();
+    return PyObject_CallFunctionObjArgs(varint_encode_fallback, self, value, NULL);
+}
+
+static PyObject *varint_decode(PyObject *self, PyObject *data)
+{
+    if (PyBytes_CheckExact(data)) {
+        Py_ssize_t len = PyBytes_GET_SIZE(data), pos = 0;
+        uint64_t v;
+        if (read_varint((const unsigned char *)PyBytes_AS_STRING(data), len, &pos, &v) == 0 && pos == len)
+            return PyLong_FromLongLong((long long)v);
+    }
+    return PyObject_CallFunctionObjArgs(varint_decode_fallback, self, data, NULL);
+}
+
+static PyMethodDef varint_encode_def = {"encode", (PyCFunction)varint_encode, METH_O,
+                                        "Encode an int64 as a varint (C; the pure-Python method on any other input)."};
+static PyMethodDef varint_decode_def = {"decode", (PyCFunction)varint_decode, METH_O,
+                                        "Decode one varint filling the bytes (C; the pure-Python method otherwise)."};
+
+static PyObject *varint_methods(PyObject *module, PyObject *args)
+{
+    PyObject *enc, *dec;
+    if (!PyArg_ParseTuple(args, "OO:varint_methods", &enc, &dec))
+        return NULL;
+    Py_INCREF(enc);
+    Py_XSETREF(varint_encode_fallback, enc);
+    Py_INCREF(dec);
+    Py_XSETREF(varint_decode_fallback, dec);
+    PyObject *e = PyDescr_NewMethod(&PyBaseObject_Type, &varint_encode_def);
+    PyObject *d = e ? PyDescr_NewMethod(&PyBaseObject_Type, &varint_decode_def) : NULL;
+    if (d == NULL) {
+        Py_XDECREF(e);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", e, d);
+}
+
+/* ------------------------------------------------------------------ coder trees */
+
+enum Kind { K_VARINT, K_STR, K_BYTES, K_FLOAT, K_CFLOAT, K_BOOL, K_NONE, K_NULLABLE, K_TUPLE,
+            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC };
+
+static const char *kind_names[] = {"varint", "str", "bytes", "float", "cfloat", "bool", "none", "nullable", "tuple",
+                                   "list", "tupleseq", "iterable", "map", "record", "generic", NULL};
+
+typedef struct Node {
+    int kind;
+    Py_ssize_t n;          /* children (tuple components, record fields; 1 for sequences and nullable, 2 for maps) */
+    struct Node **kids;
+    Py_ssize_t min_size;   /* sequences: fewest bytes per element; maps: per entry */
+    int is_tuple;          /* record of a tuple subclass (NamedTuple) */
+    PyObject *cls, *names, *build;                 /* record */
+    PyObject *enc_outer, *enc_nested, *dec_from;   /* generic */
+} Node;
+
+static void node_free(Node *nd)
+{
+    if (nd == NULL)
+        return;
+    for (Py_ssize_t i = 0; i < nd->n; i++)
+        node_free(nd->kids[i]);
+    PyMem_Free(nd->kids);
+    Py_XDECREF(nd->cls);
+    Py_XDECREF(nd->names);
+    Py_XDECREF(nd->build);
+    Py_XDECREF(nd->enc_outer);
+    Py_XDECREF(nd->enc_nested);
+    Py_XDECREF(nd->dec_from);
+    PyMem_Free(nd);
+}
+
+static int node_traverse(Node *nd, visitproc visit, void *arg)
+{
+    if (nd == NULL)
+        return 0;
+    Py_VISIT(nd->cls);
+    Py_VISIT(nd->names);
+    Py_VISIT(nd->build);
+    Py_VISIT(nd->enc_outer);
+    Py_VISIT(nd->enc_nested);
+    Py_VISIT(nd->dec_from);
+    for (Py_ssize_t i = 0; i < nd->n; i++) {
+        int r = node_traverse(nd->kids[i], visit, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static Node *node_from_spec(PyObject *spec, int depth);
+
+static int node_kids(Node *nd, PyObject *specs, int depth)
+{
+    if (!PyTuple_Check(specs)) {
+        PyErr_SetString(PyExc_TypeError, "Codec spec: children must be a tuple of specs");
+        return -1;
+    }
+    nd->kids = PyMem_Calloc((size_t)PyTuple_GET_SIZE(specs) + 1, sizeof(Node *));
+    if (nd->kids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(specs); i++) {
+        nd->kids[i] = node_from_spec(PyTuple_GET_ITEM(specs, i), depth + 1);
+        if (nd->kids[i] == NULL)
+            return -1;
+        nd->n = i + 1;
+    }
+    return 0;
+}
+
+/* spec: (kind name, ...) as built by coders.fused; see the kinds below. */
+static Node *node_from_spec(PyObject *spec, int depth)
+{
+    if (depth > 200) {
+        PyErr_SetString(PyExc_RecursionError, "Codec spec nested too deeply");
+        return NULL;
+    }
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))) {
+        PyErr_SetString(PyExc_TypeError, "Codec spec: expected a tuple starting with a kind name");
+        return NULL;
+    }
+    int kind = -1;
+    for (int k = 0; kind_names[k] != NULL; k++)
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), kind_names[k]) == 0)
+            kind = k;
+    if (kind < 0) {
+        PyErr_Format(PyExc_ValueError, "Codec spec: unknown kind %R", PyTuple_GET_ITEM(spec, 0));
+        return NULL;
+    }
+    Node *nd = PyMem_Calloc(1, sizeof(Node));
+    if (nd == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    nd->kind = kind;
+    PyObject *kids = NULL, *a = NULL, *b = NULL, *c = NULL;
+    Py_ssize_t size = 0;
+    int ok = 1;
+    switch (kind) {
+    case K_NULLABLE:
+        ok = PyArg_ParseTuple(spec, "OO:nullable", &a, &b);
+        if (ok) {
+            kids = PyTuple_Pack(1, b);
+            ok = kids && node_kids(nd, kids, depth) == 0;
+        }
+        break;
+    case K_TUPLE:
+        ok = PyArg_ParseTuple(spec, "OO!:tuple", &a, &PyTuple_Type, &b) && node_kids(nd, b, depth) == 0;
+        break;
+    case K_LIST: case K_TUPLESEQ: case K_ITERABLE:
+        ok = PyArg_ParseTuple(spec, "OOn:sequence", &a, &b, &size);
+        if (ok) {
+            nd->min_size = size;
+            kids = PyTuple_Pack(1, b);
+            ok = kids && node_kids(nd, kids, depth) == 0;
+        }
+        break;
+    case K_MAP:
+        ok = PyArg_ParseTuple(spec, "OOOn:map", &a, &b, &c, &size);
+        if (ok) {
+            nd->min_size = size;
+            kids = PyTuple_Pack(2, b, c);
+            ok = kids && node_kids(nd, kids, depth) == 0;
+        }
+        break;
+    case K_RECORD: {
+        PyObject *cls, *names, *build, *fields;
+        ok = PyArg_ParseTuple(spec, "OOO!OpO!:record", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
+                              &PyTuple_Type, &fields);
+        if (ok && PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(fields)) {
+            PyErr_SetString(PyExc_ValueError, "Codec spec: record names and fields differ in length");
+            ok = 0;
+        }
+        if (ok) {
+            Py_INCREF(cls);
+            nd->cls = cls;
+            Py_INCREF(names);
+            nd->names = names;
+            Py_INCREF(build);
+            nd->build = build;
+            ok = node_kids(nd, fields, depth) == 0;
+        }
+        break;
+    }
+    case K_GENERIC:
+        ok = PyArg_ParseTuple(spec, "OOOO:generic", &a, &nd->enc_outer, &nd->enc_nested, &nd->dec_from);
+        if (ok) {
+            Py_INCREF(nd->enc_outer);
+            Py_INCREF(nd->enc_nested);
+            Py_INCREF(nd->dec_from);
+        } else {
+            nd->enc_outer = nd->enc_nested = nd->dec_from = NULL;
+        }
+        break;
+    default:
+        break;
+    }
+    Py_XDECREF(kids);
+    if (!ok) {
+        node_free(nd);
+        return NULL;
+    }
+    return nd;
+}
+
+/* ---- encoding: 0 on success, -1 on a surprise (an exception may be set) */
+
+static int enc(Node *nd, PyObject *x, int nested, Buf *b);
+
+static int enc_seq_items(Node *nd, PyObject *x, Buf *b)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(x);
+    if (n > 0x7FFFFFFF || buf_int32(b, n) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PySequence_Fast_GET_SIZE(x) != n)  /* a generic element coder changed the list */
+            return -1;
+        PyObject *item = PySequence_Fast_GET_ITEM(x, i);
+        Py_INCREF(item);
+        int r = enc(nd->kids[0], item, 1, b);
+        Py_DECREF(item);
+        if (r < 0)
+            return -1;
+    }
+    return PySequence_Fast_GET_SIZE(x) == n ? 0 : -1;
+}
+
+static int enc(Node *nd, PyObject *x, int nested, Buf *b)
+{
+    switch (nd->kind) {
+    case K_VARINT: {
+        uint64_t v;
+        if (int64_of(x, &v) < 0)
+            return -1;
+        return buf_varint(b, v);
+    }
+    case K_STR: {
+        if (!PyUnicode_CheckExact(x))
+            return -1;
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(x, &n);  /* fails on lone surrogates */
+        if (s == NULL)
+            return -1;
+        if (nested && buf_varint(b, (uint64_t)n) < 0)
+            return -1;
+        return buf_put(b, s, n);
+    }
+    case K_BYTES:
+        if (!PyBytes_CheckExact(x))
+            return -1;
+        if (nested && buf_varint(b, (uint64_t)PyBytes_GET_SIZE(x)) < 0)
+            return -1;
+        return buf_put(b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x));
+    case K_FLOAT: case K_CFLOAT: {
+        if (!PyFloat_CheckExact(x) || buf_reserve(b, 8) < 0)
+            return -1;
+        double v = PyFloat_AS_DOUBLE(x);
+        unsigned char *q = (unsigned char *)b->p + b->len;
+        if (nd->kind == K_CFLOAT && v != v) {
+            static const unsigned char nan[8] = {0x7f, 0xf8, 0, 0, 0, 0, 0, 0};
+            memcpy(q, nan, 8);
+        } else if (nd->kind == K_CFLOAT && v == 0.0) {
+            memset(q, 0, 8);
+        } else if (PyFloat_Pack8(v, (char *)q, 0) < 0) {
+            return -1;
+        }
+        b->len += 8;
+        return 0;
+    }
+    case K_BOOL:
+        if (x == Py_True)
+            return buf_put(b, "\x01", 1);
+        if (x == Py_False)
+            return buf_put(b, "\x00", 1);
+        return -1;
+    case K_NONE:
+        return x == Py_None ? 0 : -1;
+    case K_NULLABLE:
+        if (x == Py_None)
+            return buf_put(b, "\x00", 1);
+        if (buf_put(b, "\x01", 1) < 0)
+            return -1;
+        return enc(nd->kids[0], x, nested, b);
+    case K_TUPLE: {
+        if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != nd->n)
+            return -1;
+        for (Py_ssize_t i = 0; i < nd->n; i++)
+            if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
+                return -1;
+        return 0;
+    }
+    case K_LIST:
+        return PyList_Check(x) ? enc_seq_items(nd, x, b) : -1;
+    case K_TUPLESEQ:
+        return PyTuple_Check(x) ? enc_seq_items(nd, x, b) : -1;
+    case K_ITERABLE:
+        return (PyList_Check(x) || PyTuple_Check(x)) ? enc_seq_items(nd, x, b) : -1;
+    case K_MAP: {
+        if (!PyDict_CheckExact(x))
+            return -1;
+        Py_ssize_t n = PyDict_GET_SIZE(x), it = 0, seen = 0;
+        PyObject *k, *v;
+        if (n > 0x7FFFFFFF || buf_int32(b, n) < 0)
+            return -1;
+        while (PyDict_Next(x, &it, &k, &v)) {
+            Py_INCREF(k);
+            Py_INCREF(v);
+            int r = enc(nd->kids[0], k, 1, b);
+            if (r == 0)
+                r = enc(nd->kids[1], v, 1, b);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (r < 0 || ++seen > n)
+                return -1;
+        }
+        return (seen == n && PyDict_GET_SIZE(x) == n) ? 0 : -1;
+    }
+    case K_RECORD: {
+        if ((PyObject *)Py_TYPE(x) != nd->cls)
+            return -1;
+        if (nd->is_tuple) {
+            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != nd->n)
+                return -1;
+            for (Py_ssize_t i = 0; i < nd->n; i++)
+                if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
+                    return -1;
+            return 0;
+        }
+        for (Py_ssize_t i = 0; i < nd->n; i++) {
+            PyObject *field = PyObject_GetAttr(x, PyTuple_GET_ITEM(nd->names, i));
+            if (field == NULL)
+                return -1;
+            int r = enc(nd->kids[i], field, nested || i < nd->n - 1, b);
+            Py_DECREF(field);
+            if (r < 0)
+                return -1;
+        }
+        return 0;
+    }
+    case K_GENERIC: {
+        PyObject *raw = PyObject_CallOneArg(nested ? nd->enc_nested : nd->enc_outer, x);
+        if (raw == NULL)
+            return -1;
+        int r = PyBytes_Check(raw) ? buf_put(b, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)) : -1;
+        Py_DECREF(raw);
+        return r;
+    }
+    }
+    return -1;
+}
+
+/* ---- decoding: a new reference, or NULL on a surprise (an exception may be set) */
+
+typedef struct {
+    PyObject *data;              /* the bytes object (generic decoders take it) */
+    const unsigned char *d;
+    Py_ssize_t len;
+} Input;
+
+static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested);
+
+/* A varint length or count at *pos that fits in what remains. */
+static int read_length(Input *in, Py_ssize_t *pos, Py_ssize_t *out)
+{
+    uint64_t n;
+    if (read_varint(in->d, in->len, pos, &n) < 0 || n > (uint64_t)(in->len - *pos))
+        return -1;
+    *out = (Py_ssize_t)n;
+    return 0;
+}
+
+/* An int32 count at *pos, checked against the bytes left at min_size bytes per element. */
+static int read_count(Input *in, Py_ssize_t *pos, Py_ssize_t min_size, Py_ssize_t *out)
+{
+    if (in->len - *pos < 4)
+        return -1;
+    const unsigned char *q = in->d + *pos;
+    int32_t n = (int32_t)(((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3]);
+    *pos += 4;
+    Py_ssize_t left = in->len - *pos;
+    if (n < 0)  /* Beam's unknown-length form (or garbage): the reference path reads it */
+        return -1;
+    if (min_size ? (Py_ssize_t)n > left / min_size : (Py_ssize_t)n > left)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
+{
+    const unsigned char *d = in->d;
+    Py_ssize_t len = in->len;
+    switch (nd->kind) {
+    case K_VARINT: {
+        uint64_t v;
+        if (read_varint(d, len, pos, &v) < 0)
+            return NULL;
+        return PyLong_FromLongLong((long long)v);
+    }
+    case K_STR: case K_BYTES: {
+        Py_ssize_t n;
+        if (nested) {
+            if (read_length(in, pos, &n) < 0)
+                return NULL;
+        } else {
+            n = len - *pos;
+        }
+        const char *s = (const char *)d + *pos;
+        *pos += n;
+        if (nd->kind == K_BYTES)
+            return PyBytes_FromStringAndSize(s, n);
+        return PyUnicode_DecodeUTF8(s, n, NULL);
+    }
+    case K_FLOAT: case K_CFLOAT: {
+        if (len - *pos < 8)
+            return NULL;
+        double v = PyFloat_Unpack8((const char *)d + *pos, 0);
+        if (v == -1.0 && PyErr_Occurred())
+            return NULL;
+        *pos += 8;
+        return PyFloat_FromDouble(v);
+    }
+    case K_BOOL: {
+        if (*pos >= len || d[*pos] > 1)
+            return NULL;
+        return PyBool_FromLong(d[(*pos)++]);
+    }
+    case K_NONE:
+        Py_RETURN_NONE;
+    case K_NULLABLE: {
+        if (*pos >= len || d[*pos] > 1)
+            return NULL;
+        if (d[(*pos)++] == 0)
+            Py_RETURN_NONE;
+        return dec(nd->kids[0], in, pos, nested);
+    }
+    case K_TUPLE: case K_RECORD: {
+        PyObject *t = PyTuple_New(nd->n);
+        if (t == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < nd->n; i++) {
+            PyObject *item = dec(nd->kids[i], in, pos, nested || i < nd->n - 1);
+            if (item == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, i, item);
+        }
+        if (nd->kind == K_TUPLE)
+            return t;
+        PyObject *obj = PyObject_CallOneArg(nd->build, t);
+        Py_DECREF(t);
+        return obj;
+    }
+    case K_LIST: case K_TUPLESEQ: case K_ITERABLE: {
+        Py_ssize_t n;
+        if (read_count(in, pos, nd->min_size, &n) < 0)
+            return NULL;
+        PyObject *items = nd->kind == K_TUPLESEQ ? PyTuple_New(n) : PyList_New(n);
+        if (items == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = dec(nd->kids[0], in, pos, 1);
+            if (item == NULL) {
+                Py_DECREF(items);  /* unset slots are NULL, which both deallocators skip */
+                return NULL;
+            }
+            if (nd->kind == K_TUPLESEQ)
+                PyTuple_SET_ITEM(items, i, item);
+            else
+                PyList_SET_ITEM(items, i, item);
+        }
+        return items;
+    }
+    case K_MAP: {
+        Py_ssize_t n;
+        if (read_count(in, pos, nd->min_size, &n) < 0)
+            return NULL;
+        PyObject *m = PyDict_New();
+        if (m == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *k = dec(nd->kids[0], in, pos, 1);
+            PyObject *v = k ? dec(nd->kids[1], in, pos, 1) : NULL;
+            int r = v ? PyDict_SetItem(m, k, v) : -1;
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            if (r < 0) {
+                Py_DECREF(m);
+                return NULL;
+            }
+        }
+        if (PyDict_GET_SIZE(m) != n) {  /* a repeated key: the reference path names it */
+            Py_DECREF(m);
+            return NULL;
+        }
+        return m;
+    }
+    case K_GENERIC: {
+        PyObject *p = PyLong_FromSsize_t(*pos);
+        if (p == NULL)
+            return NULL;
+        PyObject *r = PyObject_CallFunctionObjArgs(nd->dec_from, in->data, p, nested ? Py_True : Py_False, NULL);
+        Py_DECREF(p);
+        if (r == NULL)
+            return NULL;
+        Py_ssize_t after = -1;
+        if (PyTuple_CheckExact(r) && PyTuple_GET_SIZE(r) == 2 && PyLong_CheckExact(PyTuple_GET_ITEM(r, 1))) {
+            after = PyLong_AsSsize_t(PyTuple_GET_ITEM(r, 1));
+            if (after == -1 && PyErr_Occurred()) {
+                Py_DECREF(r);
+                return NULL;
+            }
+        }
+        if (after < *pos || after > len) {
+            Py_DECREF(r);
+            return NULL;
+        }
+        PyObject *value = PyTuple_GET_ITEM(r, 0);
+        Py_INCREF(value);
+        Py_DECREF(r);
+        *pos = after;
+        return value;
+    }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ the Codec type */
+
+typedef struct {
+    PyObject_HEAD
+    Node *root;
+    int nested;
+    PyObject *encode_fallback, *decode_fallback;
+} CodecObject;
+
+/* Run the tree; NULL with an exception set when it did not handle the input. */
+static PyObject *codec_try_encode(CodecObject *self, PyObject *value)
+{
+    Buf b;
+    buf_init(&b);
+    PyObject *out = NULL;
+    if (enc(self->root, value, self->nested, &b) == 0)
+        out = PyBytes_FromStringAndSize(b.p, b.len);
+    buf_free(&b);
+    if (out == NULL && !PyErr_Occurred())
+        PyErr_SetString(Unhandled, "input not handled by the C codec");
+    return out;
+}
+
+static PyObject *codec_try_decode(CodecObject *self, PyObject *data)
+{
+    if (!PyBytes_CheckExact(data)) {
+        PyErr_SetString(Unhandled, "the C codec decodes bytes only");
+        return NULL;
+    }
+    Input in = {data, (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)};
+    Py_ssize_t pos = 0;
+    PyObject *value = dec(self->root, &in, &pos, self->nested);
+    if (value != NULL && pos != in.len)
+        Py_CLEAR(value);
+    if (value == NULL && !PyErr_Occurred())
+        PyErr_SetString(Unhandled, "input not handled by the C codec");
+    return value;
+}
+
+/* Only ordinary exceptions send the input to the reference path; KeyboardInterrupt and the like propagate. */
+static int take_surprise(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+static PyObject *codec_encode(CodecObject *self, PyObject *value)
+{
+    PyObject *out = codec_try_encode(self, value);
+    if (out != NULL || take_surprise() < 0)
+        return out;
+    return PyObject_CallOneArg(self->encode_fallback, value);
+}
+
+static PyObject *codec_decode(CodecObject *self, PyObject *data)
+{
+    PyObject *out = codec_try_decode(self, data);
+    if (out != NULL || take_surprise() < 0)
+        return out;
+    return PyObject_CallOneArg(self->decode_fallback, data);
+}
+
+static int codec_init(CodecObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"spec", "nested", "encode_fallback", "decode_fallback", NULL};
+    PyObject *spec, *ef, *df;
+    int nested;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OpOO:Codec", kwlist, &spec, &nested, &ef, &df))
+        return -1;
+    Node *root = node_from_spec(spec, 0);
+    if (root == NULL)
+        return -1;
+    node_free(self->root);
+    self->root = root;
+    self->nested = nested;
+    Py_INCREF(ef);
+    Py_XSETREF(self->encode_fallback, ef);
+    Py_INCREF(df);
+    Py_XSETREF(self->decode_fallback, df);
+    return 0;
+}
+
+static int codec_traverse(CodecObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->encode_fallback);
+    Py_VISIT(self->decode_fallback);
+    return node_traverse(self->root, visit, arg);
+}
+
+static int codec_clear(CodecObject *self)
+{
+    Py_CLEAR(self->encode_fallback);
+    Py_CLEAR(self->decode_fallback);
+    Node *root = self->root;
+    self->root = NULL;
+    node_free(root);
+    return 0;
+}
+
+static void codec_dealloc(CodecObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    codec_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *codec_not_ready(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "Codec used before __init__");
+    return NULL;
+}
+
+#define READY_OR_FAIL(self) if ((self)->root == NULL) return codec_not_ready()
+
+static PyObject *m_encode(CodecObject *s, PyObject *v) { READY_OR_FAIL(s); return codec_encode(s, v); }
+static PyObject *m_decode(CodecObject *s, PyObject *v) { READY_OR_FAIL(s); return codec_decode(s, v); }
+static PyObject *m_raw_encode(CodecObject *s, PyObject *v) { READY_OR_FAIL(s); return codec_try_encode(s, v); }
+static PyObject *m_raw_decode(CodecObject *s, PyObject *v) { READY_OR_FAIL(s); return codec_try_decode(s, v); }
+
+static PyMethodDef codec_methods[] = {
+    {"encode", (PyCFunction)m_encode, METH_O, "Encode; the fallback (reference path) for anything not handled."},
+    {"decode", (PyCFunction)m_decode, METH_O, "Decode all of data; the fallback for anything not handled."},
+    {"raw_encode", (PyCFunction)m_raw_encode, METH_O, "The C path alone: raises Unhandled (or the inner error)."},
+    {"raw_decode", (PyCFunction)m_raw_decode, METH_O, "The C path alone: raises Unhandled (or the inner error)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CodecType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "coders._speedups.Codec",
+    .tp_basicsize = sizeof(CodecObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A coder tree compiled to C nodes, with the reference path as its fallback (see the module doc).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)codec_init,
+    .tp_dealloc = (destructor)codec_dealloc,
+    .tp_traverse = (traverseproc)codec_traverse,
+    .tp_clear = (inquiry)codec_clear,
+    .tp_methods = codec_methods,
+};
+
+/* ------------------------------------------------------------------ module */
+
+static PyMethodDef module_methods[] = {
+    {"varint_methods", varint_methods, METH_VARARGS,
+     "varint_methods(encode_fallback, decode_fallback) -> (encode, decode) method descriptors for VarIntCoder."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT, "coders._speedups",
+    "Optional C accelerator for coderkit (see coders/speedups.py, which decides whether it is used).",
+    -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    if (PyType_Ready(&CodecType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&speedups_module);
+    if (m == NULL)
+        return NULL;
+    Unhandled = PyErr_NewException("coders._speedups.Unhandled", PyExc_ValueError, NULL);
+    if (Unhandled == NULL || PyModule_AddObjectRef(m, "Unhandled", Unhandled) < 0 ||
+        PyModule_AddObjectRef(m, "Codec", (PyObject *)&CodecType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
