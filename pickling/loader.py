@@ -103,6 +103,7 @@ class LoadedPipelines:
     directory: str = ""  # the file's directory, put on sys.path while loaded (a worker does not have it)
     _saved_main: Any = None
     _saved_path: list = field(default_factory=list)
+    _saved_module: tuple | None = None  # (name, the sys.modules entry it replaced or None) in FUNCTION mode
 
     def __enter__(self) -> "LoadedPipelines":
         return self
@@ -117,6 +118,13 @@ class LoadedPipelines:
         if self._saved_path:
             sys.path[:] = self._saved_path
             self._saved_path = []
+        if self._saved_module is not None:  # a file named like a real module (json.py) must not shadow it
+            name, previous = self._saved_module
+            if previous is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = previous
+            self._saved_module = None
 
 
 def _split_target(target: str) -> tuple[str, str | None]:
@@ -156,6 +164,7 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
     if function is None:
         sys.modules["__main__"] = module
     else:
+        loaded._saved_module = (module.__name__, sys.modules.get(module.__name__))
         sys.modules[module.__name__] = module
 
     saved_argv = sys.argv

@@ -70,3 +70,17 @@ def test_missing_file_function_and_failing_file_are_load_errors():
     with pytest.raises(LoadError, match=r"raised KeyError while building its pipeline: \"missing config 'project'\""):
         load_pipelines(os.path.join(HERE, "raises.py"))
     assert sys.modules["__main__"].__name__ == "__main__"
+
+
+def test_a_function_target_named_like_a_real_module_does_not_shadow_it_afterwards(tmp_path):
+    import json
+
+    source = open(os.path.join(HERE, "builds_in_function.py")).read()
+    (tmp_path / "json.py").write_text(source)
+    with load_pipelines(str(tmp_path / "json.py") + ":build") as loaded:
+        assert sys.modules["json"] is loaded.module  # importable by name while checked, as on the driver
+    assert sys.modules["json"] is json
+    (tmp_path / "coderkit_only_here.py").write_text(source)
+    with load_pipelines(str(tmp_path / "coderkit_only_here.py") + ":build"):
+        assert "coderkit_only_here" in sys.modules
+    assert "coderkit_only_here" not in sys.modules
