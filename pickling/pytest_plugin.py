@@ -66,7 +66,7 @@ def _fail_if_bad(pipeline, keys: bool, options: dict) -> None:
 
     report = check_pipeline(pipeline, check_keys=keys, check_fallbacks=False, **options)
     if not report.ok:
-        pytest.fail(f"coderkit --check-picklable: this test's pipeline will fail on the workers\n\n{report}",
+        pytest.fail(f"coderkit --check-picklable: this test's pipeline will fail or group wrongly on the workers\n\n{report}",
                     pytrace=False)
 
 

@@ -172,8 +172,10 @@ class PicklabilityReport:
         if self.checked > 1:
             what = f"{self.checked} objects"
         size = "" if self.size_bytes is None else f", {_human(self.size_bytes)} pickled"
-        verdict = "picklable" if self.ok else "NOT picklable"
-        return (f"{what}: {verdict} with backend {self.backend!r} "
+        # a grouping-key finding (from check_pipeline) is an error, but not a pickling one
+        verdict = "NOT picklable" if any(p.kind != "key" for p in self.errors) else "picklable"
+        keys = ", but grouping keys are not deterministic" if any(p.kind == "key" for p in self.errors) else ""
+        return (f"{what}: {verdict} with backend {self.backend!r}{keys} "
                 f"({len(self.errors)} error(s), {len(self.warnings)} warning(s){size})")
 
     def __str__(self) -> str:

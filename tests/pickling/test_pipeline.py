@@ -184,3 +184,18 @@ def test_key_and_fallback_checks_can_be_turned_off(option):
     kind = {"check_keys": "key", "check_fallbacks": "fallback"}[option]
     report = check_pipeline(p, **{option: False})
     assert not any(pr.kind == kind for pr in report.problems)
+
+
+def test_a_pipeline_whose_only_errors_are_keys_is_not_called_unpicklable():
+    import typing
+
+    p = beam.Pipeline()
+    (p | beam.Create([(0.0, 1)]).with_output_types(typing.Tuple[float, int])
+       | "Group" >> beam.GroupByKey())
+    report = check_pipeline(p)
+    assert not report.ok
+    assert "NOT picklable" not in report.summary()
+    assert report.summary().startswith(
+        "pipeline: picklable with backend 'beam', but grouping keys are not deterministic (1 error(s)")
+    bad = build(lambda: "Sock" >> beam.ParDo(HoldsSocket()))
+    assert check_pipeline(bad).summary().startswith("pipeline: NOT picklable")
