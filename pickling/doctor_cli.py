@@ -115,6 +115,8 @@ def _run_doctor(args) -> int:
     except LoadError as e:
         return _fail_usage(str(e))
     with loaded:
+        if loaded.after_run_error:
+            print(f"coderkit: note: {loaded.after_run_error}", file=sys.stderr)
         if not loaded.pipelines:
             return _fail_usage(f"{args.target} built no beam.Pipeline (name the function that builds it: "
                                f"{args.target.split(':')[0]}:FUNCTION)")

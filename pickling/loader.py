@@ -9,7 +9,11 @@ so the rest of the file never runs. While a file is loaded here:
 * ``Pipeline.run`` records the pipeline and returns a result that says it did not
   run: no DoFn ``setup()`` is called, no data moves;
 * every ``beam.Pipeline`` the file creates is captured, including ones built inside
-  a function that is never run.
+  a function that is never run;
+* code after ``run()`` that needs the job's results (reading its output files, its
+  metrics) fails, since the job never ran: once a pipeline has been "run", such an
+  error is kept in ``LoadedPipelines.after_run_error`` and the pipelines are still
+  checked, instead of the whole load failing.
 
 The file executes as ``__main__`` in a real module installed in ``sys.modules``
 (as on a submitting machine), and stays installed until the ``LoadedPipelines``
@@ -61,8 +65,9 @@ def deferred_pickling_checks() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def captured_pipelines(into: list) -> Iterator[list]:
-    """Record every Pipeline created, and make ``run`` (and ``with Pipeline()`` exit) record instead of run."""
+def captured_pipelines(into: list, ran: list | None = None) -> Iterator[list]:
+    """Record every Pipeline created, and make ``run`` (and ``with Pipeline()`` exit) record instead of run
+    (in ``ran`` too, when given)."""
     import apache_beam as beam
     from apache_beam.testing.test_pipeline import TestPipeline
 
@@ -81,6 +86,8 @@ def captured_pipelines(into: list) -> Iterator[list]:
     def recording_run(self, *args, **kwargs):
         if not any(p is self for p in into):
             into.append(self)
+        if ran is not None:
+            ran.append(self)
         return NotRunResult()
 
     beam.Pipeline.__init__ = recording_init
@@ -101,6 +108,8 @@ class LoadedPipelines:
     pipelines: list = field(default_factory=list)
     module: types.ModuleType | None = None
     directory: str = ""  # the file's directory, put on sys.path while loaded (a worker does not have it)
+    ran: list = field(default_factory=list)  # pipelines whose run() the file called (recorded, not run)
+    after_run_error: str | None = None  # what the file raised after a run() (it expected the job's results)
     _saved_main: Any = None
     _saved_path: list = field(default_factory=list)
     _saved_module: tuple | None = None  # (name, the sys.modules entry it replaced or None) in FUNCTION mode
@@ -170,7 +179,7 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
     saved_argv = sys.argv
     sys.argv = [path, *(argv or [])]
     try:
-        with deferred_pickling_checks(), captured_pipelines(loaded.pipelines):
+        with deferred_pickling_checks(), captured_pipelines(loaded.pipelines, loaded.ran):
             try:
                 exec(code, module.__dict__)
                 if function is not None:
@@ -186,10 +195,15 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
             except SystemExit as e:
                 if e.code not in (0, None):
                     raise LoadError(f"{path} exited with status {e.code} while building its pipeline") from e
-            except BaseException as e:
-                raise LoadError(
-                    f"{path} raised {type(e).__name__} while building its pipeline: {e}"
-                ) from e
+            except Exception as e:
+                if not loaded.ran:
+                    raise LoadError(
+                        f"{path} raised {type(e).__name__} while building its pipeline: {e}"
+                    ) from e
+                # the pipeline was built and "run"; what failed wanted the results of a job that never ran
+                loaded.after_run_error = (
+                    f"{path} raised {type(e).__name__} after running its pipeline: {e} (the doctor does not "
+                    f"run pipelines, so code that reads their results fails; the pipelines built are checked)")
     except BaseException:
         loaded.close()
         raise

@@ -123,3 +123,11 @@ def test_junit_with_strict_makes_warnings_failures_as_the_exit_status_does(capsy
     suite = ET.fromstring(out)
     assert suite.get("failures") == "1"
     assert "lock" in suite.find("testcase/failure").get("message")
+
+
+def test_doctor_checks_a_file_that_reads_its_output_after_running_and_notes_why_that_failed(capsys):
+    target = os.path.join(ROOT, "tests", "pickling", "doctor_files", "reads_its_output.py")
+    code, out, err = run(capsys, "doctor", target)
+    assert code == 1
+    assert "ERROR: [Send] HoldsSocket.sock" in out
+    assert "coderkit: note: " in err and "raised FileNotFoundError after running its pipeline" in err

@@ -84,3 +84,11 @@ def test_a_function_target_named_like_a_real_module_does_not_shadow_it_afterward
     with load_pipelines(str(tmp_path / "coderkit_only_here.py") + ":build"):
         assert "coderkit_only_here" in sys.modules
     assert "coderkit_only_here" not in sys.modules
+
+
+def test_code_after_run_that_wants_the_results_does_not_stop_the_check():
+    with load_pipelines(os.path.join(HERE, "reads_its_output.py")) as loaded:
+        assert len(loaded.pipelines) == 1 and loaded.ran == loaded.pipelines
+        assert "Send" in labels_and_fns(loaded.pipelines[0])
+        assert loaded.after_run_error.startswith(
+            f"{os.path.join(HERE, 'reads_its_output.py')} raised FileNotFoundError after running its pipeline")
