@@ -173,8 +173,11 @@ class PicklabilityReport:
             what = f"{self.checked} objects"
         size = "" if self.size_bytes is None else f", {_human(self.size_bytes)} pickled"
         # a grouping-key finding (from check_pipeline) is an error, but not a pickling one
-        verdict = "NOT picklable" if any(p.kind != "key" for p in self.errors) else "picklable"
-        keys = ", but grouping keys are not deterministic" if any(p.kind == "key" for p in self.errors) else ""
+        unpicklable = any(p.kind != "key" for p in self.errors)
+        verdict = "NOT picklable" if unpicklable else "picklable"
+        keys = ""
+        if any(p.kind == "key" for p in self.errors):
+            keys = f", {'and' if unpicklable else 'but'} grouping keys are not deterministic"
         return (f"{what}: {verdict} with backend {self.backend!r}{keys} "
                 f"({len(self.errors)} error(s), {len(self.warnings)} warning(s){size})")
 
