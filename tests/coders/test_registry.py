@@ -15,6 +15,7 @@ import enum
 import re
 import subprocess
 import sys
+import types
 import typing
 import uuid
 import warnings
@@ -808,3 +809,19 @@ def test_derived_coders_are_deterministic_exactly_when_every_part_is_property():
         assert fixed.is_deterministic(), (type_name(hint), fixed.determinism_issues())
 
     check()
+
+
+def test_the_docs_first_example_runs_and_its_coder_is_the_one_shown():
+    text = (ROOT / "docs" / "registry.md").read_text()
+    block = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    module = types.ModuleType("docs_registry_example")  # dataclasses look their module up by name
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(block, "docs/registry.md", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    namespace = module.__dict__
+    shown = re.search(r"^# (RecordCoder\[.*\])$", block, re.M).group(1)
+    assert repr(namespace["coder"]) == shown
+    assert namespace["coder"].decode(namespace["coder"].encode(namespace["Address"]("Main St", 12345))) == \
+        namespace["Address"]("Main St", 12345)
