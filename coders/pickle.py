@@ -16,6 +16,7 @@ These coders are never deterministic and cannot be made so (see
 from __future__ import annotations
 
 import importlib
+import io
 import pickle as _stdlib_pickle
 from typing import Any
 
@@ -51,6 +52,14 @@ def _module(name: str):
     return module
 
 
+class _TrailingBytes(ValueError):
+    """Bytes left over after one complete pickle: ``end`` (where it stopped) and how many follow."""
+
+    def __init__(self, end: int, extra: int):
+        super().__init__(end, extra)
+        self.end, self.extra = end, extra
+
+
 class _PickleCoderBase(Coder):
     """Shared framing and error handling; subclasses choose the pickler."""
 
@@ -60,8 +69,18 @@ class _PickleCoderBase(Coder):
     def _dumps(self, value: Any) -> bytes:
         raise NotImplementedError
 
+    def _unpickler(self, file):
+        return _stdlib_pickle.Unpickler(file)
+
     def _loads(self, data: bytes) -> Any:
-        return _stdlib_pickle.loads(data)
+        """Unpickle ``data``, which must be exactly one pickle: bytes after its STOP opcode
+        (which ``pickle.loads`` silently ignores) mean the framing is wrong."""
+        file = io.BytesIO(data)
+        value = self._unpickler(file).load()
+        end = file.tell()
+        if end != len(data):
+            raise _TrailingBytes(end, len(data) - end)
+        return value
 
     def _pickled(self, value: Any) -> bytes:
         try:
@@ -91,8 +110,15 @@ class _PickleCoderBase(Coder):
         else:
             payload = bytes(data[pos:])
             pos = len(data)
+        payload_at = pos - len(payload)
         try:
             value = self._loads(payload)
+        except _TrailingBytes as e:
+            raise DecodeError(
+                f"{e.extra} unexpected byte(s) after the end of the {self.library} pickle ({e.end} bytes); the "
+                f"bytes are not one pickle written by {type(self).__name__} (a framing or length error)",
+                offset=payload_at + e.end,
+            ) from None
         except Exception as e:  # the unpickler raises almost anything on bad input
             raise DecodeError(
                 f"{self.library} could not unpickle {len(payload)} bytes ({type(e).__name__}: {e}); the bytes "
@@ -144,8 +170,8 @@ class PickleCoder(_PickleCoderBase):
     def _dumps(self, value: Any) -> bytes:
         return _module("dill").dumps(value, protocol=PICKLE_PROTOCOL)
 
-    def _loads(self, data: bytes) -> Any:
-        return _module("dill").loads(data)
+    def _unpickler(self, file):
+        return _module("dill").Unpickler(file)
 
 
 class CloudpickleCoder(_PickleCoderBase):

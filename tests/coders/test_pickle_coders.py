@@ -100,6 +100,20 @@ def test_garbage_is_decode_error(coder, data):
 
 
 @pytest.mark.parametrize("coder", CODERS, ids=ids)
+def test_bytes_after_the_pickle_are_a_decode_error_not_silently_ignored(coder):
+    # pickle.loads stops at the STOP opcode and ignores the rest; a coder must not
+    data = coder.encode([1, 2])
+    with pytest.raises(DecodeError, match=r"^3 unexpected byte\(s\) after the end of the .* pickle") as info:
+        coder.decode(data + b"xyz")
+    assert info.value.offset == len(data)
+    nested = coder.encode_nested([1, 2])  # one length byte, then the pickle
+    longer = bytes([nested[0] + 2]) + nested[1:] + b"zz"
+    with pytest.raises(DecodeError, match="after the end of the") as info:
+        coder.decode_nested(longer)
+    assert info.value.offset == len(nested)
+
+
+@pytest.mark.parametrize("coder", CODERS, ids=ids)
 def test_nested_length_errors(coder):
     with pytest.raises(DecodeError, match="only 2 remain"):
         coder.decode_nested(b"\x05\x80\x05")
