@@ -72,9 +72,22 @@ class _PickleCoderBase(Coder):
     def _unpickler(self, file):
         return _stdlib_pickle.Unpickler(file)
 
+    def _loads_prefix(self, data: bytes) -> Any:
+        """The library's ``loads``: fast, but it stops at STOP and ignores what follows."""
+        return _stdlib_pickle.loads(data)
+
     def _loads(self, data: bytes) -> Any:
         """Unpickle ``data``, which must be exactly one pickle: bytes after its STOP opcode
-        (which ``pickle.loads`` silently ignores) mean the framing is wrong."""
+        (which ``pickle.loads`` silently ignores) mean the framing is wrong.
+
+        Fast path: a protocol-5 pickle under 64 KiB is PROTO, then one FRAME whose 8-byte
+        length runs to its STOP; when that length reaches exactly the end of ``data``,
+        nothing was appended and ``loads`` is used. Otherwise an Unpickler over a file
+        says where the pickle ended (about 3 us more per value).
+        """
+        if (len(data) > 11 and data[0] == 0x80 and data[1] == PICKLE_PROTOCOL and data[2] == 0x95
+                and int.from_bytes(data[3:11], "little") == len(data) - 11 and data[-1] == 0x2E):
+            return self._loads_prefix(data)
         file = io.BytesIO(data)
         value = self._unpickler(file).load()
         end = file.tell()
@@ -172,6 +185,9 @@ class PickleCoder(_PickleCoderBase):
 
     def _unpickler(self, file):
         return _module("dill").Unpickler(file)
+
+    def _loads_prefix(self, data: bytes) -> Any:
+        return _module("dill").loads(data)
 
 
 class CloudpickleCoder(_PickleCoderBase):

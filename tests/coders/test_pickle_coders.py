@@ -106,6 +106,10 @@ def test_bytes_after_the_pickle_are_a_decode_error_not_silently_ignored(coder):
     with pytest.raises(DecodeError, match=r"^3 unexpected byte\(s\) after the end of the .* pickle") as info:
         coder.decode(data + b"xyz")
     assert info.value.offset == len(data)
+    big = coder.encode(list(range(50_000)))  # several frames: the checked path
+    assert coder.decode(big) == list(range(50_000))
+    with pytest.raises(DecodeError, match="^1 unexpected byte"):
+        coder.decode(big + b".")
     nested = coder.encode_nested([1, 2])  # one length byte, then the pickle
     longer = bytes([nested[0] + 2]) + nested[1:] + b"zz"
     with pytest.raises(DecodeError, match="after the end of the") as info:
