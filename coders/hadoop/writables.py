@@ -186,8 +186,26 @@ class _OrderedWritable(WritableCoder):
         return (x > y) - (x < y)
 
 
-class _FixedIntWritable(_OrderedWritable):
+class _StructWritable(_OrderedWritable):
+    """A fixed-width Writable: one ``struct`` format in both contexts (no length prefix)."""
+
     _struct: struct.Struct
+
+    def decode_from(self, data, pos, nested):
+        size = self._struct.size
+        _need(data, pos, size, self.hadoop_class.rsplit(".", 1)[-1])
+        return self._struct.unpack_from(data, pos)[0], pos + size
+
+    def decode(self, data):
+        if len(data) == self._struct.size and isinstance(data, (bytes, bytearray)):
+            return self._struct.unpack(data)[0]
+        return super().decode(data)
+
+    def estimate_size(self, value, nested=False):
+        return self._struct.size
+
+
+class _FixedIntWritable(_StructWritable):
     _lo: int
     _hi: int
 
@@ -199,26 +217,13 @@ class _FixedIntWritable(_OrderedWritable):
                                      fix="use LongWritable or VLongWritable for wider values")
         out += self._struct.pack(value)
 
-    def decode_from(self, data, pos, nested):
-        size = self._struct.size
-        _need(data, pos, size, self.hadoop_class.rsplit(".", 1)[-1])
-        return self._struct.unpack_from(data, pos)[0], pos + size
-
     def encode(self, value):
         if type(value) is int and self._lo <= value <= self._hi:
             return self._struct.pack(value)
         return super().encode(value)
 
-    def decode(self, data):
-        if len(data) == self._struct.size and isinstance(data, (bytes, bytearray)):
-            return self._struct.unpack(data)[0]
-        return super().decode(data)
-
     def to_type_hint(self):
         return int
-
-    def estimate_size(self, value, nested=False):
-        return self._struct.size
 
 
 class IntWritableCoder(_FixedIntWritable):
@@ -429,8 +434,7 @@ class BooleanWritableCoder(_OrderedWritable):
         return bool
 
 
-class _FloatingWritable(_OrderedWritable):
-    _struct: struct.Struct
+class _FloatingWritable(_StructWritable):
     _nan: bytes
     _exactly: str
 
@@ -438,21 +442,8 @@ class _FloatingWritable(_OrderedWritable):
         return [("-0.0 == 0.0 but they encode differently",
                  "normalise -0.0 to 0.0 before encoding, or key on a Text or LongWritable")]
 
-    def decode_from(self, data, pos, nested):
-        size = self._struct.size
-        _need(data, pos, size, self.hadoop_class.rsplit(".", 1)[-1])
-        return self._struct.unpack_from(data, pos)[0], pos + size
-
-    def decode(self, data):
-        if len(data) == self._struct.size and isinstance(data, (bytes, bytearray)):
-            return self._struct.unpack(data)[0]
-        return super().decode(data)
-
     def to_type_hint(self):
         return float
-
-    def estimate_size(self, value, nested=False):
-        return self._struct.size
 
     def compare_values(self, x, y):
         return _cmp.java_float_compare(x, y)
