@@ -27,6 +27,10 @@
 
 static PyObject *Unhandled;  /* raised by raw_* when the C path does not handle an input */
 
+/* Most elements a collection of zero-width elements (NoneCoder) may claim beyond the bytes left:
+   coders.collections.ZERO_WIDTH_LIMIT (a test checks the two agree). */
+#define ZERO_WIDTH_LIMIT (1 << 20)
+
 /* ------------------------------------------------------------------ output buffer */
 
 typedef struct {
@@ -362,6 +366,21 @@ static Node *node_from_spec(PyObject *spec, int depth)
 
 static int enc(Node *nd, PyObject *x, int nested, Buf *b);
 
+/* A tuple (or list) whose iteration, length and indexing are the built-in ones, so reading its
+   storage directly gives what the reference path's iteration gives (a NamedTuple qualifies; a
+   subclass overriding __iter__, __len__ or __getitem__ goes to the reference path). */
+static int plain_as(PyObject *x, PyTypeObject *base)
+{
+    PyTypeObject *t = Py_TYPE(x);
+    if (t == base)
+        return 1;
+    if (!PyType_IsSubtype(t, base))
+        return 0;
+    /* (sq_item is no test: every heap subclass gets a generic one, as __getitem__ wraps mp_subscript) */
+    return t->tp_iter == base->tp_iter && t->tp_as_sequence->sq_length == base->tp_as_sequence->sq_length &&
+           t->tp_as_mapping->mp_subscript == base->tp_as_mapping->mp_subscript;
+}
+
 static int enc_seq_items(Node *nd, PyObject *x, Buf *b)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(x);
@@ -437,7 +456,7 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
             return -1;
         return enc(nd->kids[0], x, nested, b);
     case K_TUPLE: {
-        if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != nd->n)
+        if (!plain_as(x, &PyTuple_Type) || PyTuple_GET_SIZE(x) != nd->n)
             return -1;
         for (Py_ssize_t i = 0; i < nd->n; i++)
             if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
@@ -445,11 +464,11 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
         return 0;
     }
     case K_LIST:
-        return PyList_Check(x) ? enc_seq_items(nd, x, b) : -1;
+        return plain_as(x, &PyList_Type) ? enc_seq_items(nd, x, b) : -1;
     case K_TUPLESEQ:
-        return PyTuple_Check(x) ? enc_seq_items(nd, x, b) : -1;
+        return plain_as(x, &PyTuple_Type) ? enc_seq_items(nd, x, b) : -1;
     case K_ITERABLE:
-        return (PyList_Check(x) || PyTuple_Check(x)) ? enc_seq_items(nd, x, b) : -1;
+        return (plain_as(x, &PyList_Type) || plain_as(x, &PyTuple_Type)) ? enc_seq_items(nd, x, b) : -1;
     case K_MAP: {
         if (!PyDict_CheckExact(x))
             return -1;
@@ -474,7 +493,7 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
         if ((PyObject *)Py_TYPE(x) != nd->cls)
             return -1;
         if (nd->is_tuple) {
-            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != nd->n)
+            if (!plain_as(x, &PyTuple_Type) || PyTuple_GET_SIZE(x) != nd->n)
                 return -1;
             for (Py_ssize_t i = 0; i < nd->n; i++)
                 if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
@@ -535,7 +554,7 @@ static int read_count(Input *in, Py_ssize_t *pos, Py_ssize_t min_size, Py_ssize_
     Py_ssize_t left = in->len - *pos;
     if (n < 0)  /* Beam's unknown-length form (or garbage): the reference path reads it */
         return -1;
-    if (min_size ? (Py_ssize_t)n > left / min_size : (Py_ssize_t)n > left)
+    if (min_size ? (Py_ssize_t)n > left / min_size : ((Py_ssize_t)n > left && n > ZERO_WIDTH_LIMIT))
         return -1;
     *out = n;
     return 0;
@@ -847,7 +866,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
         return NULL;
     Unhandled = PyErr_NewException("coders._speedups.Unhandled", PyExc_ValueError, NULL);
     if (Unhandled == NULL || PyModule_AddObjectRef(m, "Unhandled", Unhandled) < 0 ||
-        PyModule_AddObjectRef(m, "Codec", (PyObject *)&CodecType) < 0) {
+        PyModule_AddObjectRef(m, "Codec", (PyObject *)&CodecType) < 0 ||
+        PyModule_AddIntConstant(m, "ZERO_WIDTH_LIMIT", ZERO_WIDTH_LIMIT) < 0) {
         Py_DECREF(m);
         return NULL;
     }

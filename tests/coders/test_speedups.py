@@ -1,0 +1,434 @@
+"""The C accelerator (coders._speedups) against the pure-Python reference: same bytes, values and errors.
+
+The extension must be built and in use here (so a build that silently failed is noticed).
+Every accelerated entry point is checked differentially: VarIntCoder's C encode/decode
+against the generated Python methods and the reference composition, and the C coder
+trees (``FusedCodec.accelerated``) against ``Coder.encode``/``Coder.decode`` on valid
+values, wrong values, valid bytes and random or mutated bytes. ``raw_*`` (the C path
+without its fallback) must either decline or agree. Finally a subprocess with
+``CODERKIT_PURE_PYTHON=1`` runs the same samples on the pure-Python path and must print
+exactly what this process computes with C.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import decimal
+import enum
+import gc
+import json
+import os
+import random
+import subprocess
+import sys
+import typing
+import weakref
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coders import primitives, speedups
+from coders.base import Coder
+from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
+from coders.errors import DecodeError, EncodeError
+from coders.primitives import (
+    BooleanCoder,
+    BytesCoder,
+    CanonicalFloatCoder,
+    DecimalCoder,
+    FloatCoder,
+    NoneCoder,
+    StrUtf8Coder,
+    TimestampCoder,
+    VarIntCoder,
+)
+from coders.records import EnumCoder, RecordCoder
+from coders.testing import first_difference, strategy_for
+from coders.wrappers import LengthPrefixCoder, NullableCoder
+
+I, S, F, B = VarIntCoder(), StrUtf8Coder(), FloatCoder(), BytesCoder()
+UTC = datetime.timezone.utc
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    order_id: int
+    customer: str
+    amount: float
+    paid: bool
+
+
+@dataclasses.dataclass
+class Line:
+    sku: typing.Optional[str]
+    qty: int
+    prices: list
+
+
+class Point(typing.NamedTuple):
+    x: int
+    y: typing.Optional[str]
+
+
+@dataclasses.dataclass
+class Tree:
+    label: str
+    children: list
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+
+ORDER = RecordCoder(Order, [("order_id", I), ("customer", S), ("amount", F), ("paid", BooleanCoder())])
+LINE = RecordCoder(Line, [("sku", NullableCoder(S)), ("qty", I), ("prices", ListCoder(CanonicalFloatCoder()))])
+POINT = RecordCoder(Point, [("x", I), ("y", NullableCoder(S))])
+TREE = RecordCoder.deferred(Tree)
+TREE.set_fields([("label", S), ("children", ListCoder(TREE))])
+
+TREES = [
+    TupleCoder(I, S, F),
+    TupleCoder(B, I),
+    TupleCoder(),
+    TupleCoder(NoneCoder(), BooleanCoder(), CanonicalFloatCoder()),
+    TupleCoder(I, TupleCoder(S, TupleCoder(F, B))),
+    ListCoder(I),
+    ListCoder(NoneCoder()),
+    ListCoder(ListCoder(B)),
+    IterableCoder(TupleCoder(S, I)),
+    TupleSequenceCoder(F),
+    MapCoder(S, I),
+    MapCoder(I, NoneCoder()),
+    MapCoder(S, MapCoder(S, F, deterministic=True)),
+    TupleCoder(NullableCoder(I), NullableCoder(NullableCoder(S)), NullableCoder(TupleCoder(B, B))),
+    TupleCoder(DecimalCoder(), TimestampCoder(), SetCoder(I, deterministic=True), LengthPrefixCoder(S), EnumCoder(Color)),
+    ORDER,
+    LINE,
+    POINT,
+    TREE,
+    ListCoder(ORDER),
+    MapCoder(S, POINT),
+    TupleCoder(TREE, I),
+]
+IDS = [repr(t) for t in TREES]
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def accelerated(coder):
+    """The (outer, nested) C codecs of a composite coder."""
+    codec = coder._fused_codec() if hasattr(coder, "_fused_codec") else coder._codec()
+    assert codec and codec.accelerated, f"{coder!r} has no C codec"
+    return codec.accelerated
+
+
+def outcome(fn, *args):
+    """What a call gives: ('ok', type, value) or ('error', type, message)."""
+    try:
+        result = fn(*args)
+    except Exception as e:  # noqa: BLE001 - the point is to compare whatever comes out
+        return ("error", type(e), str(e))
+    return ("ok", type(result), result)
+
+
+def assert_same(got, expected, what):
+    assert got[:2] == expected[:2], f"{what}: {got!r} != {expected!r}"
+    if got[0] == "error":
+        assert got[2] == expected[2], f"{what}: message {got[2]!r} != {expected[2]!r}"
+    else:
+        diff = first_difference(expected[2], got[2])
+        assert diff is None and repr(got[2]) == repr(expected[2]), f"{what}: {diff or (got[2], expected[2])}"
+
+
+def mutations(data: bytes, rng: random.Random):
+    """Truncations, flipped and inserted bytes, and random garbage near the valid encoding."""
+    out = [data[:k] for k in range(len(data))][:12] + [data + b"\x00", data + bytes([rng.randrange(256)])]
+    for _ in range(12):
+        if data:
+            b = bytearray(data)
+            b[rng.randrange(len(b))] = rng.randrange(256)
+            out.append(bytes(b))
+            b = bytearray(data)
+            b.insert(rng.randrange(len(b) + 1), rng.randrange(256))
+            out.append(bytes(b))
+        out.append(bytes(rng.randrange(256) for _ in range(rng.randrange(16))))
+    return out
+
+
+# ---------------------------------------------------------------------------- the build itself
+
+
+def test_extension_is_built_and_enabled():
+    assert speedups.ENABLED, f"coders._speedups is not in use: {speedups.REASON}"
+    assert speedups.REASON == "enabled"
+    assert type(VarIntCoder.__dict__["encode"]).__name__ == "method_descriptor"
+    assert VarIntCoder.encode_nested is VarIntCoder.encode
+    pair = TupleCoder(I, S)
+    outer, nested = accelerated(pair)
+    assert isinstance(outer, speedups.Codec) and isinstance(nested, speedups.Codec)
+    assert pair.encode((1, "a")) == b"\x01a"
+    assert pair.encode == outer.encode and pair.decode_nested == nested.decode  # bound on the instance
+
+
+def test_pure_python_switch_in_a_fresh_interpreter():
+    env = dict(os.environ, CODERKIT_PURE_PYTHON="1")
+    code = ("import coders.speedups as s, coders, coders.primitives as p\n"
+            "c = coders.TupleCoder(coders.VarIntCoder(), coders.StrUtf8Coder())\n"
+            "print(s.ENABLED, s.REASON, c._fused_codec().accelerated, p.VarIntCoder.encode is p._whole_varint_encode)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "disabled", "by", "CODERKIT_PURE_PYTHON=1", "None", "True"]
+
+
+# ---------------------------------------------------------------------------- VarIntCoder
+
+
+def wrong_ints():
+    return st.one_of(st.integers(INT64_MAX + 1, 2**80), st.integers(-(2**80), INT64_MIN - 1), st.booleans(),
+                     st.floats(), st.text(max_size=3), st.none(), st.binary(max_size=3),
+                     st.sampled_from([enum.IntEnum("N", "A B").A, decimal.Decimal(1), 1 + 0j]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(INT64_MIN, INT64_MAX), st.integers(-300, 300), wrong_ints()))
+def test_varint_encode_matches_the_python_paths(value):
+    c = VarIntCoder()
+    reference = outcome(Coder.encode, c, value)
+    assert_same(outcome(c.encode, value), reference, "C encode vs reference")
+    assert_same(outcome(c.encode_nested, value), outcome(Coder.encode_nested, c, value), "C encode_nested")
+    assert_same(outcome(primitives._whole_varint_encode, c, value), reference, "Python fast path vs reference")
+    if reference[0] == "error":
+        assert reference[1] is EncodeError
+        with pytest.raises(EncodeError) as info:
+            c.encode(value)
+        assert info.value.coder is c  # the error names this coder instance, not a stand-in
+
+
+def varint_bytes():
+    valid = st.integers(INT64_MIN, INT64_MAX).map(VarIntCoder().encode)
+    return st.one_of(valid, st.binary(max_size=12), valid.map(lambda b: b + b"\x00"), valid.map(lambda b: b[:-1]),
+                     st.integers(0, 2**70).map(lambda v: bytes(((v >> (7 * i)) & 0x7F) | (0x80 if v >> (7 * (i + 1)) else 0)
+                                                          for i in range(max(1, (v.bit_length() + 6) // 7)))),
+                     st.sampled_from([b"\x80\x00", b"\xff" * 9 + b"\x01", b"\xff" * 9 + b"\x02", b"\xff" * 10 + b"\x00",
+                                      b"\x80" * 9 + b"\x00", b"\x80" * 10]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(varint_bytes())
+def test_varint_decode_matches_the_reference(data):
+    c = VarIntCoder()
+    reference = outcome(Coder.decode, c, data)
+    for fn in (c.decode, c.decode_nested):
+        got = outcome(fn, data)
+        assert_same(got, reference, f"C decode of {data.hex()}")
+        assert got[0] == "ok" or got[1] is DecodeError
+    for wrapped in (bytearray(data), memoryview(data)):
+        assert_same(outcome(c.decode, wrapped), outcome(Coder.decode, c, wrapped), "C decode of a buffer")
+
+
+def test_varint_decode_refuses_non_bytes_like_the_reference():
+    c = VarIntCoder()
+    assert_same(outcome(c.decode, "01"), outcome(Coder.decode, c, "01"), "str input")
+    assert outcome(c.decode, "01")[1] is TypeError
+
+
+# ---------------------------------------------------------------------------- coder trees
+
+
+@pytest.mark.parametrize("coder", TREES, ids=IDS)
+@FAST
+@given(data=st.data())
+def test_tree_valid_values_give_the_reference_bytes_and_values(coder, data):
+    value = data.draw(strategy_for(coder))
+    outer, nested = accelerated(coder)
+    for codec, is_nested in ((outer, False), (nested, True)):
+        encode_ref = Coder.encode_nested if is_nested else Coder.encode
+        decode_ref = Coder.decode_nested if is_nested else Coder.decode
+        expected = encode_ref(coder, value)
+        assert codec.encode(value) == expected
+        # valid values and their bytes never need the fallback
+        assert codec.raw_encode(value) == expected, "the C path alone wrote other bytes"
+        assert_same(outcome(codec.decode, expected), outcome(decode_ref, coder, expected), "decode of valid bytes")
+        assert_same(outcome(codec.raw_decode, expected), outcome(decode_ref, coder, expected), "the C path alone")
+
+
+def near_misses():
+    """Plausible wrong values: other types, bools for ints, floats for ints, nested wrong shapes."""
+    leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**65), 2**65), st.floats(), st.text(max_size=5),
+                     st.binary(max_size=5), st.just("\ud800"), st.sampled_from([Color.RED, decimal.Decimal("1.5")]))
+    return st.recursive(leaf, lambda kids: st.one_of(
+        st.lists(kids, max_size=3), st.tuples(kids), st.tuples(kids, kids), st.tuples(kids, kids, kids),
+        st.dictionaries(st.text(max_size=3) | st.integers(0, 5), kids, max_size=3)), max_leaves=8)
+
+
+@pytest.mark.parametrize("coder", TREES, ids=IDS)
+@FAST
+@given(value=near_misses())
+def test_tree_wrong_values_give_the_reference_errors(coder, value):
+    outer, nested = accelerated(coder)
+    for codec, reference in ((outer, Coder.encode), (nested, Coder.encode_nested)):
+        expected = outcome(reference, coder, value)
+        assert_same(outcome(codec.encode, value), expected, "C encode")
+        raw = outcome(codec.raw_encode, value)
+        if raw[0] == "ok":
+            assert expected[0] == "ok" and raw[2] == expected[2]
+
+
+def test_subclasses_that_change_iteration_go_to_the_reference():
+    class Backwards(tuple):
+        def __iter__(self):
+            return iter(tuple(tuple.__iter__(self))[::-1])
+
+    class Shorter(list):
+        def __len__(self):
+            return 0
+
+    pair, ints = TupleCoder(I, I), ListCoder(I)
+    assert pair.encode(Backwards((1, 2))) == Coder.encode(pair, Backwards((1, 2))) == b"\x02\x01"
+    assert ints.encode(Shorter([1, 2])) == Coder.encode(ints, Shorter([1, 2]))
+    with pytest.raises(speedups.Unhandled):
+        accelerated(pair)[0].raw_encode(Backwards((1, 2)))
+    assert accelerated(pair)[0].raw_encode(Point(1, 2)) == b"\x01\x02"  # a NamedTuple iterates as a tuple
+
+
+@pytest.mark.parametrize("coder", TREES, ids=IDS)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data(), seed=st.integers(0, 2**32))
+def test_tree_fuzzed_bytes_give_the_reference_outcome(coder, data, seed):
+    value = data.draw(strategy_for(coder))
+    rng = random.Random(seed)
+    outer, nested = accelerated(coder)
+    for codec, encode_ref, decode_ref in ((outer, Coder.encode, Coder.decode),
+                                          (nested, Coder.encode_nested, Coder.decode_nested)):
+        for bad in mutations(encode_ref(coder, value), rng):
+            expected = outcome(decode_ref, coder, bad)
+            got = outcome(codec.decode, bad)
+            assert_same(got, expected, f"decode of {bad.hex()}")
+            assert got[0] == "ok" or got[1] is DecodeError
+            raw = outcome(codec.raw_decode, bad)
+            if raw[0] == "ok":
+                assert_same(raw, expected, f"the C path alone on {bad.hex()}")
+
+
+def test_hostile_counts_do_not_allocate():
+    ints, maps, nones = ListCoder(I), MapCoder(S, I), ListCoder(NoneCoder())
+    for coder, data in ((ints, b"\x7f\xff\xff\xff\x01"), (maps, b"\x7f\xff\xff\xff"), (nones, b"\x7f\xff\xff\xff"),
+                        (TupleCoder(S, I), b"\xff\xff\xff\xff\x0f"), (TupleCoder(B, I), b"\x80" * 9 + b"\x01")):
+        with pytest.raises(speedups.Unhandled):
+            accelerated(coder)[0].raw_decode(data)
+        with pytest.raises(DecodeError):
+            coder.decode(data)
+
+
+def test_zero_width_limit_matches_the_collections_module():
+    from coders import _speedups
+    from coders.collections import ZERO_WIDTH_LIMIT
+
+    assert _speedups.ZERO_WIDTH_LIMIT == ZERO_WIDTH_LIMIT
+    nones = ListCoder(NoneCoder())
+    assert accelerated(nones)[0].raw_decode(b"\x00\x00\x00\x03") == [None] * 3
+    over = (ZERO_WIDTH_LIMIT + 1).to_bytes(4, "big")
+    with pytest.raises(speedups.Unhandled):
+        accelerated(nones)[0].raw_decode(over)
+    with pytest.raises(DecodeError, match="over the limit"):
+        nones.decode(over)
+
+
+def test_codec_releases_its_coder():
+    coder = TupleCoder(I, ListCoder(S))
+    assert coder.encode((1, ["a"])) == b"\x01\x00\x00\x00\x01\x01a"
+    ref = weakref.ref(coder)
+    del coder
+    gc.collect()
+    assert ref() is None, "the C codec keeps its coder alive (tp_traverse/tp_clear)"
+
+
+def test_bad_specs_are_refused_without_crashing():
+    def fallback(x):
+        return x
+
+    for spec, error in ((("nope",), ValueError), ("varint", TypeError), ((), TypeError),
+                        (("tuple", [("varint",)]), TypeError), (("list", ("varint",)), TypeError),
+                        (("record", Order, ("a",), fallback, False, ()), ValueError)):
+        with pytest.raises(error):
+            speedups.Codec(spec, False, fallback, fallback)
+    blank = speedups.Codec.__new__(speedups.Codec)
+    with pytest.raises(RuntimeError, match="before __init__"):
+        blank.encode(1)
+
+
+def test_fallback_errors_keep_their_paths():
+    coder = ListCoder(ORDER)
+    with pytest.raises(EncodeError) as info:
+        coder.encode([Order(1, "a", 1.0, True), Order(2, "b", 2, False)])
+    assert str(info.value) == outcome(Coder.encode, coder, [Order(1, "a", 1.0, True), Order(2, "b", 2, False)])[2]
+    assert "[1].amount" in str(info.value)
+
+
+# ---------------------------------------------------------------------------- both paths, one sample
+
+
+def sample_cases() -> list[tuple[str, object, str, object]]:
+    """(coder name, coder, method, argument) for a fixed sample of good and bad inputs."""
+    rng = random.Random(20261129)
+    cases = []
+    named = {"I": I, "ORDER": ORDER, "LINE": LINE, "POINT": POINT, "TREE": TREE, "tuple": TREES[0],
+             "map": TREES[10], "nullables": TREES[13], "generic": TREES[14], "lists": TREES[7]}
+    values = {
+        "I": [0, 1, 127, 128, -1, INT64_MAX, INT64_MIN, 2**63, True, 1.5, "1"],
+        "ORDER": [Order(i, f"c{i}é", i * 0.5, i % 2 == 0) for i in range(5)] + [Order("x", "a", 1.0, True), (1, 2)],
+        "LINE": [Line(None, 3, [1.5, -0.0, float("nan")]), Line("a", 2**40, []), Line("a", 1, (1.0,))],
+        "POINT": [Point(1, None), Point(-5, "y"), (1, None), Point(1, 2)],
+        "TREE": [Tree("r", [Tree("a", []), Tree("b", [Tree("c", [])])]), Tree("r", [1])],
+        "tuple": [(rng.randrange(INT64_MIN, INT64_MAX), "s" * rng.randrange(200), rng.random()) for _ in range(5)]
+        + [(1, "a"), (1, b"a", 1.0), [1, "a", 1.0]],
+        "map": [{"a": 1, "b": -2}, {}, {"a": True}, {1: 1}],
+        "nullables": [(None, None, None), (5, "x", (b"a", b"b")), (5, "x", (b"a", "b"))],
+        "generic": [(decimal.Decimal("1.25"), datetime.datetime(2020, 1, 1, tzinfo=UTC), {1, 2}, "lp", Color.GREEN),
+                    (1.5, datetime.datetime(2020, 1, 1, tzinfo=UTC), {1}, "lp", Color.RED)],
+        "lists": [[[b"a"], []], [[b"a", "b"]], [(b"a",)]],
+    }
+    for name, items in values.items():
+        coder = named[name]
+        for value in items:
+            cases.append((name, coder, "encode", value))
+            cases.append((name, coder, "encode_nested", value))
+            try:
+                data = Coder.encode(coder, value)
+            except Exception:  # noqa: BLE001 - bad values have no bytes to decode
+                continue
+            for bad in [data] + mutations(data, rng)[:10]:
+                cases.append((name, coder, "decode", bad))
+    return cases
+
+
+def run_sample() -> list[str]:
+    """Each case's outcome as text (hex for bytes, repr for values, type and message for errors)."""
+    lines = []
+    for name, coder, method, arg in sample_cases():
+        kind, typ, result = outcome(getattr(coder, method), arg)
+        shown = result.hex() if isinstance(result, bytes) else repr(result)
+        lines.append(f"{name}.{method}: {kind} {typ.__name__} {shown}")
+    return lines
+
+
+def test_pure_python_path_gives_the_same_outcomes_as_c():
+    env = dict(os.environ, CODERKIT_PURE_PYTHON="1")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["enabled"] is False
+    ours = run_sample()
+    assert len(report["lines"]) == len(ours) > 200
+    for pure, c in zip(report["lines"], ours):
+        assert pure == c
+
+
+if __name__ == "__main__":  # the pure-Python side of the test above
+    print(json.dumps({"enabled": speedups.ENABLED, "lines": run_sample()}))
