@@ -10,7 +10,7 @@ import typing
 
 from .base import Coder
 from .errors import DecodeError, NonDeterministicCoderError
-from .streams import read_varint64, varint64_size, write_varint64
+from .streams import read_length_prefixed, varint64_size, write_varint64
 
 __all__ = ["NullableCoder", "LengthPrefixCoder", "deterministic_components", "min_nested_size"]
 
@@ -117,14 +117,8 @@ class LengthPrefixCoder(_Wrapper):
         out += inner
 
     def decode_from(self, data, pos, nested):
-        start = pos
-        n, pos = read_varint64(data, pos)
-        if n < 0:
-            raise DecodeError(f"length prefix: negative length {n}", offset=start)
-        end = pos + n
-        if end > len(data):
-            raise DecodeError(f"length prefix says {n} bytes but only {len(data) - pos} remain", offset=start)
-        chunk = bytes(data[pos:end])
+        chunk, end = read_length_prefixed(data, pos, "LengthPrefixCoder")
+        n, pos = len(chunk), end - len(chunk)
         try:
             value, used = self.value_coder.decode_from(chunk, 0, False)
         except DecodeError as e:
