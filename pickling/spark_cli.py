@@ -20,7 +20,7 @@ import os
 import sys
 
 from coders.errors import DecodeError
-from coders.hadoop.cli import ProgressBar
+from coders.hadoop.cli import ProgressBar, empty_directory_note
 
 WRAPPER_KEYS = ("$type", "$repr")
 
@@ -55,6 +55,8 @@ def run_dump(args) -> int:
     except (ValueError, OSError) as e:
         print(f"coderkit spark-pickle dump: {e}", file=sys.stderr)
         return 2
+    if not files:
+        print(empty_directory_note("coderkit spark-pickle dump", os.fspath(args.path)), file=sys.stderr)
     progress = ProgressBar(sum(os.path.getsize(f) for f in files), sys.stderr) if sys.stderr.isatty() else None
     out = sys.stdout
     count = 0

@@ -25,7 +25,7 @@ import time
 from ..errors import CoderNotFoundError, DecodeError
 from .sequencefile import SequenceFileReader, list_part_files
 
-__all__ = ["register", "to_json_value", "ProgressBar"]
+__all__ = ["register", "to_json_value", "ProgressBar", "empty_directory_note"]
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
@@ -54,10 +54,22 @@ def register(subparsers) -> None:
 
 def _parts(path: str) -> list[str] | None:
     try:
-        return list_part_files(path)
+        parts = list_part_files(path)
     except OSError as e:  # missing path, a subdirectory among the parts
         print(f"coderkit seqfile: {e}", file=sys.stderr)
         return None
+    if not parts:  # an empty output, or a job that has not committed its parts: say so, not silence
+        print(empty_directory_note("coderkit seqfile", path), file=sys.stderr)
+    return parts
+
+
+def empty_directory_note(command: str, path: str) -> str:
+    """What to say about a directory without part files (only ``_*``/``.*`` entries, or nothing)."""
+    hidden = sorted(os.listdir(path)) if os.path.isdir(path) else []
+    unfinished = " (a _temporary directory: the job may not have committed its output yet)" \
+        if "_temporary" in hidden else ""
+    listed = f"; it holds only {', '.join(hidden)}" if hidden else "; it is empty"
+    return f"{command}: note: no part files in {path!r}{listed}{unfinished}"
 
 
 def _stdout_closed() -> int:

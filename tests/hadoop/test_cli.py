@@ -156,3 +156,16 @@ def test_the_coderkit_command_stops_quietly_when_its_reader_goes_away(tmp_path):
     assert proc.wait(timeout=60) == 0
     assert json.loads(first) == {"key": "key-0", "value": 0}
     assert err == b""
+
+
+def test_a_directory_without_part_files_is_noted_not_silent(tmp_path, capsys):
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "_temporary").mkdir()
+    assert run(["seqfile", "dump", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"note: no part files in {str(tmp_path)!r}; it holds only _SUCCESS, _temporary" in err
+    assert "may not have committed" in err
+    empty = tmp_path / "_temporary"
+    assert run(["seqfile", "info", str(empty)]) == 0
+    assert "it is empty" in capsys.readouterr().err

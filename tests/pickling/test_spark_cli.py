@@ -48,3 +48,10 @@ def test_bytes_that_are_not_a_pickle_file_are_still_malformed(tmp_path, capsys):
     (tmp_path / "bad").write_bytes(b"garbage")
     assert main(["spark-pickle", "dump", str(tmp_path / "bad")]) == 1
     assert "malformed file: " in capsys.readouterr().err
+
+
+def test_a_directory_without_part_files_is_noted_not_silent(tmp_path, capsys):
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    assert main(["spark-pickle", "dump", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and f"note: no part files in {str(tmp_path)!r}; it holds only _SUCCESS" in err
