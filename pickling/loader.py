@@ -194,7 +194,8 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
                 raise
             except SystemExit as e:
                 if e.code not in (0, None):
-                    raise LoadError(f"{path} exited with status {e.code} while building its pipeline") from e
+                    raise LoadError(f"{path} exited with status {e.code} while building its pipeline (if it "
+                                    f"parses arguments, give them with --pipeline-args '--input ...')") from e
             except Exception as e:
                 if not loaded.ran:
                     raise LoadError(

@@ -131,3 +131,13 @@ def test_doctor_checks_a_file_that_reads_its_output_after_running_and_notes_why_
     assert code == 1
     assert "ERROR: [Send] HoldsSocket.sock" in out
     assert "coderkit: note: " in err and "raised FileNotFoundError after running its pipeline" in err
+
+
+def test_a_file_that_needs_arguments_says_how_to_pass_them(capsys):
+    target = os.path.join(ROOT, "tests", "pickling", "doctor_files", "needs_arguments.py")
+    code, _, err = run(capsys, "doctor", target)
+    assert code == 2
+    assert "the following arguments are required: --input" in err  # the file's own parser, as usual
+    assert "exited with status 2 while building its pipeline" in err and "--pipeline-args" in err
+    code, out, _ = run(capsys, "doctor", target, "--pipeline-args", "--input gs://bucket/in.txt")
+    assert code == 0, out
