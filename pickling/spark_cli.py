@@ -91,6 +91,10 @@ def run_dump(args) -> int:
         except OSError:
             pass
         return 0
+    except OSError as e:  # a part file unreadable or gone while reading
+        out.flush()
+        print(f"coderkit spark-pickle dump: cannot read: {e}", file=sys.stderr)
+        return 1
     finally:
         if progress is not None:
             progress.finish(count)

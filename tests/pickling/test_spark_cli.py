@@ -55,3 +55,18 @@ def test_a_directory_without_part_files_is_noted_not_silent(tmp_path, capsys):
     assert main(["spark-pickle", "dump", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and f"note: no part files in {str(tmp_path)!r}; it holds only _SUCCESS" in err
+
+
+def test_a_part_file_that_cannot_be_read_is_an_error_with_its_name_not_a_traceback(tmp_path, capsys, monkeypatch):
+    spark.dump(range(30), tmp_path / "out", batch_size=10)
+    real = spark.iter_values
+
+    def vanishing(file):
+        if file.endswith("part-00000"):
+            raise PermissionError(13, "Permission denied", file)
+        return real(file)
+
+    monkeypatch.setattr(spark, "iter_values", vanishing)
+    assert main(["spark-pickle", "dump", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "coderkit spark-pickle dump: cannot read: [Errno 13] Permission denied" in err and "part-00000" in err
