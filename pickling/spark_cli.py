@@ -20,7 +20,7 @@ import os
 import sys
 
 from coders.errors import DecodeError
-from coders.hadoop.cli import ProgressBar, empty_directory_note
+from coders.hadoop.cli import ProgressBar, empty_directory_note, stdout_closed
 
 WRAPPER_KEYS = ("$type", "$repr")
 
@@ -86,11 +86,7 @@ def run_dump(args) -> int:
         print(f"coderkit spark-pickle dump: {_decode_failure(e)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `| head`: the reader has all it wants
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return 0
+        return stdout_closed()
     except OSError as e:  # a part file unreadable or gone while reading
         out.flush()
         print(f"coderkit spark-pickle dump: cannot read: {e}", file=sys.stderr)

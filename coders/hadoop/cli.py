@@ -25,7 +25,7 @@ import time
 from ..errors import CoderNotFoundError, DecodeError
 from .sequencefile import SequenceFileReader, list_part_files
 
-__all__ = ["register", "to_json_value", "ProgressBar", "empty_directory_note"]
+__all__ = ["register", "to_json_value", "ProgressBar", "empty_directory_note", "stdout_closed"]
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
@@ -72,7 +72,7 @@ def empty_directory_note(command: str, path: str) -> str:
     return f"{command}: note: no part files in {path!r}{listed}{unfinished}"
 
 
-def _stdout_closed() -> int:
+def stdout_closed() -> int:
     """The reader of our output went away (``| head``): stop quietly, as a Unix filter does."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -108,7 +108,7 @@ def run_info(args) -> int:
                 _print_info(info)
             sys.stdout.flush()
     except BrokenPipeError:
-        return _stdout_closed()
+        return stdout_closed()
     except (DecodeError, CoderNotFoundError, OSError) as e:
         return _fail(e)
     return 0
@@ -212,7 +212,7 @@ def run_dump(args) -> int:
             done_before += os.path.getsize(part)
         out.flush()
     except BrokenPipeError:
-        return _stdout_closed()
+        return stdout_closed()
     except (DecodeError, CoderNotFoundError, OSError) as e:
         out.flush()
         return _fail(e)

@@ -70,3 +70,18 @@ def test_a_part_file_that_cannot_be_read_is_an_error_with_its_name_not_a_traceba
     assert main(["spark-pickle", "dump", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "coderkit spark-pickle dump: cannot read: [Errno 13] Permission denied" in err and "part-00000" in err
+
+
+def test_stops_quietly_when_its_reader_goes_away(tmp_path):
+    import json
+    import subprocess
+
+    spark.dump([f"record-{i}" for i in range(30_000)], tmp_path / "out")  # far more than a pipe buffers
+    proc = subprocess.Popen([sys.executable, "-m", "pickling.cli", "spark-pickle", "dump", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert json.loads(first) == "record-0"
+    assert err == b""
