@@ -843,11 +843,97 @@ static PyTypeObject CodecType = {
     .tp_methods = codec_methods,
 };
 
+/* ------------------------------------------------------------------ PySpark pickle files */
+
+static uint32_t be32(const unsigned char *q)
+{
+    return ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+}
+
+/* load_spark_batches(data, base, loads, out, head, first, ref) -> (done, count, pos, bad)
+ *
+ * The fast path of pickling.spark.PickleFileDecoder.decode_into, in C: data[base:] should be
+ * exactly what Spark writes, a Java-serialized byte[][] starting with `head` (stream header and
+ * the [[B class descriptor), an int32 count, the first element (`first`: TC_ARRAY and a new [B
+ * class descriptor, then a uint32 length and the bytes), then elements as `ref` (TC_ARRAY
+ * TC_REFERENCE <handle of [B>), a uint32 length and the bytes. Each element is unpickled with
+ * loads(bytes) and, when it is a list, appended to `out`.
+ *
+ * It stops at the first element not in that form, or whose loads raises an Exception (cleared),
+ * or gives something other than a list, and returns (done, count, pos, bad): how many elements
+ * it loaded, the declared count (0 when the header is not Spark's), the position after the last
+ * loaded element, and the non-list batch it stopped at (else None). A length running past the end
+ * is clipped, as the Python loop's slice is, and pos then lies past the end. The caller reports
+ * every error (its reference parser takes over from element `done`), so this function never
+ * needs to describe one; it only has to stop exactly where the Python loop would.
+ */
+static PyObject *load_spark_batches(PyObject *module, PyObject *args)
+{
+    PyObject *data, *loads, *out;
+    Py_ssize_t base, hl, fl, rl;
+    const char *head, *first, *ref;
+    if (!PyArg_ParseTuple(args, "OnOO!y#y#y#:load_spark_batches", &data, &base, &loads, &PyList_Type, &out,
+                          &head, &hl, &first, &fl, &ref, &rl))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t end = view.len, done = 0, count = 0, pos = end;
+    PyObject *result = NULL, *bad = NULL;
+    Py_ssize_t prefix = hl + 4 + fl + 4;
+    if (base < 0 || base > end || end - base < prefix || memcmp(d + base, head, (size_t)hl) != 0 ||
+        memcmp(d + base + hl + 4, first, (size_t)fl) != 0)
+        goto finish;  /* not Spark's exact header: count 0, the reference parser reads it all */
+    count = (int32_t)be32(d + base + hl);
+    Py_ssize_t start = base + prefix, length = (Py_ssize_t)be32(d + base + hl + 4 + fl);
+    if (count <= 0 || length > end - start)
+        goto finish;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (i > 0) {  /* every later element: ref, a uint32 length, the bytes */
+            if (end - pos < rl + 4 || memcmp(d + pos, ref, (size_t)rl) != 0)
+                break;
+            start = pos + rl + 4;
+            length = (Py_ssize_t)be32(d + pos + rl);
+        }
+        /* a length past the end is clipped, as a slice would be: the caller reports the framing */
+        PyObject *chunk = PyBytes_FromStringAndSize((const char *)d + start, length < end - start ? length : end - start);
+        if (chunk == NULL)
+            goto error;
+        PyObject *batch = PyObject_CallOneArg(loads, chunk);
+        Py_DECREF(chunk);
+        if (batch == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception))
+                goto error;
+            PyErr_Clear();  /* the reference path loads it again and says why it fails */
+            break;
+        }
+        if (!PyList_CheckExact(batch)) {
+            bad = batch;  /* handed back: the caller names its type */
+            break;
+        }
+        int r = PyList_SetSlice(out, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, batch);
+        Py_DECREF(batch);
+        if (r < 0)
+            goto error;
+        pos = start + length;
+        done = i + 1;
+    }
+finish:
+    result = Py_BuildValue("(nnnO)", done, count, pos, bad ? bad : Py_None);
+error:
+    Py_XDECREF(bad);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef module_methods[] = {
     {"varint_methods", varint_methods, METH_VARARGS,
      "varint_methods(encode_fallback, decode_fallback) -> (encode, decode) method descriptors for VarIntCoder."},
+    {"load_spark_batches", load_spark_batches, METH_VARARGS,
+     "load_spark_batches(data, base, loads, out, head, first, ref) -> (done, count, pos, bad): see the C source."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,18 +8,18 @@ else to it, so bytes, values and errors are the same either way (tests/coders/te
 
 * ``ENABLED``: True when the C paths are in use.
 * ``REASON``: why not, when they are not (for ``coderkit`` diagnostics and bug reports).
-* ``Codec``, ``Unhandled``, ``varint_methods``: the extension's API, or None.
+* ``Codec``, ``Unhandled``, ``varint_methods``, ``load_spark_batches``: the extension's API, or None.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "varint_methods"]
+__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "varint_methods", "load_spark_batches"]
 
 ENV_VAR = "CODERKIT_PURE_PYTHON"
 
-Codec = Unhandled = varint_methods = None
+Codec = Unhandled = varint_methods = load_spark_batches = None
 ENABLED = False
 if os.environ.get(ENV_VAR) == "1":
     REASON = f"disabled by {ENV_VAR}=1"
@@ -30,5 +30,6 @@ else:
         REASON = f"the C extension coders._speedups is not importable ({e}); reinstall with a C compiler"
     else:
         Codec, Unhandled, varint_methods = _speedups.Codec, _speedups.Unhandled, _speedups.varint_methods
+        load_spark_batches = _speedups.load_spark_batches
         ENABLED = True
         REASON = "enabled"

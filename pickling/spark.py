@@ -45,6 +45,7 @@ import re
 import struct
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from coders import speedups
 from coders.errors import DecodeError
 
 __all__ = [
@@ -80,6 +81,8 @@ _SPARK_HEAD = bytes.fromhex("aced0005" "7572" "0003") + b"[[B" + bytes.fromhex("
 _SPARK_FIRST = bytes.fromhex("7572" "0002") + b"[B" + bytes.fromhex("acf317f8060854e0" "020000" "7870")
 _SPARK_REF = bytes.fromhex("7571" "007e0002")
 _ELEMENT_HEAD = struct.Struct(">6sI")
+# PickleFileDecoder's fast loop in C, when the accelerator is built (None on the pure-Python path)
+_load_spark_batches = speedups.load_spark_batches
 _SPARK_PREFIX = struct.Struct(">24si19sI")  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
 
 
@@ -530,6 +533,7 @@ class PickleFileDecoder:
                 f"{_where(file, record, offset)} has a value of type {type(value).__name__}, expected the bytes of a "
                 "BytesWritable (is this a saveAsPickleFile output?)", offset=offset)
         data = value
+        size = len(value) - base  # the Java stream's size, for messages
         i = 0
         chunk = b""
         try:
@@ -537,10 +541,19 @@ class PickleFileDecoder:
             end = len(data)
             pos = end
             done = count = 0  # elements loaded by the fast path, of how many
-            try:
-                head, count, first, length = _SPARK_PREFIX.unpack_from(data, base)
-            except struct.error:
+            if _load_spark_batches is not None:
+                # the loop below in C (coders.speedups): it stops where the loop would break or fail
+                done, count, pos, bad = _load_spark_batches(data, base, loads, out, _SPARK_HEAD, _SPARK_FIRST,
+                                                            _SPARK_REF)
+                i = done
+                if bad is not None:
+                    raise _BadBatch(bad)
                 head = None
+            else:
+                try:
+                    head, count, first, length = _SPARK_PREFIX.unpack_from(data, base)
+                except struct.error:
+                    head = None
             if head == _SPARK_HEAD and first == _SPARK_FIRST:
                 # exactly what Spark writes: header, count, first element with a new [B class descriptor
                 start = base + 51
@@ -576,17 +589,14 @@ class PickleFileDecoder:
                     done = i
             if not done or done < count:
                 # any other form (or an error): the reference parser, from the first element not loaded
-                if base:
-                    data = bytes(data[base:])
-                    base = 0
-                chunks = split_java_byte_arrays(data)
+                chunks = split_java_byte_arrays(bytes(data[base:]) if base else data)
                 for i in range(done, len(chunks)):
                     chunk = chunks[i]
                     batch = loads(chunk)
                     if type(batch) is not list:
                         raise _BadBatch(batch)
                     out.extend(batch)
-                pos = end = len(data)
+                pos = end
             if pos != end:
                 if pos > end:  # a length ran past the end: let the reference parser say where
                     split_java_byte_arrays(bytes(data[base:]))
@@ -594,7 +604,7 @@ class PickleFileDecoder:
         except _JavaFormatError as e:
             raise DecodeError(
                 f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {e.offset} of the "
-                f"{len(value) - base}-byte value: {e}", offset=offset) from None
+                f"{size}-byte value: {e}", offset=offset) from None
         except _BadBatch as e:
             raise DecodeError(
                 f"{_where(file, record, offset)}: pickled batch {i} is a {type(e.batch).__name__}, "
@@ -608,7 +618,7 @@ class PickleFileDecoder:
             except _JavaFormatError as framing:
                 raise DecodeError(
                     f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {framing.offset} of the "
-                    f"{len(value) - base}-byte value: {framing}", offset=offset) from None
+                    f"{size}-byte value: {framing}", offset=offset) from None
             raise DecodeError(
                 f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
                 f"{type(e).__name__}: {e}", offset=offset) from e

@@ -20,6 +20,7 @@ import enum
 import gc
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -368,6 +369,75 @@ def test_fallback_errors_keep_their_paths():
         coder.encode([Order(1, "a", 1.0, True), Order(2, "b", 2, False)])
     assert str(info.value) == outcome(Coder.encode, coder, [Order(1, "a", 1.0, True), Order(2, "b", 2, False)])[2]
     assert "[1].amount" in str(info.value)
+
+
+# ---------------------------------------------------------------------------- PySpark pickle files
+
+
+def spark_value(batches, base: int = 0) -> bytes:
+    from pickling.spark import java_serialize_byte_arrays
+
+    framed = java_serialize_byte_arrays([pickle.dumps(b, protocol=4) if not isinstance(b, bytes) else b
+                                         for b in batches])
+    return (len(framed).to_bytes(4, "big") + framed) if base else framed
+
+
+def spark_outcome(monkeypatch, value, base, accelerated_loop: bool, safe: bool = False):
+    from pickling import spark
+
+    monkeypatch.setattr(spark, "_load_spark_batches", speedups.load_spark_batches if accelerated_loop else None)
+    out: list = []
+    result = outcome(spark.PickleFileDecoder(safe=safe).decode_into, value, out, "part-0", 7, 99, base)
+    return result[:2] + ((out,) if result[0] == "ok" else result[2:])
+
+
+def test_spark_loop_in_c_is_in_use_and_loads_spark_framing():
+    from pickling import spark
+
+    assert spark._load_spark_batches is speedups.load_spark_batches
+    value = spark_value([[1, 2], [], ["a"]])
+    out: list = []
+    args = (spark._SPARK_HEAD, spark._SPARK_FIRST, spark._SPARK_REF)
+    assert speedups.load_spark_batches(value, 0, pickle.loads, out, *args) == (3, 3, len(value), None)
+    assert out == [1, 2, "a"]
+    # not Spark's header: nothing loaded, the count unknown
+    assert speedups.load_spark_batches(b"\x00" * 60, 0, pickle.loads, out, *args) == (0, 0, 60, None)
+    # a batch that is not a list is handed back; one that does not load stops the loop before it
+    assert speedups.load_spark_batches(spark_value([[1], (2,)]), 0, pickle.loads, [], *args)[::3] == (1, (2,))
+    assert speedups.load_spark_batches(spark_value([[1], b"junk"]), 0, pickle.loads, [], *args)[::3] == (1, None)
+    # a length past the end is clipped like a slice; pos then lies past the end
+    cut = value[:-1]
+    assert speedups.load_spark_batches(cut, 0, lambda chunk: [len(chunk)], [], *args)[1:3] == (3, len(value))
+
+    def interrupted(chunk):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        speedups.load_spark_batches(value, 0, interrupted, [], *args)
+
+
+def spark_batches():
+    leaf = st.one_of(st.integers(), st.text(max_size=5), st.none(), st.floats(allow_nan=False))
+    good = st.lists(st.lists(leaf, max_size=4), min_size=0, max_size=5)
+    odd = st.sampled_from([(1, 2), {"a": 1}, 5, b"not a pickle", b""])
+    return st.lists(st.one_of(st.lists(leaf, max_size=4), odd), max_size=5) | good
+
+
+@settings(max_examples=int(os.environ.get("SPEEDUPS_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(batches=spark_batches(), base=st.sampled_from([0, 4]), seed=st.integers(0, 2**32), safe=st.booleans())
+def test_spark_loop_in_c_gives_the_python_loops_outcome(monkeypatch, batches, base, seed, safe):
+    value = spark_value(batches, base)
+    rng = random.Random(seed)
+    for data in [value, bytearray(value)] + mutations(value, rng)[-12:] + [value[: len(value) - rng.randrange(1, 12)]]:
+        expected = spark_outcome(monkeypatch, data, base, False, safe)
+        got = spark_outcome(monkeypatch, data, base, True, safe)
+        assert got[:2] == expected[:2], (got, expected)
+        if got[0] == "error":
+            assert got[2] == expected[2]
+            assert got[1] is DecodeError
+        else:
+            assert repr(got[2]) == repr(expected[2])  # (a mutated float may be NaN)
 
 
 # ---------------------------------------------------------------------------- both paths, one sample
