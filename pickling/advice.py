@@ -171,10 +171,12 @@ def advise(finding: Finding) -> str:
 
 @dataclass
 class Change:
-    """A warning: the object survives pickling as something else."""
+    """A warning: the object survives pickling as something else (or, kind "incomplete",
+    the search for such objects stopped before the end)."""
 
     message: str
     advice: str
+    kind: str = "changes-meaning"
 
 
 def _is_beam_driver_object(obj) -> bool:

@@ -352,8 +352,7 @@ class _Check:
             if any(_is_prefix(path, error_path) for error_path in error_paths):
                 continue  # it contains an error already reported
             self.report.add(Problem(path=path, type_name=type_name(obj), error=change.message,
-                                    advice=change.advice, severity=WARNING,
-                                    kind="changes-meaning"))
+                                    advice=change.advice, severity=WARNING, kind=change.kind))
 
     # -- size --------------------------------------------------------------------------
     def _measure_sizes(self) -> None:
@@ -463,12 +462,17 @@ def _worker_modules(modules: Iterable[str]) -> list[str]:
 
 # -- structural walks (no pickling) ---------------------------------------------------------
 
-def _scan(obj, root: str, backend: Backend, skip_ids: set[int]):
-    """Breadth-first over the reduction tree; yields (path, obj, Change) for warnings."""
+def _scan(obj, root: str, backend: Backend, skip_ids: set[int], max_nodes: int | None = None):
+    """Breadth-first over the reduction tree; yields (path, obj, Change) for warnings.
+
+    After ``max_nodes`` objects it stops and, if any were left, yields one last
+    (path of the first object not visited, that object, a Change saying the scan stopped),
+    so a report never looks complete when it is not."""
+    limit = _MAX_SCAN_NODES if max_nodes is None else max_nodes
     seen = {id(obj)}
     queue = collections.deque([(obj, root)])
     visited = 0
-    while queue and visited < _MAX_SCAN_NODES:
+    while queue and visited < limit:
         node, path = queue.popleft()
         visited += 1
         if id(node) in skip_ids:
@@ -489,6 +493,13 @@ def _scan(obj, root: str, backend: Backend, skip_ids: set[int]):
                 continue
             seen.add(id(child))
             queue.append((child, path + edge.segment))
+    if queue:
+        node, path = queue[0]
+        yield path, node, _advice.Change(
+            message=(f"the check for objects that change meaning (locks, files, iterators) stopped after "
+                     f"{limit:,} objects; this one and at least {len(queue) - 1:,} more were not looked at"),
+            advice=("capture less (pass the values a function needs, not a whole object graph), or check "
+                    "the parts that matter separately with check_picklable"), kind="incomplete")
 
 
 def _all_atomic_container(node) -> bool:

@@ -607,3 +607,22 @@ def test_object_that_no_longer_equals_itself_after_the_round_trip():
     assert (warning.path, warning.type_name) == ("LossyConfig", "tests.pickling.cases.LossyConfig")
     assert warning.error.startswith("after a round trip the object no longer equals itself")
     assert report.ok
+
+
+class _Holder:
+    def __init__(self, value):
+        self.value = value
+
+
+def test_a_warning_scan_cut_short_says_so_instead_of_looking_complete(monkeypatch):
+    import pickling.check as check_module
+
+    obj = [_Holder(_Holder(i)) for i in range(40)] + [_Holder(threading.Lock())]
+    full = check_picklable(obj, backend="beam")
+    assert [(p.path, p.kind) for p in full.warnings] == [("obj[40].value", "changes-meaning")]
+    monkeypatch.setattr(check_module, "_MAX_SCAN_NODES", 10)
+    cut = check_picklable(obj, backend="beam")
+    assert cut.ok
+    [note] = cut.warnings
+    assert note.kind == "incomplete" and note.path == "obj[9]"
+    assert "stopped after 10 objects; this one and at least 41 more were not looked at" in note.error
