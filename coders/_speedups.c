@@ -850,6 +850,29 @@ static uint32_t be32(const unsigned char *q)
     return ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
 }
 
+/* contains(data, needle) -> bool: `needle in data` for any bytes-like data, with memchr finding the
+ * candidates (the Spark reader asks it of every value, and its needle's first byte is rare). */
+static PyObject *contains(PyObject *module, PyObject *args)
+{
+    Py_buffer hay, needle;
+    if (!PyArg_ParseTuple(args, "y*y*:contains", &hay, &needle))
+        return NULL;
+    const char *h = hay.buf, *n = needle.buf;
+    Py_ssize_t hl = hay.len, nl = needle.len;
+    int found = nl == 0;
+    for (Py_ssize_t at = 0; !found && nl <= hl - at;) {
+        const char *c = memchr(h + at, n[0], (size_t)(hl - at - nl + 1));
+        if (c == NULL)
+            break;
+        at = c - h;
+        found = memcmp(c, n, (size_t)nl) == 0;
+        at++;
+    }
+    PyBuffer_Release(&hay);
+    PyBuffer_Release(&needle);
+    return PyBool_FromLong(found);
+}
+
 /* load_spark_batches(data, base, loads, out, head, first, ref) -> (done, count, pos, bad)
  *
  * The fast path of pickling.spark.PickleFileDecoder.decode_into, in C: data[base:] should be
@@ -867,14 +890,21 @@ static uint32_t be32(const unsigned char *q)
  * every error (its reference parser takes over from element `done`), so this function never
  * needs to describe one; it only has to stop exactly where the Python loop would.
  */
-static PyObject *load_spark_batches(PyObject *module, PyObject *args)
+static PyObject *load_spark_batches(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *data, *loads, *out;
-    Py_ssize_t base, hl, fl, rl;
-    const char *head, *first, *ref;
-    if (!PyArg_ParseTuple(args, "OnOO!y#y#y#:load_spark_batches", &data, &base, &loads, &PyList_Type, &out,
-                          &head, &hl, &first, &fl, &ref, &rl))
+    /* METH_FASTCALL: called once per SequenceFile record, so no argument tuple is built */
+    if (nargs != 7 || !PyList_Check(args[3]) || !PyBytes_Check(args[4]) || !PyBytes_Check(args[5]) ||
+        !PyBytes_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "load_spark_batches(data, base: int, loads, out: list, head: bytes, first: bytes, ref: bytes)");
         return NULL;
+    }
+    PyObject *data = args[0], *loads = args[2], *out = args[3];
+    Py_ssize_t base = PyLong_AsSsize_t(args[1]);
+    if (base == -1 && PyErr_Occurred())
+        return NULL;
+    const char *head = PyBytes_AS_STRING(args[4]), *first = PyBytes_AS_STRING(args[5]), *ref = PyBytes_AS_STRING(args[6]);
+    Py_ssize_t hl = PyBytes_GET_SIZE(args[4]), fl = PyBytes_GET_SIZE(args[5]), rl = PyBytes_GET_SIZE(args[6]);
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
         return NULL;
@@ -932,7 +962,8 @@ error:
 static PyMethodDef module_methods[] = {
     {"varint_methods", varint_methods, METH_VARARGS,
      "varint_methods(encode_fallback, decode_fallback) -> (encode, decode) method descriptors for VarIntCoder."},
-    {"load_spark_batches", load_spark_batches, METH_VARARGS,
+    {"contains", contains, METH_VARARGS, "contains(data, needle) -> bool: needle in data (memchr-driven)."},
+    {"load_spark_batches", (PyCFunction)(void (*)(void))load_spark_batches, METH_FASTCALL,
      "load_spark_batches(data, base, loads, out, head, first, ref) -> (done, count, pos, bad): see the C source."},
     {NULL, NULL, 0, NULL},
 };

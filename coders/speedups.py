@@ -8,18 +8,19 @@ else to it, so bytes, values and errors are the same either way (tests/coders/te
 
 * ``ENABLED``: True when the C paths are in use.
 * ``REASON``: why not, when they are not (for ``coderkit`` diagnostics and bug reports).
-* ``Codec``, ``Unhandled``, ``varint_methods``, ``load_spark_batches``: the extension's API, or None.
+* ``Codec``, ``Unhandled``, ``varint_methods``, ``load_spark_batches``,
+  ``contains``: the extension's API, or None.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "varint_methods", "load_spark_batches"]
+__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "varint_methods", "load_spark_batches", "contains"]
 
 ENV_VAR = "CODERKIT_PURE_PYTHON"
 
-Codec = Unhandled = varint_methods = load_spark_batches = None
+Codec = Unhandled = varint_methods = load_spark_batches = contains = None
 ENABLED = False
 if os.environ.get(ENV_VAR) == "1":
     REASON = f"disabled by {ENV_VAR}=1"
@@ -30,6 +31,6 @@ else:
         REASON = f"the C extension coders._speedups is not importable ({e}); reinstall with a C compiler"
     else:
         Codec, Unhandled, varint_methods = _speedups.Codec, _speedups.Unhandled, _speedups.varint_methods
-        load_spark_batches = _speedups.load_spark_batches
+        load_spark_batches, contains = _speedups.load_spark_batches, _speedups.contains
         ENABLED = True
         REASON = "enabled"

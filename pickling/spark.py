@@ -39,6 +39,7 @@ from __future__ import annotations
 import _compat_pickle
 import collections
 import io
+import operator
 import os
 import pickle
 import re
@@ -81,8 +82,9 @@ _SPARK_HEAD = bytes.fromhex("aced0005" "7572" "0003") + b"[[B" + bytes.fromhex("
 _SPARK_FIRST = bytes.fromhex("7572" "0002") + b"[B" + bytes.fromhex("acf317f8060854e0" "020000" "7870")
 _SPARK_REF = bytes.fromhex("7571" "007e0002")
 _ELEMENT_HEAD = struct.Struct(">6sI")
-# PickleFileDecoder's fast loop in C, when the accelerator is built (None on the pure-Python path)
-_load_spark_batches = speedups.load_spark_batches
+# PickleFileDecoder's fast loop and its per-value substring test in C, when the accelerator is built
+_load_spark_batches = speedups.load_spark_batches  # None on the pure-Python path
+_contains = speedups.contains or operator.contains
 _SPARK_PREFIX = struct.Struct(">24si19sI")  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
 
 
@@ -509,7 +511,7 @@ class PickleFileDecoder:
         if self.safe:
             rules = _compile_allow(self.allow)
             return lambda b: SafeUnpickler(io.BytesIO(b), _rules=rules).load()
-        if b"pyspark" in value:
+        if _contains(value, b"pyspark"):
             return lambda b: _CompatUnpickler(io.BytesIO(b)).load()
         return pickle.loads
 

@@ -416,6 +416,24 @@ def test_spark_loop_in_c_is_in_use_and_loads_spark_framing():
         speedups.load_spark_batches(value, 0, interrupted, [], *args)
 
 
+@settings(max_examples=300, deadline=None)
+@given(hay=st.binary(max_size=40), needle=st.binary(max_size=4), cut=st.integers(0, 40))
+def test_contains_is_the_in_operator(hay, needle, cut):
+    planted = hay[:cut] + needle + hay[cut:]
+    for data in (hay, planted, bytearray(planted), memoryview(hay)):
+        assert speedups.contains(data, needle) is (needle in bytes(data))
+    assert speedups.contains(b"..pyspark", b"pyspark") and not speedups.contains(b"pyspar", b"pyspark")
+
+
+def test_spark_loop_in_c_refuses_wrong_arguments():
+    with pytest.raises(TypeError, match="load_spark_batches"):
+        speedups.load_spark_batches(b"", 0, pickle.loads, (), b"", b"", b"")
+    with pytest.raises(TypeError):
+        speedups.load_spark_batches("text", 0, pickle.loads, [], b"", b"", b"")
+    for base in (-1, 10**6):  # outside the data: nothing loaded
+        assert speedups.load_spark_batches(b"abc", base, pickle.loads, [], b"a", b"b", b"c") == (0, 0, 3, None)
+
+
 def spark_batches():
     leaf = st.one_of(st.integers(), st.text(max_size=5), st.none(), st.floats(allow_nan=False))
     good = st.lists(st.lists(leaf, max_size=4), min_size=0, max_size=5)
