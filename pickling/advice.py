@@ -217,6 +217,12 @@ WARNING_RULES: list[tuple[Callable[[Any, Backend], bool], Callable[[Any, Backend
     (lambda o, b: isinstance(o, queue.Queue),
      lambda o, b: Change("a queue is copied with its current items: each worker gets its own, "
                          "unconnected copy", "create queues on the worker.")),
+    (lambda o, b: isinstance(o, memoryview) and b.family == "cloudpickle",
+     lambda o, b: Change("a memoryview pickles as a bytes copy of what it shows: on the worker it is "
+                         "bytes, no longer a view (writes through it and later changes to the buffer "
+                         "are not seen, and slicing copies)",
+                         "pass bytes(view) if a copy is what you mean, or the object that owns the "
+                         "buffer.")),
     (lambda o, b: _is_beam_driver_object(o),
      lambda o, b: Change(f"a Beam {type(o).__name__} is a driver-side object: on the worker it is "
                          "an unusable placeholder",
@@ -246,7 +252,7 @@ def _may_change(t: type) -> bool:
     known = _MAYBE_CHANGES.get(t)
     if known is None:
         bases = _SYNC_TYPES + (io.IOBase, threading.Thread, concurrent.futures.Executor,
-                               queue.Queue, collections.abc.Iterator, type)
+                               queue.Queue, collections.abc.Iterator, type, memoryview)
         beam = sys.modules.get("apache_beam")
         if beam is not None:
             bases += (beam.Pipeline, beam.pvalue.PValue)

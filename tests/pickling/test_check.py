@@ -626,3 +626,16 @@ def test_a_warning_scan_cut_short_says_so_instead_of_looking_complete(monkeypatc
     [note] = cut.warnings
     assert note.kind == "incomplete" and note.path == "obj[9]"
     assert "stopped after 10 objects; this one and at least 41 more were not looked at" in note.error
+
+
+def test_a_memoryview_comes_back_as_bytes_under_beams_pickler_and_says_so():
+    buffer = bytearray(b"abc")
+    holder = _Holder(memoryview(buffer))
+    assert type(pickling.loads(pickling.dumps(holder, backend="beam"), backend="beam").value) is bytes
+    report = check_picklable(holder, backend="beam")
+    assert report.ok
+    [warning] = report.warnings
+    assert (warning.path, warning.type_name, warning.kind) == ("_Holder.value", "memoryview", "changes-meaning")
+    assert "bytes copy" in warning.error
+    stdlib = check_picklable(holder, backend="pickle")  # refuses it outright: an error, no warning
+    assert [(p.path, p.severity) for p in stdlib.problems] == [("_Holder.value", "error")]
