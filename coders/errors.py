@@ -110,7 +110,7 @@ class DeterminismIssue:
     def __str__(self) -> str:
         text = f"{self.path} -> {type(self.coder).__name__}: {self.reason}"
         if self.fix:
-            text += f" Fix: {self.fix}"
+            text += f"{'' if text.endswith(('.', '!', '?')) else '.'} Fix: {self.fix}"
         return text
 
 

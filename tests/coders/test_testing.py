@@ -379,7 +379,7 @@ def test_deterministic_passes_and_catches_a_coder_that_lies():
 def test_deterministic_fails_on_a_non_deterministic_coder_listing_the_reason_with_its_path():
     with pytest.raises(AssertionError) as info:
         assert_deterministic(PairCoder(IntCoder(), InsertionOrderMapCoder()))
-    assert "PairCoder[1] -> InsertionOrderMapCoder: dict entries are written in insertion order Fix: sort the keys" in str(info.value)
+    assert "PairCoder[1] -> InsertionOrderMapCoder: dict entries are written in insertion order. Fix: sort the keys" in str(info.value)
 
 
 def test_non_deterministic_passes_and_checks_the_reason():
