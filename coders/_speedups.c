@@ -411,13 +411,20 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
     case K_STR: {
         if (!PyUnicode_CheckExact(x))
             return -1;
-        Py_ssize_t n;
-        const char *s = PyUnicode_AsUTF8AndSize(x, &n);  /* fails on lone surrogates */
-        if (s == NULL)
+        if (PyUnicode_IS_ASCII(x)) {  /* its characters are its UTF-8 bytes */
+            Py_ssize_t n = PyUnicode_GET_LENGTH(x);
+            if (nested && buf_varint(b, (uint64_t)n) < 0)
+                return -1;
+            return buf_put(b, (const char *)PyUnicode_DATA(x), n);
+        }
+        /* a temporary bytes, not PyUnicode_AsUTF8AndSize, which would keep a UTF-8 copy in every str */
+        PyObject *raw = PyUnicode_AsUTF8String(x);  /* fails on lone surrogates */
+        if (raw == NULL)
             return -1;
-        if (nested && buf_varint(b, (uint64_t)n) < 0)
-            return -1;
-        return buf_put(b, s, n);
+        int r = (nested && buf_varint(b, (uint64_t)PyBytes_GET_SIZE(raw)) < 0) ? -1
+                : buf_put(b, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw));
+        Py_DECREF(raw);
+        return r;
     }
     case K_BYTES:
         if (!PyBytes_CheckExact(x))
