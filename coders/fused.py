@@ -439,18 +439,20 @@ class FusedCodec:
     ``encode``/``decode``/``encode_nested``/``decode_nested`` behave exactly like the
     coder's reference methods (same bytes, values and errors): with the C accelerator
     (``coders.speedups.ENABLED``) they are the C codecs in ``accelerated`` (outer, nested),
-    otherwise the generated Python functions. ``raw_*`` are the generated functions alone,
-    without the fallback (for tests); ``source`` is their code.
+    otherwise the generated Python functions, which ``python`` always holds (encode, decode,
+    encode_nested, decode_nested; for benchmarks and tests). ``raw_*`` are the generated
+    functions alone, without the fallback (for tests); ``source`` is their code.
     """
 
     __slots__ = ("coder", "source", "encode", "decode", "encode_nested", "decode_nested",
-                 "raw_encode", "raw_decode", "raw_encode_nested", "raw_decode_nested", "accelerated")
+                 "raw_encode", "raw_decode", "raw_encode_nested", "raw_decode_nested", "accelerated", "python")
 
     def __init__(self, coder: Coder, source: str, namespace: dict):
         self.coder = coder
         self.source = source
-        for name in self.__slots__[2:-1]:
+        for name in self.__slots__[2:-2]:
             setattr(self, name, namespace[name])
+        self.python = (namespace["encode"], namespace["decode"], namespace["encode_nested"], namespace["decode_nested"])
         self.accelerated = None
         if speedups.ENABLED:
             # Surprises in C go to the generated Python entry points, which try their own fast

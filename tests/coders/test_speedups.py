@@ -247,11 +247,14 @@ def test_varint_decode_refuses_non_bytes_like_the_reference():
 def test_tree_valid_values_give_the_reference_bytes_and_values(coder, data):
     value = data.draw(strategy_for(coder))
     outer, nested = accelerated(coder)
+    fused_codec = coder._fused_codec() if hasattr(coder, "_fused_codec") else coder._codec()
     for codec, is_nested in ((outer, False), (nested, True)):
         encode_ref = Coder.encode_nested if is_nested else Coder.encode
         decode_ref = Coder.decode_nested if is_nested else Coder.decode
+        python_encode, python_decode = fused_codec.python[2:] if is_nested else fused_codec.python[:2]
         expected = encode_ref(coder, value)
-        assert codec.encode(value) == expected
+        assert codec.encode(value) == expected == python_encode(value)
+        assert_same(outcome(python_decode, expected), outcome(codec.decode, expected), "generated Python vs C")
         # valid values and their bytes never need the fallback
         assert codec.raw_encode(value) == expected, "the C path alone wrote other bytes"
         assert_same(outcome(codec.decode, expected), outcome(decode_ref, coder, expected), "decode of valid bytes")
