@@ -1,6 +1,6 @@
 /* coders._speedups: optional C accelerator for coderkit's hottest paths.
  *
- * Two things live here, both "fast path or fall back":
+ * Everything here is "fast path or fall back": the pure-Python code stays the reference.
  *
  *   varint_methods(encode_fallback, decode_fallback) -> (encode, decode)
  *       Method descriptors for VarIntCoder.encode/decode (same bytes in both contexts).
@@ -16,6 +16,10 @@
  *       the original argument, so results and errors are always the reference path's.
  *       raw_encode/raw_decode do the same without the fallback (for differential tests):
  *       they raise the inner exception or Unhandled.
+ *
+ *   load_spark_batches(...), contains(data, needle)
+ *       pickling.spark's per-record loop over Spark's Java-serialized byte[][] (unpickling each
+ *       batch), stopping exactly where the Python loop would; and a memchr-driven `needle in data`.
  *
  * Bounds: every read checks the remaining length first; counts are checked against the
  * bytes left before anything is allocated; nothing reads past the end of the buffer.
