@@ -300,7 +300,12 @@ def test_subclasses_that_change_iteration_go_to_the_reference():
     assert accelerated(pair)[0].raw_encode(Point(1, 2)) == b"\x01\x02"  # a NamedTuple iterates as a tuple
 
 
-@pytest.mark.parametrize("coder", TREES, ids=IDS)
+# A mutated count makes a list of zero-width elements a million Nones long in both paths (slow,
+# not interesting): test_zero_width_limit_matches_the_collections_module covers that tree instead.
+FUZZ_TREES = [t for t in TREES if t != ListCoder(NoneCoder())]
+
+
+@pytest.mark.parametrize("coder", FUZZ_TREES, ids=[repr(t) for t in FUZZ_TREES])
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data(), seed=st.integers(0, 2**32))
 def test_tree_fuzzed_bytes_give_the_reference_outcome(coder, data, seed):
