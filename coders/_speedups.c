@@ -2,7 +2,7 @@
  *
  * Everything here is "fast path or fall back": the pure-Python code stays the reference.
  *
- *   varint_methods(encode_fallback, decode_fallback) -> (encode, decode)
+ *   varint_methods(cls, encode_fallback, decode_fallback) -> (encode, decode)
  *       Method descriptors for VarIntCoder.encode/decode (same bytes in both contexts).
  *       They handle an exact int in the int64 range / an exact bytes object holding one
  *       well-formed varint; anything else calls fallback(self, value), the pure-Python
@@ -182,14 +182,16 @@ static PyMethodDef varint_decode_def = {"decode", (PyCFunction)varint_decode, ME
 static PyObject *varint_methods(PyObject *module, PyObject *args)
 {
     PyObject *enc, *dec;
-    if (!PyArg_ParseTuple(args, "OO:varint_methods", &enc, &dec))
+    PyTypeObject *cls;
+    if (!PyArg_ParseTuple(args, "O!OO:varint_methods", &PyType_Type, &cls, &enc, &dec))
         return NULL;
     Py_INCREF(enc);
     Py_XSETREF(varint_encode_fallback, enc);
     Py_INCREF(dec);
     Py_XSETREF(varint_decode_fallback, dec);
-    PyObject *e = PyDescr_NewMethod(&PyBaseObject_Type, &varint_encode_def);
-    PyObject *d = e ? PyDescr_NewMethod(&PyBaseObject_Type, &varint_decode_def) : NULL;
+    /* bound like methods of cls: `self` is always a cls instance, as for the Python methods */
+    PyObject *e = PyDescr_NewMethod(cls, &varint_encode_def);
+    PyObject *d = e ? PyDescr_NewMethod(cls, &varint_decode_def) : NULL;
     if (d == NULL) {
         Py_XDECREF(e);
         return NULL;
@@ -972,7 +974,7 @@ error:
 
 static PyMethodDef module_methods[] = {
     {"varint_methods", varint_methods, METH_VARARGS,
-     "varint_methods(encode_fallback, decode_fallback) -> (encode, decode) method descriptors for VarIntCoder."},
+     "varint_methods(cls, encode_fallback, decode_fallback) -> (encode, decode) method descriptors for cls."},
     {"contains", contains, METH_VARARGS, "contains(data, needle) -> bool: needle in data (memchr-driven)."},
     {"load_spark_batches", (PyCFunction)(void (*)(void))load_spark_batches, METH_FASTCALL,
      "load_spark_batches(data, base, loads, out, head, first, ref) -> (done, count, pos, bad): see the C source."},

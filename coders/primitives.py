@@ -366,19 +366,23 @@ class VarIntCoder(_Primitive):
             "use DecimalCoder or a PickleCoder for larger integers, or reduce the value",
         )
 
-    # fast paths (VarInt bytes do not depend on the context): C when the accelerator is built
-    # (coders.speedups), else generated above; both hand anything unusual to the reference path
-    if speedups.ENABLED:
-        encode, decode = speedups.varint_methods(_whole_varint_encode, _whole_varint_decode)
-    else:
-        encode, decode = _whole_varint_encode, _whole_varint_decode
-    encode_nested, decode_nested = encode, decode
+    # fast paths (VarInt bytes do not depend on the context), generated above; replaced below by
+    # C methods when the accelerator is built (coders.speedups). Both hand anything unusual to the
+    # reference path, so bytes, values and errors are the same.
+    encode = encode_nested = _whole_varint_encode
+    decode = decode_nested = _whole_varint_decode
 
     def estimate_size(self, value, nested=False):
         return varint64_size(value)
 
     def to_type_hint(self):
         return int
+
+
+if speedups.ENABLED:
+    VarIntCoder.encode, VarIntCoder.decode = speedups.varint_methods(VarIntCoder, _whole_varint_encode,
+                                                                     _whole_varint_decode)
+    VarIntCoder.encode_nested, VarIntCoder.decode_nested = VarIntCoder.encode, VarIntCoder.decode
 
 
 # ---------------------------------------------------------------------------------------- float

@@ -169,6 +169,9 @@ def test_extension_is_built_and_enabled():
     assert speedups.ENABLED, f"coders._speedups is not in use: {speedups.REASON}"
     assert speedups.REASON == "enabled"
     assert type(VarIntCoder.__dict__["encode"]).__name__ == "method_descriptor"
+    assert VarIntCoder.encode.__qualname__ == "VarIntCoder.encode"
+    with pytest.raises(TypeError):  # bound like a method of the class: self must be a VarIntCoder
+        VarIntCoder.encode(StrUtf8Coder(), 1)
     assert VarIntCoder.encode_nested is VarIntCoder.encode
     pair = TupleCoder(I, S)
     outer, nested = accelerated(pair)
