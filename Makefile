@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test demo bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py coders/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The suite runs with the C accelerator, then the coder tests again on the pure-Python
+# reference path (what a machine without a compiler runs).
 test: install
 	$(PY) -m pytest -q
+	CODERKIT_PURE_PYTHON=1 $(PY) -m pytest -q tests/coders tests/pickling/test_spark.py --ignore=tests/coders/test_speedups.py
 
 demo: install
 	$(PY) examples/demo.py
