@@ -635,34 +635,17 @@ class _BadBatch(Exception):
 # Files and directories
 # ---------------------------------------------------------------------------------------------
 
-def _part_order(name: str) -> list:
-    """Sort key putting ``part-99999`` before ``part-100000`` (numbers compare as numbers)."""
-    return [(0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", name)]
-
-
 def part_files(path) -> list[str]:
     """The data files of ``path``: itself if a file, else its part files in partition order.
 
     Spark lists part files in arbitrary order; their numbers give the partition order
-    (compared as numbers: ``part-100000`` comes after ``part-99999``). Hidden
-    and bookkeeping files (``_SUCCESS``, ``_*``, ``.*`` such as ``.part-00000.crc``) are
-    skipped; subdirectories are an error (nothing is silently left out).
+    (``part-100000`` comes after ``part-99999``). A pickle file is a SequenceFile
+    directory, so this is :func:`coders.hadoop.list_part_files`: ``_SUCCESS``, ``_*``
+    and ``.*`` files are skipped, and a subdirectory is an error.
     """
-    path = os.fspath(path)
-    if os.path.isfile(path):
-        return [path]
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"no such file or directory: {path!r}")
-    files = []
-    for name in sorted(os.listdir(path), key=_part_order):
-        if name.startswith(("_", ".")):
-            continue
-        full = os.path.join(path, name)
-        if os.path.isdir(full):
-            raise IsADirectoryError(
-                f"{full!r} is a directory inside the pickle-file directory {path!r}: pass it (or each part file) directly")
-        files.append(full)
-    return files
+    from coders.hadoop.sequencefile import list_part_files
+
+    return list_part_files(path)
 
 
 def iter_values(file: str) -> Iterator[tuple[bytes, int, int]]:

@@ -416,7 +416,7 @@ def test_dump_groups_ten_batches_per_record_like_spark(tmp_path):
 def test_directory_with_a_subdirectory_is_an_error(tmp_path):
     spark.dump([1], tmp_path / "out")
     (tmp_path / "out" / "nested").mkdir()
-    with pytest.raises(IsADirectoryError, match="nested' is a directory inside the pickle-file directory"):
+    with pytest.raises(IsADirectoryError, match="nested' is a directory inside the SequenceFile directory"):
         spark.load(tmp_path / "out")
     with pytest.raises(FileNotFoundError, match="no such file or directory"):
         spark.load(tmp_path / "missing")
