@@ -170,7 +170,7 @@ class PicklabilityReport:
     def summary(self) -> str:
         what = self.root or self.label or "object"
         if self.checked > 1:
-            what = f"{self.checked} objects"
+            what = f"{self.root}, {self.checked} objects" if self.root else f"{self.checked} objects"
         size = "" if self.size_bytes is None else f", {_human(self.size_bytes)} pickled"
         # a grouping-key finding (from check_pipeline) is an error, but not a pickling one
         unpicklable = any(p.kind != "key" for p in self.errors)
