@@ -110,6 +110,24 @@ class _Composite(Coder):
                 self.decode_nested = codec.decode_nested
         return codec
 
+    # public methods: the generated codec when there is one (installed on the instance on
+    # first use, so these run once per coder), else the reference path
+    def encode(self, value):
+        codec = self.__dict__.get("_fused") or self._fused_codec()
+        return codec.encode(value) if codec else Coder.encode(self, value)
+
+    def decode(self, data):
+        codec = self.__dict__.get("_fused") or self._fused_codec()
+        return codec.decode(data) if codec else Coder.decode(self, data)
+
+    def encode_nested(self, value):
+        codec = self.__dict__.get("_fused") or self._fused_codec()
+        return codec.encode_nested(value) if codec else Coder.encode_nested(self, value)
+
+    def decode_nested(self, data):
+        codec = self.__dict__.get("_fused") or self._fused_codec()
+        return codec.decode_nested(data) if codec else Coder.decode_nested(self, data)
+
 
 # ---------------------------------------------------------------------------------------- tuple
 
@@ -158,22 +176,6 @@ class TupleCoder(_Composite):
             items.append(item)
         return tuple(items), pos
 
-    # public methods: the generated codec when there is one, else the reference path
-    def encode(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode(value) if codec else Coder.encode(self, value)
-
-    def decode(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode(data) if codec else Coder.decode(self, data)
-
-    def encode_nested(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode_nested(value) if codec else Coder.encode_nested(self, value)
-
-    def decode_nested(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode_nested(data) if codec else Coder.decode_nested(self, data)
 
     def min_nested_size(self) -> int:
         return sum(min_nested_size(c) for c in self.component_coders)
@@ -258,22 +260,6 @@ class _Sequence(_Composite):
             return self
         (element,) = deterministic_components(self, context)
         return type(self)(element)
-
-    def encode(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode(value) if codec else Coder.encode(self, value)
-
-    def decode(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode(data) if codec else Coder.decode(self, data)
-
-    def encode_nested(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode_nested(value) if codec else Coder.encode_nested(self, value)
-
-    def decode_nested(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode_nested(data) if codec else Coder.decode_nested(self, data)
 
 
 def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[list, int]:
@@ -513,22 +499,6 @@ class MapCoder(_Composite):
 
     def to_type_hint(self):
         return typing.Dict[self.key_coder.to_type_hint(), self.value_coder.to_type_hint()]
-
-    def encode(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode(value) if codec else Coder.encode(self, value)
-
-    def decode(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode(data) if codec else Coder.decode(self, data)
-
-    def encode_nested(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode_nested(value) if codec else Coder.encode_nested(self, value)
-
-    def decode_nested(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode_nested(data) if codec else Coder.decode_nested(self, data)
 
 
 # ------------------------------------------------------------------------------------------ set
