@@ -227,7 +227,8 @@ def test_wrapped_records_round_trip_through_beams_iterable_coder(points):
 
 def test_timestamp_decodes_to_beams_timestamp():
     ts = to_beam(c.TimestampCoder(as_beam_timestamp=True))
-    assert ts.decode(c.TimestampCoder().encode(datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc))) == Timestamp.of(1577836800)
+    new_year_2020 = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert ts.decode(c.TimestampCoder().encode(new_year_2020)) == Timestamp.of(1577836800)
 
 
 # ----------------------------------------------------------------------------- the package
