@@ -270,6 +270,13 @@ def _builder_kind(kind: str, cls, names) -> str:
     return "dict"
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, filename: str):
+    """The code object for generated source: compiling is most of what building a record coder
+    costs, and every registry deriving the same class generates the same source."""
+    return compile(source, filename, "exec")
+
+
 def _make_from_fields(build: str, cls, names):
     """Generate ``from_fields(values) -> instance`` for one record class, without calling ``__init__``.
 
@@ -302,8 +309,7 @@ def _make_from_fields(build: str, cls, names):
                   "    return obj"]
     namespace = {"new": object.__new__, "tuple_new": tuple.__new__, "setattr_": object.__setattr__,
                  "cls": cls, "count_error": count_error}
-    exec(compile("\n".join(lines) + "\n", f"<RecordCoder from_fields for {cls.__qualname__}>", "exec"),
-         namespace)
+    exec(_compiled("\n".join(lines) + "\n", f"<RecordCoder from_fields for {cls.__qualname__}>"), namespace)
     return namespace["from_fields"]
 
 
@@ -391,7 +397,7 @@ def _compile_codec(coder: "RecordCoder"):
             dec += ["    d = obj.__dict__", f"    {targets}, = {values},"]
         dec.append("    return obj, pos")
     source = "\n".join(enc) + "\n\n" + "\n".join(dec) + "\n"
-    exec(compile(source, f"<RecordCoder codec for {cls.__qualname__}>", "exec"), namespace)
+    exec(_compiled(source, f"<RecordCoder codec for {cls.__qualname__}>"), namespace)
     coder._codec_source = source  # for debugging: print(coder._codec_source)
     return namespace["encode_to"], namespace["decode_from"]
 
