@@ -8,12 +8,24 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from pickling.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BROKEN = os.path.join(ROOT, "examples", "doctor", "orders_pipeline_broken.py")
 FIXED = os.path.join(ROOT, "examples", "doctor", "orders_pipeline_fixed.py")
 TWO_BAD = os.path.join(ROOT, "tests", "pickling", "doctor_files", "two_bad_dofns.py")
+
+
+@pytest.fixture(autouse=True)
+def beam_registry_left_as_found():
+    """The fixed example calls coders.beam.install() while the doctor loads it (in this process):
+    undo it, so later tests see Beam's own coders."""
+    yield
+    import coders.beam
+
+    coders.beam.uninstall()
 
 
 def run(capsys, *argv):
