@@ -176,7 +176,7 @@ def _fallback_problems(pipeline) -> list[Problem]:
     from coders.beam.gbk import _to_typing
 
     problems: list[Problem] = []
-    reported: set[Any] = set()  # each class once, at the first transform that produces it
+    checked: set[Any] = set()  # each class once, at the first transform that produces it
 
     class Visitor(PipelineVisitor):
         def visit_transform(self, applied):
@@ -185,11 +185,11 @@ def _fallback_problems(pipeline) -> list[Problem]:
             for tag, pcoll in applied.outputs.items():
                 hint = _to_typing(getattr(pcoll, "element_type", None))
                 for cls in _leaf_classes(hint):
-                    if cls in reported:
+                    if cls in checked:
                         continue
+                    checked.add(cls)
                     coder = typecoders.registry.get_coder(cls)
-                    if _beam_pickles(coder):
-                        reported.add(cls)
+                    if _pickles(coder):
                         problems.append(Problem(
                             path=f"output {tag}" if tag not in (None, "None") else "output",
                             type_name=_type_name(cls),
@@ -246,25 +246,18 @@ def _leaf_classes(hint) -> list[type]:
     return out
 
 
-def _beam_pickles(coder) -> bool:
-    names = {"FastPrimitivesCoder", "PickleCoder", "DillCoder", "CloudpickleCoder", "_PickleCoderBase",
-             "DeterministicFastPrimitivesCoder"}
-    stack = [coder]
-    while stack:
-        c = stack.pop()
-        if type(c).__name__ in names:
-            return True
-        inner = getattr(c, "coder", None) if type(c).__name__ == "CoderkitBeamCoder" else None
-        if inner is not None and any(type(x).__name__ in ("PickleCoder", "CloudpickleCoder") for x in inner.walk()):
-            return True
-        try:
-            stack.extend(c._get_component_coders())
-        except Exception:
-            pass
-    return False
+def _pickles(coder) -> bool:
+    """Beam's own pickling coders, or coderkit's Beam wrapper around a coderkit pickle fallback."""
+    from coders.beam.adapter import CoderkitBeamCoder
+    from coders.beam.validate import beam_coder_pickles
+    from coders.pickle import CloudpickleCoder, PickleCoder
+
+    if isinstance(coder, CoderkitBeamCoder):
+        return any(isinstance(c, (PickleCoder, CloudpickleCoder)) for c in coder.coder.walk())
+    return beam_coder_pickles(coder)
 
 
 def _type_name(hint) -> str:
-    from coders.beam.gbk import _type_name as name
+    from coders.registry import type_name
 
-    return name(hint)
+    return type_name(hint)

@@ -98,7 +98,8 @@ def _classes_in(hint) -> list[type]:
     return []
 
 
-def _beam_pickles(coder) -> bool:
+def beam_coder_pickles(coder) -> bool:
+    """True when a Beam coder (or one of its components) encodes values by pickling them."""
     stack = [coder]
     while stack:
         c = stack.pop()
@@ -161,7 +162,7 @@ def main_class_rule(ctx: KeyContext):
 
     out = []
     for cls in _classes_in(ctx.key_type):
-        if cls.__module__ == "__main__" and not isinstance(ctx.beam_coder, CoderkitBeamCoder) and _beam_pickles(ctx.beam_coder):
+        if cls.__module__ == "__main__" and not isinstance(ctx.beam_coder, CoderkitBeamCoder) and beam_coder_pickles(ctx.beam_coder):
             out.append((
                 f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it, by value: "
                 "each worker decodes keys into a re-created copy of the class, so decoded keys no longer equal "
@@ -184,7 +185,7 @@ def beam_coder_rule(ctx: KeyContext):
                      "register a deterministic coder for the key type, or use coders.beam.DeterministicGroupByKey()")]
     classes = [c for c in _classes_in(ctx.key_type)
                if c not in _BEAM_PRIMITIVES and not _is_numpy(c) and c.__module__ != "__main__"]
-    if classes and _beam_pickles(coder):
+    if classes and beam_coder_pickles(coder):
         names = ", ".join(f"`{_type_name(c)}`" for c in classes)
         return [(
             f"pickle fallback: Beam has no coder for {names} and codes the keys with {coder!r}, which pickles "
