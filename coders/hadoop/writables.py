@@ -186,6 +186,14 @@ class _OrderedWritable(WritableCoder):
         return (x > y) - (x < y)
 
 
+def _check_int(coder, value, fix: str | None) -> None:
+    """Refuse a non-int (bool included: it would come back as 0/1) or an int outside the coder's range."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise coder._encode_error(value, "an int")
+    if not coder._lo <= value <= coder._hi:
+        raise coder._encode_error(value, f"an int in [{coder._lo}, {coder._hi}]", fix=fix)
+
+
 class _StructWritable(_OrderedWritable):
     """A fixed-width Writable: one ``struct`` format in both contexts (no length prefix)."""
 
@@ -210,11 +218,7 @@ class _FixedIntWritable(_StructWritable):
     _hi: int
 
     def encode_to(self, value, out, nested):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self._encode_error(value, "an int")
-        if not self._lo <= value <= self._hi:
-            raise self._encode_error(value, f"an int in [{self._lo}, {self._hi}]",
-                                     fix="use LongWritable or VLongWritable for wider values")
+        _check_int(self, value, "use LongWritable or VLongWritable for wider values")
         out += self._struct.pack(value)
 
     def encode(self, value):
@@ -249,11 +253,7 @@ class _VarWritable(_OrderedWritable):
     _hi: int
 
     def encode_to(self, value, out, nested):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self._encode_error(value, "an int")
-        if not self._lo <= value <= self._hi:
-            raise self._encode_error(value, f"an int in [{self._lo}, {self._hi}]",
-                                     fix="use VLongWritable for values beyond int32" if self._hi == INT32_MAX else None)
+        _check_int(self, value, "use VLongWritable for values beyond int32" if self._hi == INT32_MAX else None)
         write_vlong(out, value)
 
     def decode_from(self, data, pos, nested):
