@@ -96,19 +96,24 @@ class _JavaFormatError(Exception):
         self.offset = offset
 
 
+def _reference(data, pos: int, end: int, handles: list, kind: type, what: str):
+    """Resolve a TC_REFERENCE at ``pos`` (a 4-byte handle) to an earlier ``what``; returns it and the next position."""
+    if pos + 5 > end:
+        raise _JavaFormatError(f"truncated reference to a {what}", pos)
+    handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
+    target = handles[handle] if 0 <= handle < len(handles) else None
+    if not isinstance(target, kind):
+        raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a {what}", pos)
+    return target, pos + 5
+
+
 def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
     """Read a classDesc (new or a reference) at ``pos``; return its class name and the next position."""
     if pos >= len(data):
         raise _JavaFormatError("truncated: expected a class descriptor", pos)
     tc = data[pos]
     if tc == TC_REFERENCE:
-        if pos + 5 > len(data):
-            raise _JavaFormatError("truncated class descriptor reference", pos)
-        handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
-        target = handles[handle] if 0 <= handle < len(handles) else None
-        if not isinstance(target, str):
-            raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a class descriptor", pos)
-        return target, pos + 5
+        return _reference(data, pos, len(data), handles, str, "class descriptor")
     if tc != TC_CLASSDESC:
         raise _JavaFormatError(f"expected a class descriptor (TC_CLASSDESC 0x72 or TC_REFERENCE 0x71), found {tc:#04x}", pos)
     if pos + 3 > len(data):
@@ -180,13 +185,7 @@ def _read_element(data, mv, pos: int, handles: list, index: int, count: int) -> 
         handles.append(chunk)
         return chunk, start + length
     if tc == TC_REFERENCE:
-        if pos + 5 > end:
-            raise _JavaFormatError("truncated object reference", pos)
-        handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
-        target = handles[handle] if 0 <= handle < len(handles) else None
-        if not isinstance(target, memoryview):
-            raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a byte[]", pos)
-        return target, pos + 5
+        return _reference(data, pos, end, handles, memoryview, "byte[]")
     if tc == TC_NULL:
         raise _JavaFormatError(f"element {index} of the byte[][] is null, not a pickled batch", pos)
     raise _JavaFormatError(f"expected a byte[] element (TC_ARRAY 0x75), found {tc:#04x}", pos)
