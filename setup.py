@@ -9,7 +9,11 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("coders._speedups", sources=["coders/_speedups.c"], optional=True,
-                  extra_compile_args=["-O2", "-Wall", "-Wno-missing-field-initializers"]),
+        Extension(
+            "coders._speedups",
+            sources=["coders/_speedups.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wno-missing-field-initializers"],
+        ),
     ],
 )

@@ -26,7 +26,9 @@ def discover() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("filters", nargs="*", metavar="FILTER", help="run only modules whose name contains one of these")
+    parser.add_argument(
+        "filters", nargs="*", metavar="FILTER", help="run only modules whose name contains one of these"
+    )
     parser.add_argument("--quick", action="store_true", help="shrink sizes for a fast smoke run")
     parser.add_argument("--repeat", type=int, help="timed repeats per case (the best is kept)")
     args = parser.parse_args(argv)

@@ -46,7 +46,7 @@ class Sale:
     quantity: int
     unit_price_cents: int
     channel: Channel
-    coupon: typing.Optional[str] = None
+    coupon: str | None = None
 
 
 _REGIONS = ("north", "south", "east", "west")
@@ -56,15 +56,17 @@ def make_sales(chunk: int, size: int = CHUNK) -> list[Sale]:
     """Deterministic records: chunk ``chunk`` of the data set."""
     out = []
     for i in range(chunk * size, (chunk + 1) * size):
-        out.append(Sale(
-            sale_id=i,
-            store=StoreKey(_REGIONS[i % 4], i % 97),
-            sku=f"sku-{i % 1013:04d}",
-            quantity=1 + i % 7,
-            unit_price_cents=99 + (i * 37) % 5000,
-            channel=(Channel.WEB, Channel.STORE, Channel.PHONE)[i % 3],
-            coupon="SPRING" if i % 11 == 0 else None,
-        ))
+        out.append(
+            Sale(
+                sale_id=i,
+                store=StoreKey(_REGIONS[i % 4], i % 97),
+                sku=f"sku-{i % 1013:04d}",
+                quantity=1 + i % 7,
+                unit_price_cents=99 + (i * 37) % 5000,
+                channel=(Channel.WEB, Channel.STORE, Channel.PHONE)[i % 3],
+                coupon="SPRING" if i % 11 == 0 else None,
+            )
+        )
     return out
 
 
@@ -73,14 +75,18 @@ def build(p, records: int):
 
     chunks = max(1, records // CHUNK)
     size = records // chunks
-    keyed = (p
-             | "Chunks" >> beam.Create(list(range(chunks)))
-             | "Generate" >> beam.FlatMap(make_sales, size).with_output_types(Sale)
-             | "KeyByStore" >> beam.Map(lambda s: (s.store, s)).with_output_types(typing.Tuple[StoreKey, Sale]))
-    (keyed
-     | "Group" >> beam.GroupByKey()
-     | "Sizes" >> beam.MapTuple(lambda k, sales: sum(1 for _ in sales))
-     | "Total" >> beam.CombineGlobally(sum))
+    keyed = (
+        p
+        | "Chunks" >> beam.Create(list(range(chunks)))
+        | "Generate" >> beam.FlatMap(make_sales, size).with_output_types(Sale)
+        | "KeyByStore" >> beam.Map(lambda s: (s.store, s)).with_output_types(typing.Tuple[StoreKey, Sale])
+    )
+    (
+        keyed
+        | "Group" >> beam.GroupByKey()
+        | "Sizes" >> beam.MapTuple(lambda k, sales: sum(1 for _ in sales))
+        | "Total" >> beam.CombineGlobally(sum)
+    )
     return keyed
 
 
@@ -133,15 +139,22 @@ def main(argv=None) -> None:
     finally:
         uninstall()
 
-    table = Table(f"GroupByKey of {records:,} Sale records by StoreKey on the DirectRunner (in-process)",
-                  ours="coderkit", peer="Beam default")
+    table = Table(
+        f"GroupByKey of {records:,} Sale records by StoreKey on the DirectRunner (in-process)",
+        ours="coderkit",
+        peer="Beam default",
+    )
     table.add("records/s, whole pipeline", records / ours_seconds, records / beam_seconds)
     table.print()
-    print(f"wall time: coderkit {ours_seconds:.2f} s, Beam default {beam_seconds:.2f} s "
-          f"(Beam/coderkit {beam_seconds / ours_seconds:.2f}x)")
-    print(f"bytes shuffled: coderkit {ours_bytes:,} ({ours_bytes / records:.1f} per record), "
-          f"Beam default {beam_bytes:,} ({beam_bytes / records:.1f} per record); "
-          f"coderkit/Beam {ours_bytes / beam_bytes:.2f}")
+    print(
+        f"wall time: coderkit {ours_seconds:.2f} s, Beam default {beam_seconds:.2f} s "
+        f"(Beam/coderkit {beam_seconds / ours_seconds:.2f}x)"
+    )
+    print(
+        f"bytes shuffled: coderkit {ours_bytes:,} ({ours_bytes / records:.1f} per record), "
+        f"Beam default {beam_bytes:,} ({beam_bytes / records:.1f} per record); "
+        f"coderkit/Beam {ours_bytes / beam_bytes:.2f}"
+    )
     print(f"coders: coderkit {ours_coder!r}\n        Beam     {beam_coder!r}")
 
 

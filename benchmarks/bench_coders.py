@@ -73,8 +73,10 @@ def make_tuples(n: int, rng: random.Random) -> list[tuple[int, str, float]]:
 
 def make_records(n: int, rng: random.Random) -> list[Order]:
     strings = make_strings(n, rng)
-    return [Order(rng.randrange(0, 1 << 32), strings[i], round(rng.uniform(0, 1e4), 2), rng.random() < 0.7)
-            for i in range(n)]
+    return [
+        Order(rng.randrange(0, 1 << 32), strings[i], round(rng.uniform(0, 1e4), 2), rng.random() < 0.7)
+        for i in range(n)
+    ]
 
 
 def make_maps(n: int, rng: random.Random) -> list[dict[str, int]]:
@@ -129,23 +131,61 @@ def cases(sizes: dict[str, int]):
     """(name, target, ours coder, Beam coder, data, shared wire format?) for every case."""
     bc, beam_registry = beam_coders()
     rng = random.Random(20261129)
-    order_coder = RecordCoder(Order, [("order_id", VarIntCoder()), ("customer", StrUtf8Coder()),
-                                      ("amount", FloatCoder()), ("paid", BooleanCoder())])
+    order_coder = RecordCoder(
+        Order,
+        [("order_id", VarIntCoder()), ("customer", StrUtf8Coder()), ("amount", FloatCoder()), ("paid", BooleanCoder())],
+    )
     records = make_records(sizes["records"], rng)
     beam_default = beam_registry.get_coder(Order)
     return [
-        (f"{sizes['ints']:,} ints VarIntCoder", 0.5, VarIntCoder(), bc.VarIntCoder(), make_ints(sizes["ints"], rng), True),
-        (f"{sizes['strings']:,} short str StrUtf8Coder", 0.5, StrUtf8Coder(), bc.StrUtf8Coder(),
-         make_strings(sizes["strings"], rng), True),
-        (f"{sizes['tuples']:,} (int, str, float) TupleCoder", 1.0,
-         TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
-         bc.TupleCoder([bc.VarIntCoder(), bc.StrUtf8Coder(), bc.FloatCoder()]), make_tuples(sizes["tuples"], rng), True),
-        (f"{sizes['records']:,} records vs Beam deterministic fallback", 1.0, order_coder,
-         bc.FastPrimitivesCoder().as_deterministic_coder("bench"), records, False),
-        (f"{sizes['records']:,} records vs Beam registry's {type(beam_default).__name__}", 1.0,
-         order_coder, beam_default, records, False),
-        (f"{sizes['maps']:,} dict[str, int] MapCoder", 1.0, MapCoder(StrUtf8Coder(), VarIntCoder()),
-         bc.MapCoder(bc.StrUtf8Coder(), bc.VarIntCoder()), make_maps(sizes["maps"], rng), True),
+        (
+            f"{sizes['ints']:,} ints VarIntCoder",
+            0.5,
+            VarIntCoder(),
+            bc.VarIntCoder(),
+            make_ints(sizes["ints"], rng),
+            True,
+        ),
+        (
+            f"{sizes['strings']:,} short str StrUtf8Coder",
+            0.5,
+            StrUtf8Coder(),
+            bc.StrUtf8Coder(),
+            make_strings(sizes["strings"], rng),
+            True,
+        ),
+        (
+            f"{sizes['tuples']:,} (int, str, float) TupleCoder",
+            1.0,
+            TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
+            bc.TupleCoder([bc.VarIntCoder(), bc.StrUtf8Coder(), bc.FloatCoder()]),
+            make_tuples(sizes["tuples"], rng),
+            True,
+        ),
+        (
+            f"{sizes['records']:,} records vs Beam deterministic fallback",
+            1.0,
+            order_coder,
+            bc.FastPrimitivesCoder().as_deterministic_coder("bench"),
+            records,
+            False,
+        ),
+        (
+            f"{sizes['records']:,} records vs Beam registry's {type(beam_default).__name__}",
+            1.0,
+            order_coder,
+            beam_default,
+            records,
+            False,
+        ),
+        (
+            f"{sizes['maps']:,} dict[str, int] MapCoder",
+            1.0,
+            MapCoder(StrUtf8Coder(), VarIntCoder()),
+            bc.MapCoder(bc.StrUtf8Coder(), bc.VarIntCoder()),
+            make_maps(sizes["maps"], rng),
+            True,
+        ),
     ]
 
 
@@ -166,10 +206,16 @@ def decodes(decode: Callable, encoded: Sequence[bytes]) -> Callable[[], list]:
 def main(argv: Sequence[str] | None = None) -> tuple[Table, Table]:
     args = parse_args(argv, description=__doc__.splitlines()[0])
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    table = Table("coderkit coders vs apache_beam compiled coders: encode+decode round trips per second",
-                  ours="coderkit", peer="beam")
-    split = Table("where the time goes: encode alone and decode alone (same data, values per second)",
-                  ours="coderkit", peer="beam")
+    table = Table(
+        "coderkit coders vs apache_beam compiled coders: encode+decode round trips per second",
+        ours="coderkit",
+        peer="beam",
+    )
+    split = Table(
+        "where the time goes: encode alone and decode alone (same data, values per second)",
+        ours="coderkit",
+        peer="beam",
+    )
     for name, target, ours, beam, data, shared_format in cases(sizes):
         impl = beam.get_impl()
         check_roundtrip(f"coderkit {name}", ours.encode, ours.decode, data)
@@ -178,14 +224,22 @@ def main(argv: Sequence[str] | None = None) -> tuple[Table, Table]:
             check_same_bytes(name, ours.encode, impl.encode, data)
             check_same_bytes(name + " (nested)", ours.encode_nested, impl.encode_nested, data)
         n = len(data)
-        rates = compare_rates(roundtrips(ours.encode, ours.decode, data), roundtrips(impl.encode, impl.decode, data),
-                              n, repeat=args.repeat)
+        rates = compare_rates(
+            roundtrips(ours.encode, ours.decode, data),
+            roundtrips(impl.encode, impl.decode, data),
+            n,
+            repeat=args.repeat,
+        )
         table.add(name, *rates, target, note="bytes = Beam's" if shared_format else "own format")
         ours_bytes, beam_bytes = [ours.encode(v) for v in data], [impl.encode(v) for v in data]
-        split.add(f"{name}: encode", *compare_rates(encodes(ours.encode, data), encodes(impl.encode, data), n,
-                                                    repeat=args.repeat))
-        split.add(f"{name}: decode", *compare_rates(decodes(ours.decode, ours_bytes), decodes(impl.decode, beam_bytes),
-                                                    n, repeat=args.repeat))
+        split.add(
+            f"{name}: encode",
+            *compare_rates(encodes(ours.encode, data), encodes(impl.encode, data), n, repeat=args.repeat),
+        )
+        split.add(
+            f"{name}: decode",
+            *compare_rates(decodes(ours.decode, ours_bytes), decodes(impl.decode, beam_bytes), n, repeat=args.repeat),
+        )
     table.print()
     print()
     split.print()

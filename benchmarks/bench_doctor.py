@@ -51,8 +51,11 @@ def build(n_transforms: int = 50) -> beam.Pipeline:
                 pcoll = pcoll | f"Lookup{i}" >> beam.Map(lambda x, i=i: x + lookup.get(f"k{i}", 0))
             else:
                 pcoll = pcoll | f"Keep{i}" >> beam.Filter(lambda x: x >= 0)
-        (pcoll | "Key" >> beam.Map(lambda x: (str(x % 7), x)).with_output_types(tuple[str, int])
-               | "Sum" >> beam.CombinePerKey(sum))
+        (
+            pcoll
+            | "Key" >> beam.Map(lambda x: (str(x % 7), x)).with_output_types(tuple[str, int])
+            | "Sum" >> beam.CombinePerKey(sum)
+        )
     return p
 
 
@@ -71,15 +74,18 @@ def main(argv=None) -> None:
     in_process = min(_timed(lambda: check_pipeline(p)) for _ in range(args.repeat))
     beam_only = min(_timed(lambda: [pickler.roundtrip(fn) for fn in fns]) for _ in range(args.repeat))
 
-    print(f"check_pipeline on a {n}-transform pipeline ({report.checked} user fns, "
-          f"{report.size_bytes} bytes pickled)")
+    print(f"check_pipeline on a {n}-transform pipeline ({report.checked} user fns, {report.size_bytes} bytes pickled)")
     print(f"  {'case':<44} {'seconds':>9}")
     print(f"  {'fresh interpreter, first run (cold)':<44} {cold:>9.3f}")
-    print(f"  {'fresh interpreter, best of ' + str(args.repeat):<44} {warm:>9.3f}   target < 2.0 s: "
-          f"{'met' if warm < 2.0 else 'NOT met'}")
+    print(
+        f"  {'fresh interpreter, best of ' + str(args.repeat):<44} {warm:>9.3f}   target < 2.0 s: "
+        f"{'met' if warm < 2.0 else 'NOT met'}"
+    )
     print(f"  {'in process only':<44} {in_process:>9.3f}")
-    print(f"  {'Beam construction check (roundtrip each fn)':<44} {beam_only:>9.3f}   "
-          f"ratio coderkit(in process)/Beam = {in_process / beam_only:.1f}x the time")
+    print(
+        f"  {'Beam construction check (roundtrip each fn)':<44} {beam_only:>9.3f}   "
+        f"ratio coderkit(in process)/Beam = {in_process / beam_only:.1f}x the time"
+    )
 
 
 def _timed(fn) -> float:

@@ -37,8 +37,15 @@ def _make_dofn_class():
         def __init__(self, n):
             for i in range(n):
                 kind = i % 4
-                value = (i if kind == 0 else f"value-{i}" if kind == 1
-                         else [i, i + 1, str(i)] if kind == 2 else {"k": i, "s": str(i)})
+                value = (
+                    i
+                    if kind == 0
+                    else f"value-{i}"
+                    if kind == 1
+                    else [i, i + 1, str(i)]
+                    if kind == 2
+                    else {"k": i, "s": str(i)}
+                )
                 setattr(self, f"attr_{i}", value)
             self.settings = Settings()
 
@@ -59,8 +66,11 @@ def main(argv=None) -> None:
     WideDoFn = _make_dofn_class()
     n_attrs = 200 if args.quick else 1_000
     dofn = WideDoFn(n_attrs)
-    table = Table(f"check_picklable vs Beam pickler.dumps, DoFn with {n_attrs:,} attributes",
-                  ours="check_picklable", peer="pickler.dumps")
+    table = Table(
+        f"check_picklable vs Beam pickler.dumps, DoFn with {n_attrs:,} attributes",
+        ours="check_picklable",
+        peer="pickler.dumps",
+    )
 
     ours = best_time(lambda: check_picklable(dofn), repeat=args.repeat)
     ours_no_rt = best_time(lambda: check_picklable(dofn, roundtrip=False), repeat=args.repeat)
@@ -85,8 +95,12 @@ def main(argv=None) -> None:
         found = sorted(p.path for p in report.errors)
         ours_bad = best_time(lambda: check_picklable(bad), repeat=args.repeat)
         peer_bad = best_time(beam_first_error, repeat=args.repeat)
-        table.add("3 sockets: all found vs first error", 1 / ours_bad, 1 / peer_bad,
-                  note=f"found {len(found)}: {', '.join(found)}")
+        table.add(
+            "3 sockets: all found vs first error",
+            1 / ours_bad,
+            1 / peer_bad,
+            note=f"found {len(found)}: {', '.join(found)}",
+        )
     finally:
         for s in socks:
             s.close()
@@ -105,11 +119,18 @@ def main(argv=None) -> None:
         assert all(r.ok for r in reports), [str(r) for r in reports if not r.ok][:1]
 
     def floor():
-        script = ("import pickle, sys\nimport apache_beam\n"
-                  "from apache_beam.internal import cloudpickle_pickler as p\n"
-                  "for data in pickle.load(sys.stdin.buffer):\n    p._loads(data)\n")
-        subprocess.run([sys.executable, "-I", "-c", script], input=__import__("pickle").dumps(
-            payloads), check=True, capture_output=True, env={"PATH": os.environ["PATH"]})
+        script = (
+            "import pickle, sys\nimport apache_beam\n"
+            "from apache_beam.internal import cloudpickle_pickler as p\n"
+            "for data in pickle.load(sys.stdin.buffer):\n    p._loads(data)\n"
+        )
+        subprocess.run(
+            [sys.executable, "-I", "-c", script],
+            input=__import__("pickle").dumps(payloads),
+            check=True,
+            capture_output=True,
+            env={"PATH": os.environ["PATH"]},
+        )
 
     repeat = 1 if args.quick else min(args.repeat, 3)
     ours_fresh = best_time(fresh, repeat=repeat, warmup=0)
@@ -117,14 +138,19 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     check_many(objects)
     in_process = time.perf_counter() - start
-    fresh_table = Table(f"{count} objects checked with the fresh-interpreter round trip "
-                        "(one process)", ours="check_many", peer="bare process")
+    fresh_table = Table(
+        f"{count} objects checked with the fresh-interpreter round trip (one process)",
+        ours="check_many",
+        peer="bare process",
+    )
     fresh_table.add("objects per second, whole check", count / ours_fresh, count / floor_fresh)
     fresh_table.print()
-    print(f"wall time: check_many(fresh_interpreter=True) {ours_fresh:.2f} s for {count} objects "
-          f"(in-process part alone {in_process:.2f} s); a bare Python process importing Beam "
-          f"and unpickling the same payloads {floor_fresh:.2f} s "
-          f"(ratio {ours_fresh / floor_fresh:.2f}x)")
+    print(
+        f"wall time: check_many(fresh_interpreter=True) {ours_fresh:.2f} s for {count} objects "
+        f"(in-process part alone {in_process:.2f} s); a bare Python process importing Beam "
+        f"and unpickling the same payloads {floor_fresh:.2f} s "
+        f"(ratio {ours_fresh / floor_fresh:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

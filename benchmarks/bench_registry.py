@@ -19,7 +19,7 @@ import dataclasses
 import datetime
 import enum
 import logging
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from coders.dynamic import AnyCoder
 from coders.registry import CoderRegistry
@@ -36,7 +36,7 @@ class Status(enum.Enum):
 class Address:
     street: str
     city: str
-    zip_code: Optional[int] = None
+    zip_code: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Order:
     order_id: int
     customer: str
     shipping: Address
-    billing: Optional[Address]
+    billing: Address | None
     items: List[LineItem]
     status: Status
     attributes: Dict[str, str]
@@ -64,8 +64,11 @@ def main(argv=None) -> None:
     logging.getLogger().setLevel(logging.ERROR)  # Beam logs optional-dependency notices on import
     from apache_beam.coders import registry as beam_registry
 
-    calls = {"cold": 200 if args.quick else 2_000, "cached": 20_000 if args.quick else 200_000,
-             "beam": 2_000 if args.quick else 20_000}
+    calls = {
+        "cold": 200 if args.quick else 2_000,
+        "cached": 20_000 if args.quick else 200_000,
+        "beam": 2_000 if args.quick else 20_000,
+    }
 
     cached_registry = CoderRegistry(strict=True)
     ours_coder = cached_registry.get_coder(Order)
@@ -89,14 +92,17 @@ def main(argv=None) -> None:
     cold_rate = ops_per_second(cold, calls["cold"], repeat=args.repeat)
     cached_rate = ops_per_second(cached, calls["cached"], repeat=args.repeat)
 
-    table = Table("get_coder(Order) for a nested dataclass (4 classes, 9 fields): calls per second",
-                  ours="coderkit", peer="beam")
+    table = Table(
+        "get_coder(Order) for a nested dataclass (4 classes, 9 fields): calls per second", ours="coderkit", peer="beam"
+    )
     table.add("cold (new registry each call)", cold_rate, beam_rate, note="derives the full RecordCoder tree")
     table.add("cached (same registry)", cached_rate, beam_rate, target=1.0)
     table.print()
-    print(f"per call: coderkit cold {1e6 / cold_rate:.0f} us, cached {1e6 / cached_rate:.2f} us; "
-          f"beam {1e6 / beam_rate:.1f} us (ratios: cold/beam {cold_rate / beam_rate:.4f}, "
-          f"cached/beam {cached_rate / beam_rate:.1f})")
+    print(
+        f"per call: coderkit cold {1e6 / cold_rate:.0f} us, cached {1e6 / cached_rate:.2f} us; "
+        f"beam {1e6 / beam_rate:.1f} us (ratios: cold/beam {cold_rate / beam_rate:.4f}, "
+        f"cached/beam {cached_rate / beam_rate:.1f})"
+    )
     print(f"coderkit returns: {ours_coder!r}")
     print(f"beam returns:     {type(beam_coder).__name__} ({beam_coder!r})")
     any_coder_table(args)
@@ -121,11 +127,17 @@ def any_coder_table(args) -> None:
         encode, decode = coder.encode, coder.decode
         return lambda: [decode(encode(v)) for v in values]
 
-    table = Table("Any-typed values (5-tuples of int, str, float, list, dict): encode+decode per second",
-                  ours="AnyCoder", peer="beam FastPrimitives")
-    table.add("mixed tuple", ops_per_second(round_trips(ours), len(values), repeat=args.repeat),
-              ops_per_second(round_trips(beam), len(values), repeat=args.repeat),
-              note="same bytes; Beam's is compiled (Cython)")
+    table = Table(
+        "Any-typed values (5-tuples of int, str, float, list, dict): encode+decode per second",
+        ours="AnyCoder",
+        peer="beam FastPrimitives",
+    )
+    table.add(
+        "mixed tuple",
+        ops_per_second(round_trips(ours), len(values), repeat=args.repeat),
+        ops_per_second(round_trips(beam), len(values), repeat=args.repeat),
+        note="same bytes; Beam's is compiled (Cython)",
+    )
     table.print()
 
 

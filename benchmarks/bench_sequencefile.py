@@ -64,8 +64,9 @@ def read_file(path: str) -> int:
 def spark_read_seconds(paths: list[str], repeat: int) -> dict[str, float]:
     """Best ``sc.sequenceFile(path).count()`` time per path, or {} when Spark cannot start."""
     try:
-        proc = subprocess.run([sys.executable, "-c", _SPARK_READER, str(repeat), *paths], capture_output=True,
-                              text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-c", _SPARK_READER, str(repeat), *paths], capture_output=True, text=True, timeout=600
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         print(f"(Spark peer not run: {e})")
         return {}
@@ -93,14 +94,18 @@ def main(argv=None) -> None:
             rows.append((compression, codec, size, write_s, read_s))
 
         print(f"SequenceFile Text/LongWritable, {n:,} records (coderkit, best of {args.repeat})")
-        header = f"{'mode':<16} {'file MB':>8} {'write rec/s':>12} {'write MB/s':>11} {'read rec/s':>11} {'read MB/s':>10}"
+        header = (
+            f"{'mode':<16} {'file MB':>8} {'write rec/s':>12} {'write MB/s':>11} {'read rec/s':>11} {'read MB/s':>10}"
+        )
         print("-" * len(header))
         print(header)
         print("-" * len(header))
         for compression, codec, size, write_s, read_s in rows:
             mb = size / 1e6
-            print(f"{compression + (f'/{codec}' if codec else ''):<16} {mb:>8.2f} {n / write_s:>12,.0f} "
-                  f"{mb / write_s:>11.1f} {n / read_s:>11,.0f} {mb / read_s:>10.1f}")
+            print(
+                f"{compression + (f'/{codec}' if codec else ''):<16} {mb:>8.2f} {n / write_s:>12,.0f} "
+                f"{mb / write_s:>11.1f} {n / read_s:>11,.0f} {mb / read_s:>10.1f}"
+            )
         print("-" * len(header))
 
         if args.quick:
@@ -108,8 +113,11 @@ def main(argv=None) -> None:
             return
         spark = spark_read_seconds(list(paths.values()), args.repeat)
         if spark:
-            table = Table(f"Reading {n:,} records into Python: coderkit vs Spark sc.sequenceFile().count()",
-                          ours="coderkit rec", peer="spark rec")
+            table = Table(
+                f"Reading {n:,} records into Python: coderkit vs Spark sc.sequenceFile().count()",
+                ours="coderkit rec",
+                peer="spark rec",
+            )
             for compression, codec, size, write_s, read_s in rows:
                 t = spark.get(paths[compression, codec])
                 if t:

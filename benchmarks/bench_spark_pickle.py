@@ -64,8 +64,12 @@ def spark_pickle_dir(records: int, shape: str) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     print(f"writing {path} with PySpark (once)...", file=sys.stderr, flush=True)
-    subprocess.run([sys.executable, "-c", _WRITER, str(records), str(PARTS), str(path), shape], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", _WRITER, str(records), str(PARTS), str(path), shape],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return path
 
 
@@ -123,8 +127,9 @@ def bench_shape(shape: str, records: int, repeat: int, table: Table) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv, __doc__.splitlines()[0])
     records = 20_000 if args.quick else RECORDS
-    table = Table(f"Reading a {records}-record PySpark saveAsPickleFile output (records/s)", ours="coderkit",
-                  peer="peer")
+    table = Table(
+        f"Reading a {records}-record PySpark saveAsPickleFile output (records/s)", ours="coderkit", peer="peer"
+    )
     for shape in SHAPES:
         bench_shape(shape, records, args.repeat, table)
     table.print()

@@ -22,8 +22,10 @@ from .common import Table, compare_rates, parse_args
 def pure_methods(coder):
     """The pure-Python (encode, decode) that the C code replaced for ``coder``, or None."""
     if type(coder) is primitives.VarIntCoder:
-        return (types.MethodType(primitives._whole_varint_encode, coder),
-                types.MethodType(primitives._whole_varint_decode, coder))
+        return (
+            types.MethodType(primitives._whole_varint_encode, coder),
+            types.MethodType(primitives._whole_varint_decode, coder),
+        )
     get = getattr(coder, "_fused_codec", None) or getattr(coder, "_codec", None)
     codec = get() if get else None
     if codec and codec.accelerated:
@@ -58,8 +60,9 @@ def bench_spark(quick: bool, repeat: int, table: Table) -> None:
 
 def main(argv: Sequence[str] | None = None) -> Table:
     args = parse_args(argv, description=__doc__.splitlines()[0])
-    table = Table("coderkit with its C accelerator vs its pure-Python path: round trips per second",
-                  ours="C", peer="pure Python")
+    table = Table(
+        "coderkit with its C accelerator vs its pure-Python path: round trips per second", ours="C", peer="pure Python"
+    )
     if not speedups.ENABLED:
         print(f"the C accelerator is off ({speedups.REASON}): nothing to compare")
         return table
@@ -72,8 +75,12 @@ def main(argv: Sequence[str] | None = None) -> Table:
         check_roundtrip(f"pure {name}", *pure, data)
         if [ours.encode(v) for v in data] != [pure[0](v) for v in data]:
             raise AssertionError(f"{name}: the C and pure-Python paths wrote different bytes")
-        table.add(name, *compare_rates(roundtrips(ours.encode, ours.decode, data), roundtrips(*pure, data),
-                                       len(data), repeat=args.repeat))
+        table.add(
+            name,
+            *compare_rates(
+                roundtrips(ours.encode, ours.decode, data), roundtrips(*pure, data), len(data), repeat=args.repeat
+            ),
+        )
     bench_spark(args.quick, args.repeat, table)
     table.print()
     return table

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Callable, Sequence, TextIO
 
-__all__ = ["parse_args", "best_time", "ops_per_second", "compare_rates", "Row", "Table"]
+__all__ = ["Row", "Table", "best_time", "compare_rates", "ops_per_second", "parse_args"]
 
 
 def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespace:
@@ -79,8 +79,9 @@ def _timed(fn: Callable[[], object]) -> float:
             gc.enable()
 
 
-def compare_rates(ours: Callable[[], object], peer: Callable[[], object], ops: int, repeat: int = 5,
-                  warmup: int = 1) -> tuple[float, float]:
+def compare_rates(
+    ours: Callable[[], object], peer: Callable[[], object], ops: int, repeat: int = 5, warmup: int = 1
+) -> tuple[float, float]:
     """Operations per second of ``ours`` and ``peer`` (each doing ``ops`` operations per call).
 
     The two are timed alternately, one repeat each in turn, and the best of each kept: on
@@ -142,8 +143,16 @@ class Table:
             status = "" if r.target is None else ("ok" if r.meets_target else "BELOW TARGET")
             if r.note:
                 status = f"{status} ({r.note})" if status else r.note
-            lines.append([r.case, _rate(r.ours), _rate(r.peer), f"{r.ratio:.2f}",
-                          "" if r.target is None else f">={r.target:.1f}", status])
+            lines.append(
+                [
+                    r.case,
+                    _rate(r.ours),
+                    _rate(r.peer),
+                    f"{r.ratio:.2f}",
+                    "" if r.target is None else f">={r.target:.1f}",
+                    status,
+                ]
+            )
         widths = [max(len(x[i]) for x in [header] + lines) for i in range(len(header))]
         aligns = ["<", ">", ">", ">", "<", "<"]
 

@@ -22,29 +22,67 @@ from .errors import (
 # public name -> module that defines it (relative to this package)
 _LAZY = {
     # primitives
-    "BytesCoder": ".primitives", "StrUtf8Coder": ".primitives", "VarIntCoder": ".primitives",
-    "FloatCoder": ".primitives", "CanonicalFloatCoder": ".primitives", "BooleanCoder": ".primitives",
-    "NoneCoder": ".primitives", "TimestampCoder": ".primitives", "DecimalCoder": ".primitives",
+    "BytesCoder": ".primitives",
+    "StrUtf8Coder": ".primitives",
+    "VarIntCoder": ".primitives",
+    "FloatCoder": ".primitives",
+    "CanonicalFloatCoder": ".primitives",
+    "BooleanCoder": ".primitives",
+    "NoneCoder": ".primitives",
+    "TimestampCoder": ".primitives",
+    "DecimalCoder": ".primitives",
     "CanonicalDecimalCoder": ".primitives",
     # wrappers
-    "NullableCoder": ".wrappers", "LengthPrefixCoder": ".wrappers",
+    "NullableCoder": ".wrappers",
+    "LengthPrefixCoder": ".wrappers",
     # collections
-    "TupleCoder": ".collections", "TupleSequenceCoder": ".collections", "ListCoder": ".collections", "IterableCoder": ".collections",
-    "MapCoder": ".collections", "SetCoder": ".collections",
+    "TupleCoder": ".collections",
+    "TupleSequenceCoder": ".collections",
+    "ListCoder": ".collections",
+    "IterableCoder": ".collections",
+    "MapCoder": ".collections",
+    "SetCoder": ".collections",
     # records, enums, unions
-    "EnumCoder": ".records", "RecordCoder": ".records", "UnionCoder": ".records",
+    "EnumCoder": ".records",
+    "RecordCoder": ".records",
+    "UnionCoder": ".records",
     # pickle fallbacks
-    "PickleCoder": ".pickle", "CloudpickleCoder": ".pickle",
+    "PickleCoder": ".pickle",
+    "CloudpickleCoder": ".pickle",
     # registry
-    "CoderRegistry": ".registry", "registry": ".registry", "get_coder": ".registry",
-    "register_coder": ".registry", "UUIDCoder": ".registry", "AnyCoder": ".dynamic",
+    "CoderRegistry": ".registry",
+    "registry": ".registry",
+    "get_coder": ".registry",
+    "register_coder": ".registry",
+    "UUIDCoder": ".registry",
+    "AnyCoder": ".dynamic",
 }
-_SUBMODULES = {"testing", "beam", "hadoop", "registry", "primitives", "collections", "records",
-               "pickle", "wrappers", "streams", "dynamic", "determinism", "fused"}
+_SUBMODULES = {
+    "testing",
+    "beam",
+    "hadoop",
+    "registry",
+    "primitives",
+    "collections",
+    "records",
+    "pickle",
+    "wrappers",
+    "streams",
+    "dynamic",
+    "determinism",
+    "fused",
+}
 
 __all__ = [
-    "Coder", "CoderError", "CoderNotFoundError", "DecodeError", "DeterminismIssue", "EncodeError",
-    "FallbackCoderWarning", "NonDeterministicCoderError", *sorted(_LAZY),
+    "Coder",
+    "CoderError",
+    "CoderNotFoundError",
+    "DecodeError",
+    "DeterminismIssue",
+    "EncodeError",
+    "FallbackCoderWarning",
+    "NonDeterministicCoderError",
+    *sorted(_LAZY),
 ]
 
 

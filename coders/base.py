@@ -32,7 +32,17 @@ __all__ = ["Coder"]
 
 # Errors a decoder may hit on malformed input that are not already DecodeError; the
 # public decode methods turn them into DecodeError so callers catch one type.
-_MALFORMED = (IndexError, struct.error, UnicodeDecodeError, OverflowError, ValueError, TypeError, KeyError, RecursionError, AttributeError)
+_MALFORMED = (
+    IndexError,
+    struct.error,
+    UnicodeDecodeError,
+    OverflowError,
+    ValueError,
+    TypeError,
+    KeyError,
+    RecursionError,
+    AttributeError,
+)
 
 _guard = threading.local()
 
@@ -103,9 +113,7 @@ class Coder:
         except _MALFORMED as e:
             raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
         if pos != len(data):
-            raise DecodeError(
-                f"trailing data: {len(data) - pos} byte(s) left after the value", offset=pos, coder=self
-            )
+            raise DecodeError(f"trailing data: {len(data) - pos} byte(s) left after the value", offset=pos, coder=self)
         return value
 
     # ---- size ------------------------------------------------------------------------------
@@ -122,11 +130,11 @@ class Coder:
         """``(reason, fix)`` pairs for this coder alone, not its components. Override."""
         return []
 
-    def labelled_components(self) -> list[tuple[str, "Coder"]]:
+    def labelled_components(self) -> list[tuple[str, Coder]]:
         """``(path segment, component)`` pairs, such as ``("[0]", VarIntCoder())``. Override."""
         return []
 
-    def components(self) -> tuple["Coder", ...]:
+    def components(self) -> tuple[Coder, ...]:
         """The component coders, in order."""
         return tuple(c for _, c in self.labelled_components())
 
@@ -161,7 +169,7 @@ class Coder:
         if issues:
             raise NonDeterministicCoderError(self, issues, context=context)
 
-    def as_deterministic_coder(self, context: str | None = None) -> "Coder":
+    def as_deterministic_coder(self, context: str | None = None) -> Coder:
         """A deterministic variant of this coder (self when already deterministic), or raise with the reason.
 
         Composite coders override this to rebuild themselves from their components'
@@ -231,7 +239,7 @@ class Coder:
         name = type(self).__name__
         return f"{name}[{', '.join(args)}]" if args else name
 
-    def walk(self) -> Iterator["Coder"]:
+    def walk(self) -> Iterator[Coder]:
         """Every coder in this tree once (recursive coders are visited once)."""
         seen: set[int] = set()
         stack = [self]
@@ -252,5 +260,7 @@ class Coder:
             shown = shown[:77] + "..."
         return EncodeError(
             f"{type(self).__name__} expected {expected}, got {type(value).__name__} {shown}",
-            coder=self, value=value, fix=fix,
+            coder=self,
+            value=value,
+            fix=fix,
         )

@@ -36,8 +36,13 @@ from .streams import INT32_BE, read_varint64, write_varint64
 from .wrappers import deterministic_components, min_nested_size
 
 __all__ = [
-    "TupleCoder", "TupleSequenceCoder", "ListCoder", "IterableCoder", "MapCoder", "SetCoder",
     "ZERO_WIDTH_LIMIT",
+    "IterableCoder",
+    "ListCoder",
+    "MapCoder",
+    "SetCoder",
+    "TupleCoder",
+    "TupleSequenceCoder",
 ]
 
 #: Most elements one collection of zero-width elements (NoneCoder) may claim on decode.
@@ -60,7 +65,9 @@ def _check_component(coder, owner: str) -> Coder:
 
 def _read_int32(data, pos: int, what: str) -> tuple[int, int]:
     if pos + 4 > len(data):
-        raise DecodeError(f"truncated input: {what} count needs 4 bytes but {max(len(data) - pos, 0)} remain", offset=pos)
+        raise DecodeError(
+            f"truncated input: {what} count needs 4 bytes but {max(len(data) - pos, 0)} remain", offset=pos
+        )
     return INT32_BE.unpack_from(data, pos)[0], pos + 4
 
 
@@ -152,7 +159,8 @@ class TupleCoder(_Composite):
             raise self._encode_error(value, f"a tuple of {len(self.component_coders)} components", "pass tuple(x)")
         if len(value) != len(self.component_coders):
             raise self._encode_error(
-                value, f"a tuple of {len(self.component_coders)} components (this one has {len(value)})",
+                value,
+                f"a tuple of {len(self.component_coders)} components (this one has {len(value)})",
                 "pass a tuple with one item per component coder",
             )
 
@@ -176,16 +184,13 @@ class TupleCoder(_Composite):
             items.append(item)
         return tuple(items), pos
 
-
     def min_nested_size(self) -> int:
         return sum(min_nested_size(c) for c in self.component_coders)
 
     def estimate_size(self, value, nested=False):
         self._check(value)
         last = len(self.component_coders) - 1
-        return sum(
-            c.estimate_size(v, nested or i < last) for i, (c, v) in enumerate(zip(self.component_coders, value))
-        )
+        return sum(c.estimate_size(v, nested or i < last) for i, (c, v) in enumerate(zip(self.component_coders, value)))
 
     def as_deterministic_coder(self, context=None):
         if self.is_deterministic():
@@ -280,7 +285,9 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
             raise e.with_path(f"[{i}]")
         return items, pos
     if count != -1:
-        raise DecodeError(f"{what}: negative count {count} (only -1, Beam's unknown-length marker, is valid)", offset=start)
+        raise DecodeError(
+            f"{what}: negative count {count} (only -1, Beam's unknown-length marker, is valid)", offset=start
+        )
     while True:
         block_start = pos
         block, pos = read_varint64(data, pos)
@@ -289,7 +296,11 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
         if block < 0:
             raise DecodeError(
                 f"{what}: block count {block}"
-                + (" marks a state-backed iterable, which needs Beam's state API to read" if block == -1 else " is negative"),
+                + (
+                    " marks a state-backed iterable, which needs Beam's state API to read"
+                    if block == -1
+                    else " is negative"
+                ),
                 offset=block_start,
             )
         _check_count(block, len(items), data, pos, per_element, what, block_start)
@@ -486,10 +497,12 @@ class MapCoder(_Composite):
     def own_determinism_issues(self):
         if self.deterministic:
             return []
-        return [(
-            "a dict is written in its iteration (insertion) order, so equal dicts built in different orders give different bytes",
-            "use MapCoder(key, value, deterministic=True) or as_deterministic_coder(), which orders entries by their encoded key bytes",
-        )]
+        return [
+            (
+                "a dict is written in its iteration (insertion) order, so equal dicts built in different orders give different bytes",
+                "use MapCoder(key, value, deterministic=True) or as_deterministic_coder(), which orders entries by their encoded key bytes",
+            )
+        ]
 
     def as_deterministic_coder(self, context=None):
         if self.is_deterministic():
@@ -538,7 +551,9 @@ class SetCoder(_Sequence):
         return args
 
     def _accepts(self, value):
-        return isinstance(value, frozenset if self.frozen else set) and (self.frozen or not isinstance(value, frozenset))
+        return isinstance(value, frozenset if self.frozen else set) and (
+            self.frozen or not isinstance(value, frozenset)
+        )
 
     def encode_to(self, value, out, nested):
         if not self._accepts(value):
@@ -579,10 +594,12 @@ class SetCoder(_Sequence):
     def own_determinism_issues(self):
         if self.deterministic:
             return []
-        return [(
-            "a set is written in iteration order, which depends on hashes (str hashes vary per process) and insertion history",
-            "use SetCoder(element, deterministic=True) or as_deterministic_coder(), which orders elements by their encoded bytes",
-        )]
+        return [
+            (
+                "a set is written in iteration order, which depends on hashes (str hashes vary per process) and insertion history",
+                "use SetCoder(element, deterministic=True) or as_deterministic_coder(), which orders elements by their encoded bytes",
+            )
+        ]
 
     def as_deterministic_coder(self, context=None):
         if self.is_deterministic():
@@ -599,4 +616,3 @@ class SetCoder(_Sequence):
     decode = Coder.decode
     encode_nested = Coder.encode_nested
     decode_nested = Coder.decode_nested
-

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from .base import Coder
 from .errors import CoderError
 
-__all__ = ["key_problems", "KeyConsistencyChecker", "coder_key_hazards", "check_keys", "walk_with_paths"]
+__all__ = ["KeyConsistencyChecker", "check_keys", "coder_key_hazards", "key_problems", "walk_with_paths"]
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -41,6 +41,7 @@ def _hex(data: bytes, limit: int = 24) -> str:
 
 
 # ============================================================================ one key
+
 
 def _type_change(original: Any, decoded: Any, path: str = "") -> str | None:
     """The first place where ``decoded`` has a different type from ``original``, as ``path: A became B``."""
@@ -75,8 +76,10 @@ def _hashable(value: Any) -> tuple[bool, int | None, str | None]:
         return False, None, str(e)
 
 
-_UNHASHABLE_FIX = ("use an immutable key: a tuple instead of a list, a frozenset instead of a set, "
-                   "a frozen dataclass (@dataclass(frozen=True)) or a NamedTuple instead of a mutable record")
+_UNHASHABLE_FIX = (
+    "use an immutable key: a tuple instead of a list, a frozenset instead of a set, "
+    "a frozen dataclass (@dataclass(frozen=True)) or a NamedTuple instead of a mutable record"
+)
 
 
 def key_problems(coder: Coder, key: Any) -> list[str]:
@@ -118,8 +121,10 @@ def key_problems(coder: Coder, key: Any) -> list[str]:
     except Exception as e:  # a __eq__ that raises is itself a problem worth reporting
         equal, compare_error = False, f" (comparing raised {type(e).__name__}: {e})"
     if not equal:
-        problems.append(f"{label}: the decoded key {_show(decoded)} is not equal to the original{compare_error}, "
-                        f"so it can never group with it. Fix: {_inequality_fix(key, decoded)}")
+        problems.append(
+            f"{label}: the decoded key {_show(decoded)} is not equal to the original{compare_error}, "
+            f"so it can never group with it. Fix: {_inequality_fix(key, decoded)}"
+        )
     else:
         changed = _type_change(key, decoded)
         if changed:
@@ -143,16 +148,21 @@ def _inequality_fix(key: Any, decoded: Any) -> str:
     if key != key:
         return "NaN never equals itself; do not group by NaN (map it to a sentinel such as None first)"
     if type(decoded) is not cls and type(decoded).__qualname__ == cls.__qualname__:
-        return (f"`{_tname(key)}` came back as a different class object of the same name: it is defined in "
-                f"{cls.__module__} and was pickled by value; define it in an importable module and register a "
-                f"coder for it (or make it a frozen dataclass)")
+        return (
+            f"`{_tname(key)}` came back as a different class object of the same name: it is defined in "
+            f"{cls.__module__} and was pickled by value; define it in an importable module and register a "
+            f"coder for it (or make it a frozen dataclass)"
+        )
     if cls.__eq__ is object.__eq__:
-        return (f"`{_tname(key)}` has no __eq__, so only the same object equals itself: make it a frozen dataclass "
-                f"or NamedTuple, or define __eq__ and __hash__")
+        return (
+            f"`{_tname(key)}` has no __eq__, so only the same object equals itself: make it a frozen dataclass "
+            f"or NamedTuple, or define __eq__ and __hash__"
+        )
     return f"use a coder that keeps every part of `{_tname(key)}` that __eq__ compares"
 
 
 # ============================================================================ equal keys, different bytes
+
 
 class KeyConsistencyChecker:
     """Reports equal keys that encode to different bytes (1, 1.0 and True under AnyCoder; -0.0 and 0.0).
@@ -192,10 +202,14 @@ class KeyConsistencyChecker:
 
 def _conflict_fix(key: Any) -> str:
     if isinstance(key, float) and key == 0.0:
-        return ("normalise the sign of zero before grouping (key + 0.0), or use a canonical float coder "
-                "(coder.as_deterministic_coder())")
-    return ("convert keys to one type before grouping (for example int(key) or str(key)), and type the key "
-            "concretely instead of Any so one coder is used")
+        return (
+            "normalise the sign of zero before grouping (key + 0.0), or use a canonical float coder "
+            "(coder.as_deterministic_coder())"
+        )
+    return (
+        "convert keys to one type before grouping (for example int(key) or str(key)), and type the key "
+        "concretely instead of Any so one coder is used"
+    )
 
 
 def check_keys(coder: Coder, keys: Iterable[Any]) -> list[str]:
@@ -219,6 +233,7 @@ def check_keys(coder: Coder, keys: Iterable[Any]) -> list[str]:
 
 
 # ============================================================================ static hazards
+
 
 def walk_with_paths(coder: Coder):
     """Every coder inside ``coder`` once (a recursive record is not followed again), depth first,
@@ -255,8 +270,12 @@ def _class_hazards(path: str, cls: type) -> list[str]:
     return out
 
 
-_MUTABLE_NAMES = {"ListCoder": "list", "IterableCoder": "iterable (decoded as a list)", "MapCoder": "dict",
-                  "SetCoder": "set"}
+_MUTABLE_NAMES = {
+    "ListCoder": "list",
+    "IterableCoder": "iterable (decoded as a list)",
+    "MapCoder": "dict",
+    "SetCoder": "set",
+}
 
 
 def _decodes_mutable(coder: Coder) -> bool:

@@ -103,20 +103,34 @@ class AnyCoder(Coder):
         self._pickle = None
         float_encoder = self._encode_float_canonical if self.deterministic else self._encode_float
         self._encoders = {
-            type(None): self._encode_none, int: self._encode_int, float: float_encoder,
-            str: self._encode_str, bytes: self._encode_bytes, bool: self._encode_bool,
-            list: self._encode_list, tuple: self._encode_tuple,
+            type(None): self._encode_none,
+            int: self._encode_int,
+            float: float_encoder,
+            str: self._encode_str,
+            bytes: self._encode_bytes,
+            bool: self._encode_bool,
+            list: self._encode_list,
+            tuple: self._encode_tuple,
             dict: self._encode_dict_sorted if self.deterministic else self._encode_dict,
-            set: self._encode_set, frozenset: self._encode_frozenset,
+            set: self._encode_set,
+            frozenset: self._encode_frozenset,
         }
         decoders = [None] * 256
-        for tag, method in ((NONE_TAG, self._decode_none), (INT_TAG, self._decode_int),
-                            (FLOAT_TAG, self._decode_float), (BYTES_TAG, self._decode_bytes),
-                            (STR_TAG, self._decode_str), (LIST_TAG, self._decode_list),
-                            (TUPLE_TAG, self._decode_tuple), (DICT_TAG, self._decode_dict),
-                            (SET_TAG, self._decode_set), (BOOL_TAG, self._decode_bool),
-                            (BIG_INT_TAG, self._decode_big_int), (FROZENSET_TAG, self._decode_frozenset),
-                            (PICKLE_TAG, self._decode_pickled)):
+        for tag, method in (
+            (NONE_TAG, self._decode_none),
+            (INT_TAG, self._decode_int),
+            (FLOAT_TAG, self._decode_float),
+            (BYTES_TAG, self._decode_bytes),
+            (STR_TAG, self._decode_str),
+            (LIST_TAG, self._decode_list),
+            (TUPLE_TAG, self._decode_tuple),
+            (DICT_TAG, self._decode_dict),
+            (SET_TAG, self._decode_set),
+            (BOOL_TAG, self._decode_bool),
+            (BIG_INT_TAG, self._decode_big_int),
+            (FROZENSET_TAG, self._decode_frozenset),
+            (PICKLE_TAG, self._decode_pickled),
+        ):
             decoders[tag] = method
         self._decoders = decoders
 
@@ -141,7 +155,8 @@ class AnyCoder(Coder):
             self.encode_to(value, out, nested)
         except RecursionError:
             raise self._encode_error(
-                value, "a value that is not cyclic or nested beyond Python's recursion limit",
+                value,
+                "a value that is not cyclic or nested beyond Python's recursion limit",
                 fix="break the cycle (a list or dict that contains itself) or flatten the structure",
             ) from None
         return bytes(out)
@@ -178,7 +193,8 @@ class AnyCoder(Coder):
             data = value.encode("utf-8")
         except UnicodeEncodeError as e:
             raise self._encode_error(
-                value, f"a str encodable as UTF-8 ({e.reason} at index {e.start})",
+                value,
+                f"a str encodable as UTF-8 ({e.reason} at index {e.start})",
                 fix="remove the unpaired surrogate, or pass bytes",
             ) from None
         if nested:
@@ -230,8 +246,7 @@ class AnyCoder(Coder):
     def _encode_dict_sorted(self, value, out, nested):
         out.append(DICT_TAG)
         write_varint64(out, len(value))
-        entries = sorted(((self._encode_part(k, f"<key {k!r}>"), k, v) for k, v in value.items()),
-                         key=lambda e: e[0])
+        entries = sorted(((self._encode_part(k, f"<key {k!r}>"), k, v) for k, v in value.items()), key=lambda e: e[0])
         for key_bytes, k, v in entries:
             out += key_bytes
             self._encode_into(v, out, f"[{k!r}]")
@@ -260,7 +275,9 @@ class AnyCoder(Coder):
                 f"AnyCoder(deterministic=True) cannot encode a `{t.__module__}.{name}` deterministically: "
                 f"only None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset have a "
                 f"deterministic encoding, and other values would be pickled, whose bytes are not stable",
-                coder=self, value=value, fix=_PICKLE_FIX.format(name=name),
+                coder=self,
+                value=value,
+                fix=_PICKLE_FIX.format(name=name),
             )
         out.append(PICKLE_TAG)
         self._pickler().encode_to(value, out, nested)
@@ -348,8 +365,9 @@ class AnyCoder(Coder):
                     raise DecodeError(f"unknown AnyCoder type tag 0x{data[pos]:02x}", offset=pos)
                 item, pos = decoder(data, pos + 1, True)
             except IndexError:
-                raise DecodeError("truncated input: expected an AnyCoder type tag, found end of data",
-                                  offset=pos, path=(f"[{i}]",)) from None
+                raise DecodeError(
+                    "truncated input: expected an AnyCoder type tag, found end of data", offset=pos, path=(f"[{i}]",)
+                ) from None
             except DecodeError as err:
                 raise err.with_path(f"[{i}]")
             items.append(item)
@@ -409,13 +427,15 @@ class AnyCoder(Coder):
     def own_determinism_issues(self) -> list[tuple[str, str | None]]:
         if self.deterministic:
             return []
-        return [(
-            "values typed Any are coded by their runtime type: dict entries and set elements are written "
-            "in iteration order, -0.0 and 0.0 encode differently, and objects of other types are pickled, "
-            "whose bytes are not stable",
-            "give the key a concrete type (get_coder(MyKey)), or use as_deterministic_coder(), which orders "
-            "dicts and sets, canonicalises floats and refuses values it would pickle",
-        )]
+        return [
+            (
+                "values typed Any are coded by their runtime type: dict entries and set elements are written "
+                "in iteration order, -0.0 and 0.0 encode differently, and objects of other types are pickled, "
+                "whose bytes are not stable",
+                "give the key a concrete type (get_coder(MyKey)), or use as_deterministic_coder(), which orders "
+                "dicts and sets, canonicalises floats and refuses values it would pickle",
+            )
+        ]
 
     def as_deterministic_coder(self, context: str | None = None) -> Coder:
         return self if self.deterministic else AnyCoder(deterministic=True)

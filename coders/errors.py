@@ -10,12 +10,12 @@ from typing import Iterable, Sequence
 
 __all__ = [
     "CoderError",
-    "DecodeError",
-    "EncodeError",
-    "NonDeterministicCoderError",
     "CoderNotFoundError",
-    "FallbackCoderWarning",
+    "DecodeError",
     "DeterminismIssue",
+    "EncodeError",
+    "FallbackCoderWarning",
+    "NonDeterministicCoderError",
 ]
 
 
@@ -37,7 +37,7 @@ class DecodeError(CoderError, ValueError):
         self.path = tuple(path)
         super().__init__(message)
 
-    def with_path(self, segment: str) -> "DecodeError":
+    def with_path(self, segment: str) -> DecodeError:
         """Prepend a path segment while the error unwinds through a composite coder."""
         self.path = (segment,) + self.path
         self.args = (str(self),)
@@ -69,7 +69,7 @@ class EncodeError(CoderError, TypeError):
         self.fix = fix
         super().__init__(message)
 
-    def with_path(self, segment: str) -> "EncodeError":
+    def with_path(self, segment: str) -> EncodeError:
         """Prepend a path segment (``[0]``, ``.field``, ``['key']``) while unwinding."""
         self.path = (segment,) + self.path
         self.args = (str(self),)
@@ -149,4 +149,3 @@ class CoderNotFoundError(CoderError, LookupError):
 
 class FallbackCoderWarning(UserWarning):
     """A type fell back to the slow, non-deterministic pickle coder; the message names the type and the fix."""
-

@@ -28,14 +28,14 @@ from . import speedups
 from .base import Coder
 from .collections import ZERO_WIDTH_LIMIT, IterableCoder, ListCoder, MapCoder, TupleCoder, TupleSequenceCoder
 from .primitives import (
+    _VARINT_CHUNK,
+    VARINT_TABLE,
     BooleanCoder,
     BytesCoder,
     CanonicalFloatCoder,
     FloatCoder,
     NoneCoder,
-    VARINT_TABLE,
     StrUtf8Coder,
-    _VARINT_CHUNK,
     VarIntCoder,
     _read_varint_fast,
     _read_varint_rest,
@@ -44,7 +44,7 @@ from .primitives import (
 from .streams import DOUBLE_BE, INT32_BE
 from .wrappers import NullableCoder, min_nested_size
 
-__all__ = ["FusedCodec", "codec_for", "source_for", "c_spec"]
+__all__ = ["FusedCodec", "c_spec", "codec_for", "source_for"]
 
 # Precomputed varints for 0 .. 2**14 - 1 (one and two bytes): counts, lengths and small ints.
 _VARINT_TABLE = VARINT_TABLE
@@ -155,20 +155,26 @@ class _Generator:
             # 0 .. 2**14-1 from the table; up to 2**28 as two table chunks; beyond, the helper
             lines.append(f"{pad}if type({x}) is not int: raise _Surprise")
             if self.static is None:
-                lines += [f"{pad}if {x} >= 0:",
-                          f"{pad}    if {x} < {_TABLE_LIMIT}: w(_VT[{x}])",
-                          f"{pad}    elif {x} < 268435456:", f"{pad}        w(_VC[{x} & 0x3FFF])", f"{pad}        w(_VT[{x} >> 14])",
-                          f"{pad}    else: w(_vb({x}))",
-                          f"{pad}else: w(_vb({x}))"]
+                lines += [
+                    f"{pad}if {x} >= 0:",
+                    f"{pad}    if {x} < {_TABLE_LIMIT}: w(_VT[{x}])",
+                    f"{pad}    elif {x} < 268435456:",
+                    f"{pad}        w(_VC[{x} & 0x3FFF])",
+                    f"{pad}        w(_VT[{x} >> 14])",
+                    f"{pad}    else: w(_vb({x}))",
+                    f"{pad}else: w(_vb({x}))",
+                ]
             else:
                 name = self.fresh("p")
-                lines += [f"{pad}if {x} >= 0:",
-                          f"{pad}    if {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
-                          f"{pad}    elif {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
-                          f"{pad}    elif {x} < 4398046511104:",
-                          f"{pad}        {name} = _VC[{x} & 0x3FFF] + _VC[({x} >> 14) & 0x3FFF] + _VT[{x} >> 28]",
-                          f"{pad}    else: {name} = _vb({x})",
-                          f"{pad}else: {name} = _vb({x})"]
+                lines += [
+                    f"{pad}if {x} >= 0:",
+                    f"{pad}    if {x} < {_TABLE_LIMIT}: {name} = _VT[{x}]",
+                    f"{pad}    elif {x} < 268435456: {name} = _VC[{x} & 0x3FFF] + _VT[{x} >> 14]",
+                    f"{pad}    elif {x} < 4398046511104:",
+                    f"{pad}        {name} = _VC[{x} & 0x3FFF] + _VC[({x} >> 14) & 0x3FFF] + _VT[{x} >> 28]",
+                    f"{pad}    else: {name} = _vb({x})",
+                    f"{pad}else: {name} = _vb({x})",
+                ]
                 self.static.append(name)
             return lines
         if t is StrUtf8Coder or t is BytesCoder:
@@ -193,17 +199,27 @@ class _Generator:
             return lines
         if t is BooleanCoder:
             if self.static is None:
-                return [f"{pad}if {x} is True: w(_B1)", f"{pad}elif {x} is False: w(_B0)", f"{pad}else: raise _Surprise"]
+                return [
+                    f"{pad}if {x} is True: w(_B1)",
+                    f"{pad}elif {x} is False: w(_B0)",
+                    f"{pad}else: raise _Surprise",
+                ]
             name = self.fresh("p")
             self.static.append(name)
-            return [f"{pad}if {x} is True: {name} = _B1", f"{pad}elif {x} is False: {name} = _B0",
-                    f"{pad}else: raise _Surprise"]
+            return [
+                f"{pad}if {x} is True: {name} = _B1",
+                f"{pad}elif {x} is False: {name} = _B0",
+                f"{pad}else: raise _Surprise",
+            ]
         if t is NoneCoder:
             return [f"{pad}if {x} is not None: raise _Surprise"]
         if t is NullableCoder:
             self.go_dynamic(pad, lines)
-            return (lines + [f"{pad}if {x} is None: w(_B0)", f"{pad}else:", f"{pad}    w(_B1)"]
-                    + self.encode(coder.value_coder, x, nested, pad + "    "))
+            return (
+                lines
+                + [f"{pad}if {x} is None: w(_B0)", f"{pad}else:", f"{pad}    w(_B1)"]
+                + self.encode(coder.value_coder, x, nested, pad + "    ")
+            )
         if t is TupleCoder:
             return self._encode_fields(coder.component_coders, x, nested, pad, "tuple")
         if t in (ListCoder, TupleSequenceCoder, IterableCoder):
@@ -217,9 +233,14 @@ class _Generator:
                 # Long lists of exact floats: one struct call (checking the types in C pays off
                 # only past a few dozen elements; measured, a Python loop wins below that).
                 test = f"len({x}) > 32 and set(map(type, {x})) == _FLOAT_ONLY"
-                body = self.loop_body(lambda: self.encode(coder.element_coder, e, True, pad + "        "), pad + "        ")
-                return lines + [f"{pad}if {test}: w(_pack(f'>{{len({x})}}d', *{x}))", f"{pad}else:",
-                                f"{pad}    for {e} in {x}:"] + body
+                body = self.loop_body(
+                    lambda: self.encode(coder.element_coder, e, True, pad + "        "), pad + "        "
+                )
+                return (
+                    lines
+                    + [f"{pad}if {test}: w(_pack(f'>{{len({x})}}d', *{x}))", f"{pad}else:", f"{pad}    for {e} in {x}:"]
+                    + body
+                )
             body = self.loop_body(lambda: self.encode(coder.element_coder, e, True, pad + "    "), pad + "    ")
             return lines + [f"{pad}for {e} in {x}:"] + body
         if t is MapCoder and not coder.deterministic:
@@ -227,8 +248,13 @@ class _Generator:
             lines.append(f"{pad}if not isinstance({x}, dict): raise _Surprise")
             self.part(f"_pi(len({x}))", pad, lines)
             self.go_dynamic(pad, lines)
-            body = self.loop_body(lambda: self.encode(coder.key_coder, k, True, pad + "    ")
-                                  + self.encode(coder.value_coder, v, True, pad + "    "), pad + "    ")
+            body = self.loop_body(
+                lambda: (
+                    self.encode(coder.key_coder, k, True, pad + "    ")
+                    + self.encode(coder.value_coder, v, True, pad + "    ")
+                ),
+                pad + "    ",
+            )
             return lines + [f"{pad}for {k}, {v} in {x}.items():"] + body
         if _is_record(coder) and id(coder) not in self.inlining:
             self.inlining.add(id(coder))
@@ -287,7 +313,9 @@ class _Generator:
             names = [self.fresh("b") for _ in range(6)]
 
             def gather(k: int) -> str:
-                low = " | ".join(f"({n} & 127) << {7 * i}" if i else f"({n} & 127)" for i, n in enumerate(names[:min(k, 3)]))
+                low = " | ".join(
+                    f"({n} & 127) << {7 * i}" if i else f"({n} & 127)" for i, n in enumerate(names[: min(k, 3)])
+                )
                 if k <= 3:
                     return low.replace(f"({names[k - 1]} & 127)", names[k - 1])
                 high = " | ".join(f"({n} & 127) << {7 * i}" if i else f"({n} & 127)" for i, n in enumerate(names[3:k]))
@@ -297,9 +325,13 @@ class _Generator:
             lines = []
             for k in range(1, 7):
                 inner = pad + "    " * (k - 1)
-                lines += [f"{inner}{names[k - 1]} = data[pos + {k - 1}]" if k > 1 else f"{inner}{names[0]} = data[pos]",
-                          f"{inner}if {names[k - 1]} < 128:", f"{inner}    {target} = {gather(k)}",
-                          f"{inner}    pos += {k}", f"{inner}else:"]
+                lines += [
+                    f"{inner}{names[k - 1]} = data[pos + {k - 1}]" if k > 1 else f"{inner}{names[0]} = data[pos]",
+                    f"{inner}if {names[k - 1]} < 128:",
+                    f"{inner}    {target} = {gather(k)}",
+                    f"{inner}    pos += {k}",
+                    f"{inner}else:",
+                ]
             lines.append(f"{pad}{'    ' * 6}{target}, pos = _rr(data, pos + 3, {self._low21(names)})")
             return lines
         if t is StrUtf8Coder or t is BytesCoder:
@@ -307,24 +339,42 @@ class _Generator:
             if not nested:
                 return [f"{pad}{target} = data[pos:]{tail}", f"{pad}pos = L"]
             n, end = self.fresh("n"), self.fresh("end")
-            return [f"{pad}{n} = data[pos]", f"{pad}if {n} < 128: pos += 1", f"{pad}else:",
-                    f"{pad}    {n}, pos = _rv(data, pos)", f"{pad}    if {n} < 0: raise _Surprise",
-                    f"{pad}{end} = pos + {n}", f"{pad}if {end} > L: raise _Surprise",
-                    f"{pad}{target} = data[pos:{end}]{tail}", f"{pad}pos = {end}"]
+            return [
+                f"{pad}{n} = data[pos]",
+                f"{pad}if {n} < 128: pos += 1",
+                f"{pad}else:",
+                f"{pad}    {n}, pos = _rv(data, pos)",
+                f"{pad}    if {n} < 0: raise _Surprise",
+                f"{pad}{end} = pos + {n}",
+                f"{pad}if {end} > L: raise _Surprise",
+                f"{pad}{target} = data[pos:{end}]{tail}",
+                f"{pad}pos = {end}",
+            ]
         if t is FloatCoder or t is CanonicalFloatCoder:
             return [f"{pad}{target} = _ud(data, pos)[0]", f"{pad}pos += 8"]
         if t is BooleanCoder:
             b = self.fresh("b")
-            return [f"{pad}{b} = data[pos]", f"{pad}if {b} == 1: {target} = True",
-                    f"{pad}elif {b} == 0: {target} = False", f"{pad}else: raise _Surprise", f"{pad}pos += 1"]
+            return [
+                f"{pad}{b} = data[pos]",
+                f"{pad}if {b} == 1: {target} = True",
+                f"{pad}elif {b} == 0: {target} = False",
+                f"{pad}else: raise _Surprise",
+                f"{pad}pos += 1",
+            ]
         if t is NoneCoder:
             return [f"{pad}{target} = None"]
         if t is NullableCoder:
             b = self.fresh("b")
-            return ([f"{pad}{b} = data[pos]", f"{pad}pos += 1", f"{pad}if {b} == 0: {target} = None",
-                     f"{pad}elif {b} == 1:"]
-                    + self.decode(coder.value_coder, target, nested, pad + "    ")
-                    + [f"{pad}else: raise _Surprise"])
+            return (
+                [
+                    f"{pad}{b} = data[pos]",
+                    f"{pad}pos += 1",
+                    f"{pad}if {b} == 0: {target} = None",
+                    f"{pad}elif {b} == 1:",
+                ]
+                + self.decode(coder.value_coder, target, nested, pad + "    ")
+                + [f"{pad}else: raise _Surprise"]
+            )
         if t is TupleCoder:
             names, lines = self._decode_fields(coder.component_coders, nested, pad)
             return lines + [f"{pad}{target} = ({''.join(n + ', ' for n in names)})"]
@@ -367,9 +417,13 @@ class _Generator:
         inner = pad + "    "
         if type(coder) is MapCoder:
             k, v = self.fresh("k"), self.fresh("v")
-            return (lines + [f"{pad}{target} = {{}}", f"{pad}for _ in range({n}):"]
-                    + self.decode(coder.key_coder, k, True, inner) + self.decode(coder.value_coder, v, True, inner)
-                    + [f"{inner}{target}[{k}] = {v}", f"{pad}if len({target}) != {n}: raise _Surprise"])
+            return (
+                lines
+                + [f"{pad}{target} = {{}}", f"{pad}for _ in range({n}):"]
+                + self.decode(coder.key_coder, k, True, inner)
+                + self.decode(coder.value_coder, v, True, inner)
+                + [f"{inner}{target}[{k}] = {v}", f"{pad}if len({target}) != {n}: raise _Surprise"]
+            )
         e, items = self.fresh("e"), self.fresh("items")
         append = self.fresh("append")
         if type(coder.element_coder) is FloatCoder or type(coder.element_coder) is CanonicalFloatCoder:
@@ -390,17 +444,40 @@ class _Generator:
             body = self.encode_body(coder, nested, "    ")
             parts.append("\n".join([f"def raw_encode{suffix}(value):", *body]))
             body = self.encode_body(coder, nested, "        ")
-            parts.append("\n".join([f"def encode{suffix}(value):", "    try:", *body,
-                                    "    except Exception:", "        pass",
-                                    f"    return _reference_encode{suffix}(value)"]))
+            parts.append(
+                "\n".join(
+                    [
+                        f"def encode{suffix}(value):",
+                        "    try:",
+                        *body,
+                        "    except Exception:",
+                        "        pass",
+                        f"    return _reference_encode{suffix}(value)",
+                    ]
+                )
+            )
             body = self.decode(coder, "value", nested, "    ")
-            parts.append("\n".join([f"def raw_decode{suffix}(data, pos=0):", "    L = len(data)", *body,
-                                    "    return value, pos"]))
-            parts.append("\n".join([f"def decode{suffix}(data):", "    if type(data) is bytes:", "        try:",
-                                    "            L = len(data)", "            pos = 0",
-                                    *["        " + line for line in body],
-                                    "            if pos == L: return value", "        except Exception:",
-                                    "            pass", f"    return _reference_decode{suffix}(data)"]))
+            parts.append(
+                "\n".join(
+                    [f"def raw_decode{suffix}(data, pos=0):", "    L = len(data)", *body, "    return value, pos"]
+                )
+            )
+            parts.append(
+                "\n".join(
+                    [
+                        f"def decode{suffix}(data):",
+                        "    if type(data) is bytes:",
+                        "        try:",
+                        "            L = len(data)",
+                        "            pos = 0",
+                        *["        " + line for line in body],
+                        "            if pos == L: return value",
+                        "        except Exception:",
+                        "            pass",
+                        f"    return _reference_decode{suffix}(data)",
+                    ]
+                )
+            )
         return "\n\n".join(parts) + "\n"
 
 
@@ -412,8 +489,15 @@ def c_spec(coder: Coder, inlining: frozenset = frozenset()) -> tuple:
     are records met again inside themselves (recursive types).
     """
     t = type(coder)
-    leaf = {VarIntCoder: "varint", StrUtf8Coder: "str", BytesCoder: "bytes", FloatCoder: "float",
-            CanonicalFloatCoder: "cfloat", BooleanCoder: "bool", NoneCoder: "none"}.get(t)
+    leaf = {
+        VarIntCoder: "varint",
+        StrUtf8Coder: "str",
+        BytesCoder: "bytes",
+        FloatCoder: "float",
+        CanonicalFloatCoder: "cfloat",
+        BooleanCoder: "bool",
+        NoneCoder: "none",
+    }.get(t)
     if leaf:
         return (leaf,)
     if t is NullableCoder:
@@ -428,8 +512,14 @@ def c_spec(coder: Coder, inlining: frozenset = frozenset()) -> tuple:
         return ("map", c_spec(coder.key_coder, inlining), c_spec(coder.value_coder, inlining), per)
     if _is_record(coder) and id(coder) not in inlining:
         inner = inlining | {id(coder)}
-        return ("record", coder.cls, tuple(coder.field_names), coder.from_fields, issubclass(coder.cls, tuple),
-                tuple(c_spec(c, inner) for c in coder.field_coders))
+        return (
+            "record",
+            coder.cls,
+            tuple(coder.field_names),
+            coder.from_fields,
+            issubclass(coder.cls, tuple),
+            tuple(c_spec(c, inner) for c in coder.field_coders),
+        )
     return ("generic", coder.encode, coder.encode_nested, coder.decode_from)
 
 
@@ -444,8 +534,20 @@ class FusedCodec:
     functions alone, without the fallback (for tests); ``source`` is their code.
     """
 
-    __slots__ = ("coder", "source", "encode", "decode", "encode_nested", "decode_nested",
-                 "raw_encode", "raw_decode", "raw_encode_nested", "raw_decode_nested", "accelerated", "python")
+    __slots__ = (
+        "coder",
+        "source",
+        "encode",
+        "decode",
+        "encode_nested",
+        "decode_nested",
+        "raw_encode",
+        "raw_decode",
+        "raw_encode_nested",
+        "raw_decode_nested",
+        "accelerated",
+        "python",
+    )
 
     def __init__(self, coder: Coder, source: str, namespace: dict):
         self.coder = coder

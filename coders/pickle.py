@@ -21,10 +21,10 @@ import pickle as _stdlib_pickle
 from typing import Any
 
 from .base import Coder
-from .errors import DecodeError, EncodeError, NonDeterministicCoderError
+from .errors import DecodeError, NonDeterministicCoderError
 from .streams import read_length_prefixed, varint64_size, write_varint64
 
-__all__ = ["PickleCoder", "CloudpickleCoder", "PICKLE_PROTOCOL", "PICKLE_NOT_DETERMINISTIC"]
+__all__ = ["PICKLE_NOT_DETERMINISTIC", "PICKLE_PROTOCOL", "CloudpickleCoder", "PickleCoder"]
 
 #: The pickle protocol both coders write (readable by Python 3.8+).
 PICKLE_PROTOCOL = 5
@@ -37,8 +37,10 @@ PICKLE_NOT_DETERMINISTIC = (
     "protocol and library versions"
 )
 
-_FIX = ("register a deterministic coder for this type (coders.register_coder), or make it a dataclass "
-        "or NamedTuple of deterministic fields so the registry derives a RecordCoder")
+_FIX = (
+    "register a deterministic coder for this type (coders.register_coder), or make it a dataclass "
+    "or NamedTuple of deterministic fields so the registry derives a RecordCoder"
+)
 
 
 _MODULES: dict[str, Any] = {}
@@ -85,8 +87,14 @@ class _PickleCoderBase(Coder):
         nothing was appended and ``loads`` is used. Otherwise an Unpickler over a file
         says where the pickle ended (about 3 us more per value).
         """
-        if (len(data) > 11 and data[0] == 0x80 and data[1] == PICKLE_PROTOCOL and data[2] == 0x95
-                and int.from_bytes(data[3:11], "little") == len(data) - 11 and data[-1] == 0x2E):
+        if (
+            len(data) > 11
+            and data[0] == 0x80
+            and data[1] == PICKLE_PROTOCOL
+            and data[2] == 0x95
+            and int.from_bytes(data[3:11], "little") == len(data) - 11
+            and data[-1] == 0x2E
+        ):
             return self._loads_prefix(data)
         file = io.BytesIO(data)
         value = self._unpickler(file).load()
@@ -100,14 +108,16 @@ class _PickleCoderBase(Coder):
             return self._dumps(value)
         except RecursionError as e:
             raise self._encode_error(
-                value, f"a value {self.library} can pickle (too deeply nested: {e})",
+                value,
+                f"a value {self.library} can pickle (too deeply nested: {e})",
                 fix="flatten the structure or register a coder for its type",
             ) from e
         except Exception as e:  # PicklingError, TypeError("cannot pickle ..."), AttributeError, ...
             raise self._encode_error(
-                value, f"a value {self.library} can pickle ({type(e).__name__}: {e})",
+                value,
+                f"a value {self.library} can pickle ({type(e).__name__}: {e})",
                 fix="register a coder for this type, or remove the unpicklable attribute (a lock, socket, "
-                    "open file, generator); coderkit's pickling.check_picklable shows the path to it",
+                "open file, generator); coderkit's pickling.check_picklable shows the path to it",
             ) from e
 
     def encode_to(self, value, out: bytearray, nested: bool) -> None:

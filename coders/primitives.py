@@ -35,8 +35,16 @@ from .streams import (
 )
 
 __all__ = [
-    "BytesCoder", "StrUtf8Coder", "VarIntCoder", "FloatCoder", "CanonicalFloatCoder",
-    "BooleanCoder", "NoneCoder", "TimestampCoder", "DecimalCoder", "CanonicalDecimalCoder",
+    "BooleanCoder",
+    "BytesCoder",
+    "CanonicalDecimalCoder",
+    "CanonicalFloatCoder",
+    "DecimalCoder",
+    "FloatCoder",
+    "NoneCoder",
+    "StrUtf8Coder",
+    "TimestampCoder",
+    "VarIntCoder",
 ]
 
 # bytes((i,)) for every byte value: one-byte varints and length prefixes without allocation.
@@ -52,25 +60,57 @@ def _generate_varint_readers():
     IndexError (truncated) or ValueError (over-long, beyond 64 bits) on bad input; callers
     fall back to ``streams.read_varint64`` for the precise DecodeError.
     """
-    lines = ["def read_varint(data, pos):", "    b = data[pos]", "    if b < 0x80:", "        return b, pos + 1",
-             "    r = b & 0x7F"]
+    lines = [
+        "def read_varint(data, pos):",
+        "    b = data[pos]",
+        "    if b < 0x80:",
+        "        return b, pos + 1",
+        "    r = b & 0x7F",
+    ]
     for i in range(1, 9):
-        lines += [f"    b = data[pos + {i}]", "    if b < 0x80:", f"        return r | (b << {7 * i}), pos + {i + 1}",
-                  f"    r |= (b & 0x7F) << {7 * i}"]
-    lines += ["    b = data[pos + 9]", "    if b > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
-              "    if b:", "        r -= 0x8000000000000000", "    return r, pos + 10", ""]
+        lines += [
+            f"    b = data[pos + {i}]",
+            "    if b < 0x80:",
+            f"        return r | (b << {7 * i}), pos + {i + 1}",
+            f"    r |= (b & 0x7F) << {7 * i}",
+        ]
+    lines += [
+        "    b = data[pos + 9]",
+        "    if b > 1:",
+        "        raise ValueError('over-long varint or beyond 64 bits')",
+        "    if b:",
+        "        r -= 0x8000000000000000",
+        "    return r, pos + 10",
+        "",
+    ]
     # The rest in 21-bit groups of small ints, so only the final combination is big-int arithmetic.
-    lines += ["def read_varint_rest(data, pos, r):",
-              "    b = data[pos]", "    if b < 0x80:", "        return r | b << 21, pos + 1",
-              "    c = data[pos + 1]", "    if c < 0x80:", "        return r | ((b & 0x7F) | c << 7) << 21, pos + 2",
-              "    d = data[pos + 2]", "    if d < 0x80:", "        return r | ((b & 0x7F) | (c & 0x7F) << 7 | d << 14) << 21, pos + 3",
-              "    r |= ((b & 0x7F) | (c & 0x7F) << 7 | (d & 0x7F) << 14) << 21",
-              "    e = data[pos + 3]", "    if e < 0x80:", "        return r | e << 42, pos + 4",
-              "    f = data[pos + 4]", "    if f < 0x80:", "        return r | ((e & 0x7F) | f << 7) << 42, pos + 5",
-              "    g = data[pos + 5]", "    if g < 0x80:", "        return r | ((e & 0x7F) | (f & 0x7F) << 7 | g << 14) << 42, pos + 6",
-              "    h = data[pos + 6]", "    if h > 1:", "        raise ValueError('over-long varint or beyond 64 bits')",
-              "    r |= ((e & 0x7F) | (f & 0x7F) << 7 | (g & 0x7F) << 14) << 42",
-              "    return (r - 0x8000000000000000 if h else r), pos + 7"]
+    lines += [
+        "def read_varint_rest(data, pos, r):",
+        "    b = data[pos]",
+        "    if b < 0x80:",
+        "        return r | b << 21, pos + 1",
+        "    c = data[pos + 1]",
+        "    if c < 0x80:",
+        "        return r | ((b & 0x7F) | c << 7) << 21, pos + 2",
+        "    d = data[pos + 2]",
+        "    if d < 0x80:",
+        "        return r | ((b & 0x7F) | (c & 0x7F) << 7 | d << 14) << 21, pos + 3",
+        "    r |= ((b & 0x7F) | (c & 0x7F) << 7 | (d & 0x7F) << 14) << 21",
+        "    e = data[pos + 3]",
+        "    if e < 0x80:",
+        "        return r | e << 42, pos + 4",
+        "    f = data[pos + 4]",
+        "    if f < 0x80:",
+        "        return r | ((e & 0x7F) | f << 7) << 42, pos + 5",
+        "    g = data[pos + 5]",
+        "    if g < 0x80:",
+        "        return r | ((e & 0x7F) | (f & 0x7F) << 7 | g << 14) << 42, pos + 6",
+        "    h = data[pos + 6]",
+        "    if h > 1:",
+        "        raise ValueError('over-long varint or beyond 64 bits')",
+        "    r |= ((e & 0x7F) | (f & 0x7F) << 7 | (g & 0x7F) << 14) << 42",
+        "    return (r - 0x8000000000000000 if h else r), pos + 7",
+    ]
     namespace: dict = {}
     exec(compile("\n".join(lines), "<coderkit varint readers>", "exec"), namespace)
     return namespace["read_varint"], namespace["read_varint_rest"]
@@ -90,6 +130,7 @@ _VARINT_CHUNK = tuple(bytes(((x & 0x7F) | 0x80, (x >> 7) | 0x80)) for x in range
 
 def _chunked_varint_lines(v: str, pad: str) -> list[str]:
     """Source returning the varint of int ``v`` in 14-bit table chunks, or falling through when out of range."""
+
     def chunks(count: int, last: str) -> str:
         parts = [f"VC[({v} >> {14 * i}) & 0x3FFF]" if i else f"VC[{v} & 0x3FFF]" for i in range(count)]
         parts.append(f"VT[{last}]")
@@ -97,10 +138,17 @@ def _chunked_varint_lines(v: str, pad: str) -> list[str]:
 
     lines = [f"{pad}if {v} >= 0:", f"{pad}    if {v} < 16384:", f"{pad}        return VT[{v}]"]
     for count in range(1, 4):  # values below 2**(14 * (count + 1)), the last chunk whole from the table
-        lines += [f"{pad}    if {v} < {1 << (14 * (count + 1))}:", f"{pad}        return {chunks(count, f'{v} >> {14 * count}')}"]
-    lines += [f"{pad}    if {v} < 0x8000000000000000:", f"{pad}        return {chunks(4, f'{v} >> 56')}",
-              f"{pad}elif {v} >= -0x8000000000000000:", f"{pad}    {v} += 0x10000000000000000",
-              f"{pad}    return {chunks(4, f'{v} >> 56')}"]
+        lines += [
+            f"{pad}    if {v} < {1 << (14 * (count + 1))}:",
+            f"{pad}        return {chunks(count, f'{v} >> {14 * count}')}",
+        ]
+    lines += [
+        f"{pad}    if {v} < 0x8000000000000000:",
+        f"{pad}        return {chunks(4, f'{v} >> 56')}",
+        f"{pad}elif {v} >= -0x8000000000000000:",
+        f"{pad}    {v} += 0x10000000000000000",
+        f"{pad}    return {chunks(4, f'{v} >> 56')}",
+    ]
     return lines
 
 
@@ -125,7 +173,9 @@ def _varint_decode_lines(pad: str, keyword: str = "if") -> list[str]:
         if n <= 4:
             value = low
         elif n <= 8:
-            high = group(names[4:-1]) + (" | " if n > 5 else "") + f"{names[-1]} << {7 * (n - 5)}" if n > 5 else names[-1]
+            high = (
+                group(names[4:-1]) + (" | " if n > 5 else "") + f"{names[-1]} << {7 * (n - 5)}" if n > 5 else names[-1]
+            )
             value = f"({low}) | ({high}) << 28"
         else:
             mid = group(names[4:8])
@@ -150,8 +200,15 @@ def _generate_whole_varint_methods():
     """
     enc = ["def encode(self, value):", "    if type(value) is int:"] + _chunked_varint_lines("value", "        ")
     enc += ["        raise self._out_of_range(value)", "    raise self._not_int(value)"]
-    dec = ["def decode(self, data):", "    if type(data) is bytes:", "        n = len(data)", "        if n < 3:",
-           "            v = TABLE_GET(data)", "            if v is not None:", "                return v"]
+    dec = [
+        "def decode(self, data):",
+        "    if type(data) is bytes:",
+        "        n = len(data)",
+        "        if n < 3:",
+        "            v = TABLE_GET(data)",
+        "            if v is not None:",
+        "                return v",
+    ]
     dec += _varint_decode_lines("        ", keyword="elif")
     dec.append("    return self._decode_all(data, False)")
     vb = ["def varint_or_none(value):"] + _chunked_varint_lines("value", "    ") + ["    return None"]
@@ -169,9 +226,7 @@ def _read_length(data, pos: int, what: str) -> tuple[int, int]:
     if n < 0:
         raise DecodeError(f"{what}: negative length {n}", offset=pos)
     if after + n > len(data):
-        raise DecodeError(
-            f"{what}: length prefix says {n} bytes but only {len(data) - after} remain", offset=pos
-        )
+        raise DecodeError(f"{what}: length prefix says {n} bytes but only {len(data) - after} remain", offset=pos)
     return n, after
 
 
@@ -215,7 +270,9 @@ class BytesCoder(_Primitive):
         return bytes(data[pos:end]), end
 
     def _not_bytes(self, value):
-        return self._encode_error(value, "bytes", "pass bytes(x); bytearray, memoryview and str are not converted silently")
+        return self._encode_error(
+            value, "bytes", "pass bytes(x); bytearray, memoryview and str are not converted silently"
+        )
 
     # fast paths
     def encode(self, value):
@@ -262,7 +319,13 @@ class StrUtf8Coder(_Primitive):
 
     def _utf8(self, value) -> bytes:
         if type(value) is not str and not isinstance(value, str):
-            raise self._encode_error(value, "str", "pass a str; decode bytes with .decode('utf-8') first" if isinstance(value, (bytes, bytearray)) else "pass str(x)")
+            raise self._encode_error(
+                value,
+                "str",
+                "pass a str; decode bytes with .decode('utf-8') first"
+                if isinstance(value, (bytes, bytearray))
+                else "pass str(x)",
+            )
         try:
             return value.encode("utf-8")
         except UnicodeEncodeError as e:
@@ -355,14 +418,21 @@ class VarIntCoder(_Primitive):
 
     def _not_int(self, value):
         if isinstance(value, bool):
-            return self._encode_error(value, "int (bool is refused: True would decode as 1)", "use BooleanCoder for bools, or pass int(x)")
+            return self._encode_error(
+                value, "int (bool is refused: True would decode as 1)", "use BooleanCoder for bools, or pass int(x)"
+            )
         if isinstance(value, int):
-            return self._encode_error(value, f"int (the subclass {type(value).__name__} would decode as plain int)", "pass int(x), or use EnumCoder for enums")
+            return self._encode_error(
+                value,
+                f"int (the subclass {type(value).__name__} would decode as plain int)",
+                "pass int(x), or use EnumCoder for enums",
+            )
         return self._encode_error(value, "int", "pass int(x) if the conversion is intended")
 
     def _out_of_range(self, value):
         return self._encode_error(
-            value, "an int in the int64 range [-2**63, 2**63 - 1]",
+            value,
+            "an int in the int64 range [-2**63, 2**63 - 1]",
             "use DecimalCoder or a PickleCoder for larger integers, or reduce the value",
         )
 
@@ -380,8 +450,9 @@ class VarIntCoder(_Primitive):
 
 
 if speedups.ENABLED:
-    VarIntCoder.encode, VarIntCoder.decode = speedups.varint_methods(VarIntCoder, _whole_varint_encode,
-                                                                     _whole_varint_decode)
+    VarIntCoder.encode, VarIntCoder.decode = speedups.varint_methods(
+        VarIntCoder, _whole_varint_encode, _whole_varint_decode
+    )
     VarIntCoder.encode_nested, VarIntCoder.decode_nested = VarIntCoder.encode, VarIntCoder.decode
 
 
@@ -412,7 +483,9 @@ class FloatCoder(_Primitive):
 
     def _not_float(self, value):
         if isinstance(value, (int, bool)):
-            return self._encode_error(value, f"float ({type(value).__name__} would decode as float, a different value type)", "pass float(x)")
+            return self._encode_error(
+                value, f"float ({type(value).__name__} would decode as float, a different value type)", "pass float(x)"
+            )
         return self._encode_error(value, "float", "pass float(x) if the conversion is intended")
 
     def decode_from(self, data, pos, nested):
@@ -421,10 +494,12 @@ class FloatCoder(_Primitive):
         return DOUBLE_BE.unpack_from(data, pos)[0], pos + 8
 
     def own_determinism_issues(self):
-        return [(
-            "-0.0 == 0.0 but their bytes differ, and NaN never equals itself (NaN payloads give different bytes)",
-            "use CanonicalFloatCoder (as_deterministic_coder()), which writes 0.0 for -0.0 and one canonical NaN",
-        )]
+        return [
+            (
+                "-0.0 == 0.0 but their bytes differ, and NaN never equals itself (NaN payloads give different bytes)",
+                "use CanonicalFloatCoder (as_deterministic_coder()), which writes 0.0 for -0.0 and one canonical NaN",
+            )
+        ]
 
     def as_deterministic_coder(self, context=None):
         return CanonicalFloatCoder()
@@ -592,7 +667,7 @@ class NoneCoder(_Primitive):
 
 # ------------------------------------------------------------------------------------ timestamp
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _SIGN_BIT = 1 << 63
 
 
@@ -624,7 +699,8 @@ class TimestampCoder(_Primitive):
         if isinstance(value, datetime.datetime):
             if value.tzinfo is None or value.utcoffset() is None:
                 raise self._encode_error(
-                    value, "an aware datetime (a naive datetime is no particular instant)",
+                    value,
+                    "an aware datetime (a naive datetime is no particular instant)",
                     "attach a zone, e.g. dt.replace(tzinfo=datetime.timezone.utc)",
                 )
             delta = value - _EPOCH
@@ -634,8 +710,9 @@ class TimestampCoder(_Primitive):
         except AttributeError:
             micros = None
         except ValueError as e:  # a Beam Timestamp with nanosecond precision
-            raise self._encode_error(value, f"a timestamp with at most microsecond precision ({e})",
-                                     "truncate it to milliseconds first") from None
+            raise self._encode_error(
+                value, f"a timestamp with at most microsecond precision ({e})", "truncate it to milliseconds first"
+            ) from None
         if type(micros) is not int:
             raise self._encode_error(value, "an aware datetime or an object with integer .micros (a Beam Timestamp)")
         return micros
@@ -645,7 +722,8 @@ class TimestampCoder(_Primitive):
         millis, rest = divmod(micros, 1000)
         if rest:
             raise self._encode_error(
-                value, f"a timestamp with millisecond precision (it has {rest} extra microseconds, which the wire format cannot hold)",
+                value,
+                f"a timestamp with millisecond precision (it has {rest} extra microseconds, which the wire format cannot hold)",
                 "truncate to milliseconds first, e.g. dt.replace(microsecond=dt.microsecond // 1000 * 1000)",
             )
         if not INT64_MIN <= millis <= INT64_MAX:
@@ -703,7 +781,11 @@ class DecimalCoder(_Primitive):
         if not isinstance(value, decimal.Decimal):
             raise self._encode_error(value, "decimal.Decimal", "pass decimal.Decimal(str(x))")
         if not value.is_finite():
-            raise self._encode_error(value, "a finite Decimal (NaN and Infinity have no encoding)", "map them to None and use NullableCoder(DecimalCoder())")
+            raise self._encode_error(
+                value,
+                "a finite Decimal (NaN and Infinity have no encoding)",
+                "map them to None and use NullableCoder(DecimalCoder())",
+            )
         sign, digits, exponent = value.as_tuple()
         unscaled = int(decimal.Decimal((sign, digits, 0)))
         scale = -exponent
@@ -742,7 +824,9 @@ class DecimalCoder(_Primitive):
         try:
             return decimal.Decimal((sign, digits, -scale)), pos
         except decimal.InvalidOperation:
-            raise DecodeError(f"decimal scale {scale} is beyond the exponents Python's Decimal can hold", offset=scale_at) from None
+            raise DecodeError(
+                f"decimal scale {scale} is beyond the exponents Python's Decimal can hold", offset=scale_at
+            ) from None
 
     def estimate_size(self, value, nested=False):
         scale, unscaled = self._parts(value)
@@ -753,10 +837,13 @@ class DecimalCoder(_Primitive):
         return decimal.Decimal
 
     def own_determinism_issues(self):
-        return [("Decimal('1.0') == Decimal('1.00') but their scales differ, so equal decimals can give "
-                 "different bytes",
-                 "use CanonicalDecimalCoder (as_deterministic_coder()), which writes each value with its "
-                 "trailing zeros removed")]
+        return [
+            (
+                "Decimal('1.0') == Decimal('1.00') but their scales differ, so equal decimals can give different bytes",
+                "use CanonicalDecimalCoder (as_deterministic_coder()), which writes each value with its "
+                "trailing zeros removed",
+            )
+        ]
 
     def as_deterministic_coder(self, context=None):
         return CanonicalDecimalCoder()
@@ -785,4 +872,3 @@ class CanonicalDecimalCoder(DecimalCoder):
 
     def as_deterministic_coder(self, context=None):
         return self
-

@@ -80,7 +80,7 @@ def _issues_under(coder: Coder, segments: Iterable[str]) -> list:
     out = []
     for issue in coder.determinism_issues():
         for p in prefixes:
-            if issue.path == p or issue.path.startswith(p) and issue.path[len(p)] in ".[<":
+            if issue.path == p or (issue.path.startswith(p) and issue.path[len(p)] in ".[<"):
                 out.append(issue)
                 break
     return out
@@ -161,7 +161,8 @@ class EnumCoder(Coder):
         members = self.enum_cls.__members__
         if name is None or any(part not in members for part in name.split("|")):
             raise self._encode_error(
-                value, f"a {self.enum_cls.__qualname__} value made of named members",
+                value,
+                f"a {self.enum_cls.__qualname__} value made of named members",
                 fix="only combine named flag members; bits no member names cannot be encoded by name",
             )
         return name.encode("utf-8")
@@ -171,8 +172,9 @@ class EnumCoder(Coder):
         try:
             name = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise DecodeError(f"{cls.__qualname__} member name is not valid UTF-8 ({e.reason})",
-                              offset=offset) from None
+            raise DecodeError(
+                f"{cls.__qualname__} member name is not valid UTF-8 ({e.reason})", offset=offset
+            ) from None
         if self._is_flag:
             if name == "":
                 return cls(0)
@@ -193,9 +195,10 @@ class EnumCoder(Coder):
         cls = self.enum_cls
         if isinstance(value, enum.Enum):
             return self._encode_error(
-                value, f"a member of {cls.__qualname__}",
+                value,
+                f"a member of {cls.__qualname__}",
                 fix=f"{value!r} is a member of {type(value).__qualname__}; use a coder for that enum, "
-                    f"or a UnionCoder of both enums",
+                f"or a UnionCoder of both enums",
             )
         try:
             member = cls(value)
@@ -203,7 +206,8 @@ class EnumCoder(Coder):
             member = None
         if member is not None:
             return self._encode_error(
-                value, f"a member of {cls.__qualname__}",
+                value,
+                f"a member of {cls.__qualname__}",
                 fix=f"pass the member {member!r} instead of its raw value (it would decode as the member)",
             )
         return self._encode_error(value, f"a member of {cls.__qualname__}")
@@ -264,8 +268,9 @@ def _builder_kind(kind: str, cls, names) -> str:
         return "tuple"
     if any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__") for name in names):
         return "setattr"
-    if cls.__setattr__ is object.__setattr__ and all(name.isidentifier() and not keyword.iskeyword(name)
-                                                     for name in names):
+    if cls.__setattr__ is object.__setattr__ and all(
+        name.isidentifier() and not keyword.iskeyword(name) for name in names
+    ):
         return "attr"
     return "dict"
 
@@ -290,25 +295,44 @@ def _make_from_fields(build: str, cls, names):
 
     lines = ["def from_fields(values):"]
     if build == "tuple":
-        lines += [f"    if len(values) != {n}:", "        raise count_error(values)",
-                  "    return tuple_new(cls, values)"]
+        lines += [
+            f"    if len(values) != {n}:",
+            "        raise count_error(values)",
+            "    return tuple_new(cls, values)",
+        ]
     elif build == "setattr" or n == 0:
         lines += [f"    if len(values) != {n}:", "        raise count_error(values)", "    obj = new(cls)"]
         lines += [f"    setattr_(obj, {name!r}, values[{i}])" for i, name in enumerate(names)]
         lines += ["    return obj"]
     elif build == "attr":
         targets = ", ".join(f"obj.{name}" for name in names)
-        lines += ["    obj = new(cls)", "    try:", f"        {targets}, = values",
-                  "    except (ValueError, TypeError):", "        raise count_error(values) from None",
-                  "    return obj"]
+        lines += [
+            "    obj = new(cls)",
+            "    try:",
+            f"        {targets}, = values",
+            "    except (ValueError, TypeError):",
+            "        raise count_error(values) from None",
+            "    return obj",
+        ]
     else:
         targets = ", ".join(f"d[{name!r}]" for name in names)
         # The unpacking checks the count before assigning anything.
-        lines += ["    obj = new(cls)", "    d = obj.__dict__", "    try:", f"        {targets}, = values",
-                  "    except (ValueError, TypeError):", "        raise count_error(values) from None",
-                  "    return obj"]
-    namespace = {"new": object.__new__, "tuple_new": tuple.__new__, "setattr_": object.__setattr__,
-                 "cls": cls, "count_error": count_error}
+        lines += [
+            "    obj = new(cls)",
+            "    d = obj.__dict__",
+            "    try:",
+            f"        {targets}, = values",
+            "    except (ValueError, TypeError):",
+            "        raise count_error(values) from None",
+            "    return obj",
+        ]
+    namespace = {
+        "new": object.__new__,
+        "tuple_new": tuple.__new__,
+        "setattr_": object.__setattr__,
+        "cls": cls,
+        "count_error": count_error,
+    }
     exec(_compiled("\n".join(lines) + "\n", f"<RecordCoder from_fields for {cls.__qualname__}>"), namespace)
     return namespace["from_fields"]
 
@@ -328,7 +352,7 @@ def _decoder_of(coder: Coder):
     return coder.decode_from
 
 
-def _compile_codec(coder: "RecordCoder"):
+def _compile_codec(coder: RecordCoder):
     """Generate ``encode_to``/``decode_from`` for one record, unrolled over its fields.
 
     The same bytes and errors as the reference methods (``RecordCoder.encode_to`` /
@@ -340,8 +364,12 @@ def _compile_codec(coder: "RecordCoder"):
     n = len(names)
     cls = coder.cls
     namespace = {
-        "cls": cls, "new": object.__new__, "tuple_new": tuple.__new__, "setattr_": object.__setattr__,
-        "wrong_class": coder._wrong_class, "encode_failure": coder._encode_failure,
+        "cls": cls,
+        "new": object.__new__,
+        "tuple_new": tuple.__new__,
+        "setattr_": object.__setattr__,
+        "wrong_class": coder._wrong_class,
+        "encode_failure": coder._encode_failure,
         "decode_failure": coder._decode_failure,
     }
     for i, field_coder in enumerate(coder.field_coders):
@@ -353,31 +381,29 @@ def _compile_codec(coder: "RecordCoder"):
         field_values = [f"v{i}" for i in range(n)]
     else:
         fetch = []
-        field_values = [f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name)
-                        else f"getattr(value, {name!r})" for name in names]
-    enc = ["def encode_to(value, out, nested):",
-           "    if type(value) is not cls:",
-           "        raise wrong_class(value)",
-           "    i = 0",
-           "    try:"]
+        field_values = [
+            f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f"getattr(value, {name!r})"
+            for name in names
+        ]
+    enc = [
+        "def encode_to(value, out, nested):",
+        "    if type(value) is not cls:",
+        "        raise wrong_class(value)",
+        "    i = 0",
+        "    try:",
+    ]
     enc += ["    " + line for line in fetch]
     for i in range(n):
         if i:
             enc.append(f"        i = {i}")
         enc.append(f"        e{i}({field_values[i]}, out, {ctx[i]})")
-    enc += ["        pass",
-            "    except Exception as exc:",
-            "        encode_failure(value, i, exc)"]
-    dec = ["def decode_from(data, pos, nested):",
-           "    i = 0",
-           "    try:"]
+    enc += ["        pass", "    except Exception as exc:", "        encode_failure(value, i, exc)"]
+    dec = ["def decode_from(data, pos, nested):", "    i = 0", "    try:"]
     for i in range(n):
         if i:
             dec.append(f"        i = {i}")
         dec.append(f"        v{i}, pos = d{i}(data, pos, {ctx[i]})")
-    dec += ["        pass",
-            "    except Exception as exc:",
-            "        decode_failure(i, pos, exc)"]
+    dec += ["        pass", "    except Exception as exc:", "        decode_failure(i, pos, exc)"]
     values = ", ".join(f"v{i}" for i in range(n))
     if coder._kind == "namedtuple":
         dec.append(f"    return tuple_new(cls, ({values}{',' if n == 1 else ''})), pos")
@@ -445,7 +471,7 @@ class RecordCoder(Coder):
         self.set_fields(fields)
 
     @classmethod
-    def deferred(cls, record_cls: type) -> "RecordCoder":
+    def deferred(cls, record_cls: type) -> RecordCoder:
         """An empty coder for ``record_cls`` to refer to before its fields exist; call ``set_fields`` next."""
         self = cls.__new__(cls)
         self._init_empty(record_cls)
@@ -459,7 +485,7 @@ class RecordCoder(Coder):
         self._fields_set = False
         self._setup()
 
-    def set_fields(self, fields: Iterable[tuple[str, Coder]]) -> "RecordCoder":
+    def set_fields(self, fields: Iterable[tuple[str, Coder]]) -> RecordCoder:
         """Give a deferred coder its ``(name, coder)`` fields (pairs or a dict); once only, before first use.
 
         Returns self, so ``RecordCoder.deferred(Node).set_fields(...)`` reads as one expression.
@@ -543,8 +569,12 @@ class RecordCoder(Coder):
 
     def __getstate__(self):
         # Only the definition: the derived helpers (and the fused codec) are rebuilt on load.
-        return {"cls": self.cls, "field_names": self.field_names, "field_coders": self.field_coders,
-                "_fields_set": self._fields_set}
+        return {
+            "cls": self.cls,
+            "field_names": self.field_names,
+            "field_coders": self.field_coders,
+            "_fields_set": self._fields_set,
+        }
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -611,28 +641,38 @@ class RecordCoder(Coder):
         if isinstance(exc, DecodeError):
             raise exc.with_path("." + self.field_names[i]) from None
         if isinstance(exc, _MALFORMED):
-            raise DecodeError(f"malformed input ({type(exc).__name__}: {exc})", offset=pos,
-                              coder=self.field_coders[i]).with_path("." + self.field_names[i]) from exc
+            raise DecodeError(
+                f"malformed input ({type(exc).__name__}: {exc})", offset=pos, coder=self.field_coders[i]
+            ).with_path("." + self.field_names[i]) from exc
         raise exc
 
     def _wrong_class(self, value) -> EncodeError:
         name = self.cls.__qualname__
         if isinstance(value, self.cls):
-            fix = (f"{type(value).__qualname__} is a subclass of {name}: give it its own coder "
-                   f"(decoding as {name} would lose the subclass), or a UnionCoder of both")
+            fix = (
+                f"{type(value).__qualname__} is a subclass of {name}: give it its own coder "
+                f"(decoding as {name} would lose the subclass), or a UnionCoder of both"
+            )
         else:
-            fix = (f"encode an instance of {name} (this coder is for {name} only), or use a UnionCoder with a "
-                   f"member for {type(value).__qualname__}")
+            fix = (
+                f"encode an instance of {name} (this coder is for {name} only), or use a UnionCoder with a "
+                f"member for {type(value).__qualname__}"
+            )
         return self._encode_error(value, f"an instance of {name} (not {type(value).__qualname__})", fix=fix)
 
     def _missing_field(self, value) -> EncodeError:
         for name in self.field_names:
             if not hasattr(value, name):
-                err = EncodeError(f"field {self.cls.__qualname__}.{name} is not set on the instance", coder=self,
-                                  value=value, fix="set it in __init__/__post_init__ or give it a default")
+                err = EncodeError(
+                    f"field {self.cls.__qualname__}.{name} is not set on the instance",
+                    coder=self,
+                    value=value,
+                    fix="set it in __init__/__post_init__ or give it a default",
+                )
                 return err.with_path("." + name)
-        return EncodeError(f"reading the fields of {self.cls.__qualname__} raised AttributeError", coder=self,
-                           value=value)
+        return EncodeError(
+            f"reading the fields of {self.cls.__qualname__} raised AttributeError", coder=self, value=value
+        )
 
     def _field_error(self, err: EncodeError, i: int) -> EncodeError:
         name = self.field_names[i]
@@ -641,9 +681,11 @@ class RecordCoder(Coder):
             err._record_field_named = True
             err.reason = f"field {self.cls.__qualname__}.{name}: {err.reason}"
             if err.fix is None:
-                err.fix = (f"give {self.cls.__qualname__}.{name} a value {type(self.field_coders[i]).__name__} "
-                           f"encodes ({_type_label(self.field_coders[i].to_type_hint())}), or declare the field "
-                           f"with the type it really holds")
+                err.fix = (
+                    f"give {self.cls.__qualname__}.{name} a value {type(self.field_coders[i]).__name__} "
+                    f"encodes ({_type_label(self.field_coders[i].to_type_hint())}), or declare the field "
+                    f"with the type it really holds"
+                )
         return err.with_path("." + name)
 
     # ---- bytes: public methods, through the fused codec when there is one ----
@@ -704,8 +746,7 @@ class RecordCoder(Coder):
             return super().estimate_size(value, nested)
         values = value if self._values_of is None else self._values_of(value)
         plan = self._nested_enc if nested else self._outer_enc
-        return sum(c.estimate_size(v, field_nested)
-                   for c, v, (_, field_nested) in zip(self.field_coders, values, plan))
+        return sum(c.estimate_size(v, field_nested) for c, v, (_, field_nested) in zip(self.field_coders, values, plan))
 
     def min_nested_size(self) -> int:
         return sum(_min_nested_size(c) for c in self.field_coders)
@@ -763,8 +804,7 @@ def _runtime_class(hint) -> type:
     origin = typing.get_origin(hint)
     if isinstance(origin, type):
         return origin
-    raise TypeError(f"UnionCoder member types must be classes (or None, or a generic like list[int]), "
-                    f"not {hint!r}")
+    raise TypeError(f"UnionCoder member types must be classes (or None, or a generic like list[int]), not {hint!r}")
 
 
 class UnionCoder(Coder):
@@ -791,8 +831,10 @@ class UnionCoder(Coder):
             except (TypeError, ValueError):
                 raise TypeError(f"UnionCoder members are (type, coder) pairs, got {item!r}") from None
             if not isinstance(coder, Coder):
-                raise TypeError(f"UnionCoder member {_type_label(hint)}: expected a coders.Coder, got "
-                                f"{type(coder).__name__} {coder!r}")
+                raise TypeError(
+                    f"UnionCoder member {_type_label(hint)}: expected a coders.Coder, got "
+                    f"{type(coder).__name__} {coder!r}"
+                )
             rt = _runtime_class(hint)
             if rt in runtime:
                 raise TypeError(f"UnionCoder: two members for {_type_label(rt)}; each type may appear once")
@@ -829,7 +871,8 @@ class UnionCoder(Coder):
                 return i
         listed = ", ".join(_type_label(h) for h in self.member_types)
         raise self._encode_error(
-            value, f"a value of one of its member types ({listed})",
+            value,
+            f"a value of one of its member types ({listed})",
             fix=f"add a ({type(value).__qualname__}, coder) member, or convert the value",
         )
 

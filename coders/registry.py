@@ -28,23 +28,31 @@ import types
 import typing
 import uuid
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .base import Coder
 from .errors import CoderNotFoundError, DecodeError, FallbackCoderWarning
 from .streams import read_exact
 
 __all__ = [
-    "CoderRegistry", "ResolutionContext", "Rule", "UUIDCoder", "DEFAULT_RULES",
-    "registry", "get_coder", "register_coder", "type_name",
+    "DEFAULT_RULES",
+    "CoderRegistry",
+    "ResolutionContext",
+    "Rule",
+    "UUIDCoder",
+    "get_coder",
+    "register_coder",
+    "registry",
+    "type_name",
 ]
 
-Rule = Callable[[Any, "CoderRegistry", "ResolutionContext"], Optional[Coder]]
+Rule = Callable[[Any, "CoderRegistry", "ResolutionContext"], Coder | None]
 
 _NONE_TYPE = type(None)
 
 
 # ============================================================================ naming hints
+
 
 def type_name(hint: Any) -> str:
     """A short readable name for a hint: ``Order``, ``List[Order]``, ``dict[str, int]``, ``int | None``."""
@@ -84,6 +92,7 @@ def type_name(hint: Any) -> str:
 
 # ============================================================================ context
 
+
 class _Resolution:
     """State shared by one top-level ``get_coder`` call: fallbacks met and records being built."""
 
@@ -107,13 +116,14 @@ class ResolutionContext:
 
     __slots__ = ("places", "namespace", "state")
 
-    def __init__(self, places: tuple[str, ...] = (), namespace: tuple[dict, dict] | None = None,
-                 state: _Resolution | None = None):
+    def __init__(
+        self, places: tuple[str, ...] = (), namespace: tuple[dict, dict] | None = None, state: _Resolution | None = None
+    ):
         self.places = places
         self.namespace = namespace
         self.state = state if state is not None else _Resolution()
 
-    def child(self, where: str, namespace: tuple[dict, dict] | None = None) -> "ResolutionContext":
+    def child(self, where: str, namespace: tuple[dict, dict] | None = None) -> ResolutionContext:
         """The context for a component met at ``where`` (e.g. "element of `List[Order]`")."""
         return ResolutionContext((where,) + self.places, namespace or self.namespace, self.state)
 
@@ -125,6 +135,7 @@ class ResolutionContext:
 
 
 # ============================================================================ the rules
+
 
 def _materialize(entry, hint, arg_coders, registered_for) -> Coder:
     if isinstance(entry, Coder):
@@ -145,7 +156,7 @@ def _any_coders_for(cls) -> list[Coder]:
     return [AnyCoder() for _ in getattr(cls, "__parameters__", ())]
 
 
-def registered_type_rule(hint, registry: "CoderRegistry", context: ResolutionContext):
+def registered_type_rule(hint, registry: CoderRegistry, context: ResolutionContext):
     """The user's registrations: the exact hint, then a generic's origin (factory gets the argument
     coders), then the nearest registered base class in MRO order (builtin bases excluded)."""
     regs = registry._registrations
@@ -189,7 +200,7 @@ def forward_ref_rule(hint, registry, context):
         return None
     globalns, localns = context.namespace
     try:
-        resolved = eval(text, globalns, localns)  # noqa: S307 - the same evaluation typing.get_type_hints does
+        resolved = eval(text, globalns, localns)
     except Exception:
         return None  # left to the fallback, which names the unresolved reference
     return registry.resolve(resolved, context)
@@ -254,8 +265,13 @@ def primitive_rule(hint, registry, context):
     if _PRIMITIVES is None:
         from . import primitives as p
 
-        _PRIMITIVES = {bool: p.BooleanCoder, int: p.VarIntCoder, float: p.FloatCoder, str: p.StrUtf8Coder,
-                       bytes: p.BytesCoder}
+        _PRIMITIVES = {
+            bool: p.BooleanCoder,
+            int: p.VarIntCoder,
+            float: p.FloatCoder,
+            str: p.StrUtf8Coder,
+            bytes: p.BytesCoder,
+        }
     factory = _PRIMITIVES.get(hint)
     return factory() if factory is not None else None
 
@@ -324,7 +340,7 @@ def _field_hints(cls) -> dict[str, Any]:
         for name, ann in vars(klass).get("__annotations__", {}).items():
             if isinstance(ann, str):
                 try:
-                    ann = eval(ann, kg, kl)  # noqa: S307 - what get_type_hints does, one field at a time
+                    ann = eval(ann, kg, kl)
                 except Exception:
                     pass
             hints[name] = ann
@@ -476,8 +492,10 @@ def mapping_rule(hint, registry, context):
     if not args:
         return MapCoder(AnyCoder(), AnyCoder())
     name = type_name(hint)
-    return MapCoder(registry.resolve(args[0], context.child(f"key of `{name}`")),
-                    registry.resolve(args[1], context.child(f"value of `{name}`")))
+    return MapCoder(
+        registry.resolve(args[0], context.child(f"key of `{name}`")),
+        registry.resolve(args[1], context.child(f"value of `{name}`")),
+    )
 
 
 def set_rule(hint, registry, context):
@@ -496,8 +514,7 @@ def set_rule(hint, registry, context):
 
 def _is_beam_timestamp(hint) -> bool:
     # Detected by name so the registry never imports apache_beam.
-    return (isinstance(hint, type) and hint.__name__ == "Timestamp"
-            and hint.__module__ == "apache_beam.utils.timestamp")
+    return isinstance(hint, type) and hint.__name__ == "Timestamp" and hint.__module__ == "apache_beam.utils.timestamp"
 
 
 def datetime_rule(hint, registry, context):
@@ -552,6 +569,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 # ============================================================================ UUID
 
+
 class UUIDCoder(Coder):
     """``uuid.UUID`` as its 16 bytes (``UUID.bytes``, big-endian), in both contexts; deterministic.
 
@@ -602,15 +620,19 @@ def _fallback_message(hint, where: str) -> str:
     name = type_name(hint)
     if isinstance(hint, (str, typing.ForwardRef)):
         what = f"the forward reference `{name}`, which could not be resolved"
-        fix = (f"define `{name}` at module level of the class that uses it (so typing.get_type_hints can find it), "
-               f"or register_coder({name}, coder)")
+        fix = (
+            f"define `{name}` at module level of the class that uses it (so typing.get_type_hints can find it), "
+            f"or register_coder({name}, coder)"
+        )
     else:
         what = f"`{name}`"
         fix = f"register a coder with coders.register_coder({name}, coder) (or a factory)"
         if _is_user_class(hint):
             fix += f", or make {name} a dataclass or NamedTuple so the registry derives one"
-    return (f"no coder for {what} ({where}); falling back to PickleCoder (dill), which is slow and not "
-            f"deterministic (it cannot code GroupByKey keys). Fix: {fix}.")
+    return (
+        f"no coder for {what} ({where}); falling back to PickleCoder (dill), which is slow and not "
+        f"deterministic (it cannot code GroupByKey keys). Fix: {fix}."
+    )
 
 
 def _is_user_class(hint) -> bool:
@@ -660,8 +682,9 @@ class CoderRegistry:
         called with the resolved coders of the type arguments: for ``MyBox[int]`` with
         ``VarIntCoder()``; for bare ``MyBox`` with one ``AnyCoder()`` per type parameter.
         """
-        if isinstance(coder_or_factory, type) and not issubclass(coder_or_factory, Coder) or not (
-                isinstance(coder_or_factory, Coder) or callable(coder_or_factory)):
+        if (isinstance(coder_or_factory, type) and not issubclass(coder_or_factory, Coder)) or not (
+            isinstance(coder_or_factory, Coder) or callable(coder_or_factory)
+        ):
             raise TypeError(
                 f"register_coder({type_name(hint)}, ...) takes a coders.Coder instance or a factory that "
                 f"returns one, not {type(coder_or_factory).__name__} {coder_or_factory!r}"
@@ -773,16 +796,19 @@ class CoderRegistry:
                 seen.add(_warn_key(t))
                 found.append(t)
         message = (
-            f"strict registry: no coder for {len(found)} type(s) in `{type_name(hint)}`:\n" + "\n".join(lines)
+            f"strict registry: no coder for {len(found)} type(s) in `{type_name(hint)}`:\n"
+            + "\n".join(lines)
             + "\nFix: register a coder for each with coders.register_coder(T, coder) (or a factory), or make it "
-              "a dataclass or NamedTuple so the registry derives one; or set strict=False to fall back to "
-              "pickle (slow, not deterministic)."
+            "a dataclass or NamedTuple so the registry derives one; or set strict=False to fall back to "
+            "pickle (slow, not deterministic)."
         )
         return CoderNotFoundError(message, types=found)
 
     def __repr__(self) -> str:
-        return (f"CoderRegistry(strict={self._strict}, {len(self._registrations)} registration(s), "
-                f"{len(self.rules)} rule(s))")
+        return (
+            f"CoderRegistry(strict={self._strict}, {len(self._registrations)} registration(s), "
+            f"{len(self.rules)} rule(s))"
+        )
 
 
 def _ordered_key(hint):
@@ -806,7 +832,8 @@ def _contains_forward_ref(hint) -> bool:
     if isinstance(hint, (str, typing.ForwardRef)):
         return True
     return any(_contains_forward_ref(a) for a in typing.get_args(hint) if not isinstance(a, list)) or any(
-        _contains_forward_ref(x) for a in typing.get_args(hint) if isinstance(a, list) for x in a)
+        _contains_forward_ref(x) for a in typing.get_args(hint) if isinstance(a, list) for x in a
+    )
 
 
 def _memo_key(hint):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "varint_methods", "load_spark_batches", "contains"]
+__all__ = ["ENABLED", "REASON", "Codec", "Unhandled", "contains", "load_spark_batches", "varint_methods"]
 
 ENV_VAR = "CODERKIT_PURE_PYTHON"
 

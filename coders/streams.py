@@ -16,10 +16,19 @@ import struct
 from .errors import DecodeError
 
 __all__ = [
-    "INT64_MIN", "INT64_MAX", "MAX_VARINT_BYTES",
-    "write_varint64", "varint64_bytes", "read_varint64", "varint64_size",
-    "read_exact", "read_length_prefixed",
-    "INT32_BE", "INT64_BE", "DOUBLE_BE", "FLOAT_BE",
+    "DOUBLE_BE",
+    "FLOAT_BE",
+    "INT32_BE",
+    "INT64_BE",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_VARINT_BYTES",
+    "read_exact",
+    "read_length_prefixed",
+    "read_varint64",
+    "varint64_bytes",
+    "varint64_size",
+    "write_varint64",
 ]
 
 INT64_MIN = -(1 << 63)
@@ -108,9 +117,7 @@ def read_exact(data, pos: int, n: int, what: str = "bytes") -> tuple[bytes, int]
     """Read ``n`` bytes at ``pos``; a short read is a DecodeError (never allocate what ``n`` claims)."""
     end = pos + n
     if n < 0 or end > len(data):
-        raise DecodeError(
-            f"{what}: need {n} bytes but only {max(len(data) - pos, 0)} remain", offset=pos
-        )
+        raise DecodeError(f"{what}: need {n} bytes but only {max(len(data) - pos, 0)} remain", offset=pos)
     return bytes(data[pos:end]), end
 
 
@@ -122,7 +129,5 @@ def read_length_prefixed(data, pos: int, what: str = "length-prefixed bytes") ->
         raise DecodeError(f"{what}: negative length {n}", offset=start)
     end = pos + n
     if end > len(data):
-        raise DecodeError(
-            f"{what}: length prefix says {n} bytes but only {len(data) - pos} remain", offset=start
-        )
+        raise DecodeError(f"{what}: length prefix says {n} bytes but only {len(data) - pos} remain", offset=start)
     return bytes(data[pos:end]), end

@@ -37,23 +37,23 @@ from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .streams import INT64_MAX, INT64_MIN
 
 __all__ = [
-    "assert_roundtrip",
-    "assert_encodes_to",
-    "assert_matches_beam",
-    "assert_deterministic",
-    "assert_non_deterministic",
-    "assert_consistent_with_equals",
-    "assert_size_estimate",
-    "assert_picklable",
-    "assert_not_fallback",
-    "assert_rejects_truncated",
-    "assert_fully_compliant",
     "CoderAssertions",
+    "assert_consistent_with_equals",
+    "assert_deterministic",
+    "assert_encodes_to",
+    "assert_fully_compliant",
+    "assert_matches_beam",
+    "assert_non_deterministic",
+    "assert_not_fallback",
+    "assert_picklable",
+    "assert_rejects_truncated",
+    "assert_roundtrip",
+    "assert_size_estimate",
+    "fallback_paths",
     "first_difference",
     "is_fixed_width",
-    "fallback_paths",
-    "strategy_for",
     "register_strategy",
+    "strategy_for",
 ]
 
 # Bytes put around a nested encoding to prove decode_nested_at neither reads nor eats them.
@@ -177,8 +177,10 @@ class _Comparison:
             return self._float(a.real, b.real, path + ".real") or self._float(a.imag, b.imag, path + ".imag")
         if isinstance(a, decimal.Decimal):
             return self._decimal(a, b, path)
-        if isinstance(a, (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time,
-                          datetime.timedelta)):
+        if isinstance(
+            a,
+            (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time, datetime.timedelta),
+        ):
             return None if a == b else f"{path}: {_short_repr(a)} became {_short_repr(b)}"
         pair = (id(a), id(b))
         if pair in busy:  # a cycle already being compared
@@ -216,8 +218,10 @@ class _Comparison:
         if equal:
             return None
         if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__:
-            return (f"{path}: {_type_name(a)} does not define __eq__, so a decoded copy never equals the "
-                    f"original; define __eq__ (or make it a dataclass) to compare by value")
+            return (
+                f"{path}: {_type_name(a)} does not define __eq__, so a decoded copy never equals the "
+                f"original; define __eq__ (or make it a dataclass) to compare by value"
+            )
         return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
 
     def _float(self, a: float, b: float, path: str) -> str | None:
@@ -260,7 +264,9 @@ class _Comparison:
         for key in a:
             match = self._match(index, key)
             if match is None:
-                return f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
+                return (
+                    f"{path}: key {_short_repr(key)} is missing after decoding (decoded keys: {_short_repr(list(b))})"
+                )
             other_key = match[0]
             found = self._diff(key, other_key, f"{path} key {_short_repr(key, 60)}", busy)
             if found:
@@ -316,8 +322,13 @@ def _decode(coder: Coder, data: bytes, value: Any, nested: bool) -> Any:
     try:
         return coder.decode_nested(data) if nested else coder.decode(data)
     except Exception as e:
-        _fail(coder, f"decoding the encoding of {_describe(value)} raised {type(e).__name__}: {e}",
-              f"bytes:    {_hex(data)}", nested=nested, cause=e)
+        _fail(
+            coder,
+            f"decoding the encoding of {_describe(value)} raised {type(e).__name__}: {e}",
+            f"bytes:    {_hex(data)}",
+            nested=nested,
+            cause=e,
+        )
 
 
 # ---- the assertions ---------------------------------------------------------------------------
@@ -350,49 +361,95 @@ def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool
     try:
         coder.encode_to(value, buffer, nested)
     except Exception as e:
-        _fail(coder, f"encode_to({_describe(value)}) raised {type(e).__name__}: {e} although encode() worked",
-              nested=nested, cause=e)
+        _fail(
+            coder,
+            f"encode_to({_describe(value)}) raised {type(e).__name__}: {e} although encode() worked",
+            nested=nested,
+            cause=e,
+        )
     if bytes(buffer) != data:
-        _fail(coder, f"the public encode method and encode_to disagree for {_describe(value)}",
-              *_bytes_details("encode", data, "encode_to", bytes(buffer)), nested=nested)
+        _fail(
+            coder,
+            f"the public encode method and encode_to disagree for {_describe(value)}",
+            *_bytes_details("encode", data, "encode_to", bytes(buffer)),
+            nested=nested,
+        )
     decoded = _decode(coder, data, value, nested)
     found = first_difference(value, decoded)
     if found:
-        _fail(coder, "value changed in a round trip", f"difference: {found}",
-              f"original: {_describe(value)}", f"decoded:  {_describe(decoded)}", f"bytes:    {_hex(data)}",
-              nested=nested)
+        _fail(
+            coder,
+            "value changed in a round trip",
+            f"difference: {found}",
+            f"original: {_describe(value)}",
+            f"decoded:  {_describe(decoded)}",
+            f"bytes:    {_hex(data)}",
+            nested=nested,
+        )
     for kind in (bytearray, memoryview):  # the base contract: decode takes any bytes-like buffer
         try:
             again = coder.decode_nested(kind(data)) if nested else coder.decode(kind(data))
         except Exception as e:
-            _fail(coder, f"decoding the same bytes given as a {kind.__name__} raised {type(e).__name__}: {e} "
-                  f"(decode must accept bytes, bytearray and memoryview)", f"bytes:    {_hex(data)}",
-                  nested=nested, cause=e)
+            _fail(
+                coder,
+                f"decoding the same bytes given as a {kind.__name__} raised {type(e).__name__}: {e} "
+                f"(decode must accept bytes, bytearray and memoryview)",
+                f"bytes:    {_hex(data)}",
+                nested=nested,
+                cause=e,
+            )
         found = first_difference(value, again)
         if found:
-            _fail(coder, f"decoding the same bytes given as a {kind.__name__} gave a different value",
-                  f"difference: {found}", nested=nested)
+            _fail(
+                coder,
+                f"decoding the same bytes given as a {kind.__name__} gave a different value",
+                f"difference: {found}",
+                nested=nested,
+            )
     try:
         via_from, end = coder.decode_from(data, 0, nested)
     except Exception as e:
-        _fail(coder, f"decode_from raised {type(e).__name__}: {e} although the public decode worked",
-              f"bytes:    {_hex(data)}", nested=nested, cause=e)
+        _fail(
+            coder,
+            f"decode_from raised {type(e).__name__}: {e} although the public decode worked",
+            f"bytes:    {_hex(data)}",
+            nested=nested,
+            cause=e,
+        )
     if end != len(data):
-        _fail(coder, f"decode_from stopped at byte {end} of {len(data)} although the public decode consumed all",
-              f"bytes:    {_hex(data)}", nested=nested)
+        _fail(
+            coder,
+            f"decode_from stopped at byte {end} of {len(data)} although the public decode consumed all",
+            f"bytes:    {_hex(data)}",
+            nested=nested,
+        )
     found = first_difference(value, via_from)
     if found:
-        _fail(coder, "decode_from and the public decode disagree", f"difference: {found}",
-              f"original: {_describe(value)}", f"decode_from gave: {_describe(via_from)}", nested=nested)
+        _fail(
+            coder,
+            "decode_from and the public decode disagree",
+            f"difference: {found}",
+            f"original: {_describe(value)}",
+            f"decode_from gave: {_describe(via_from)}",
+            nested=nested,
+        )
     expected_class = _hint_class(coder)
     if expected_class is not None and not isinstance(decoded, expected_class):
-        _fail(coder, f"the decoded value is a {_type_name(decoded)} but the coder's to_type_hint() is "
-              f"{coder.to_type_hint()!r}", f"decoded:  {_describe(decoded)}", nested=nested)
+        _fail(
+            coder,
+            f"the decoded value is a {_type_name(decoded)} but the coder's to_type_hint() is {coder.to_type_hint()!r}",
+            f"decoded:  {_describe(decoded)}",
+            nested=nested,
+        )
     if deterministic:
         again = _encode(coder, decoded, nested)
         if again != data:
-            _fail(coder, f"a deterministic coder re-encoded the decoded {_describe(decoded)} to different bytes",
-                  *_bytes_details("first", data, "re-encoded", again), nested=nested)
+            _fail(
+                coder,
+                f"a deterministic coder re-encoded the decoded {_describe(decoded)} to different bytes",
+                *_bytes_details("first", data, "re-encoded", again),
+                nested=nested,
+            )
 
 
 def _hint_class(coder: Coder) -> type | None:
@@ -413,19 +470,38 @@ def _check_nested_at(coder: Coder, value: Any) -> None:
     try:
         decoded, pos = coder.decode_nested_at(buffer, start)
     except Exception as e:
-        _fail(coder, f"decode_nested_at raised {type(e).__name__}: {e} when {len(_TRAILER)} bytes followed the value",
-              f"buffer:   {_hex(before)} (value at offsets {start}..{end})", nested=True, cause=e)
+        _fail(
+            coder,
+            f"decode_nested_at raised {type(e).__name__}: {e} when {len(_TRAILER)} bytes followed the value",
+            f"buffer:   {_hex(before)} (value at offsets {start}..{end})",
+            nested=True,
+            cause=e,
+        )
     if pos != end:
         what = "ate into the bytes after it" if pos > end else "stopped before its end"
-        _fail(coder, f"decode_nested_at of {_describe(value)} returned position {pos}, expected {end}: it {what}",
-              f"buffer:   {_hex(before)} (value at offsets {start}..{end})", nested=True)
+        _fail(
+            coder,
+            f"decode_nested_at of {_describe(value)} returned position {pos}, expected {end}: it {what}",
+            f"buffer:   {_hex(before)} (value at offsets {start}..{end})",
+            nested=True,
+        )
     if bytes(buffer) != before:
-        _fail(coder, "decode_nested_at modified the buffer it read", *_bytes_details("before", before, "after", bytes(buffer)),
-              nested=True)
+        _fail(
+            coder,
+            "decode_nested_at modified the buffer it read",
+            *_bytes_details("before", before, "after", bytes(buffer)),
+            nested=True,
+        )
     found = first_difference(value, decoded)
     if found:
-        _fail(coder, "value changed when decoded with bytes around it (decode_nested_at)", f"difference: {found}",
-              f"original: {_describe(value)}", f"decoded:  {_describe(decoded)}", nested=True)
+        _fail(
+            coder,
+            "value changed when decoded with bytes around it (decode_nested_at)",
+            f"difference: {found}",
+            f"original: {_describe(value)}",
+            f"decoded:  {_describe(decoded)}",
+            nested=True,
+        )
 
 
 def assert_encodes_to(coder: Coder, value: Any, expected_bytes: bytes, nested: bool = False) -> None:
@@ -433,13 +509,23 @@ def assert_encodes_to(coder: Coder, value: Any, expected_bytes: bytes, nested: b
     expected = bytes(expected_bytes)
     data = _encode(coder, value, nested)
     if data != expected:
-        _fail(coder, f"{_describe(value)} encoded to unexpected bytes",
-              *_bytes_details("expected", expected, "actual", data), nested=nested)
+        _fail(
+            coder,
+            f"{_describe(value)} encoded to unexpected bytes",
+            *_bytes_details("expected", expected, "actual", data),
+            nested=nested,
+        )
     decoded = _decode(coder, expected, value, nested)
     found = first_difference(value, decoded)
     if found:
-        _fail(coder, "the expected bytes decode to a different value", f"difference: {found}",
-              f"expected: {_describe(value)}", f"decoded:  {_describe(decoded)}", nested=nested)
+        _fail(
+            coder,
+            "the expected bytes decode to a different value",
+            f"difference: {found}",
+            f"expected: {_describe(value)}",
+            f"decoded:  {_describe(decoded)}",
+            nested=nested,
+        )
 
 
 def assert_matches_beam(coder: Coder, beam_coder: Any, *values: Any) -> None:
@@ -458,20 +544,39 @@ def assert_matches_beam(coder: Coder, beam_coder: Any, *values: Any) -> None:
             try:
                 theirs = impl.encode_nested(value) if nested else impl.encode(value)
             except Exception as e:
-                _fail(coder, f"Beam's {beam_coder!r} cannot encode {_describe(value)}: {type(e).__name__}: {e}",
-                      nested=nested, cause=e)
+                _fail(
+                    coder,
+                    f"Beam's {beam_coder!r} cannot encode {_describe(value)}: {type(e).__name__}: {e}",
+                    nested=nested,
+                    cause=e,
+                )
             if ours != theirs:
-                _fail(coder, f"{_describe(value)} encodes differently from Beam's {beam_coder!r}",
-                      *_bytes_details("beam", theirs, "ours", ours), nested=nested)
+                _fail(
+                    coder,
+                    f"{_describe(value)} encodes differently from Beam's {beam_coder!r}",
+                    *_bytes_details("beam", theirs, "ours", ours),
+                    nested=nested,
+                )
             try:
                 by_beam = impl.decode_nested(ours) if nested else impl.decode(ours)
             except Exception as e:
-                _fail(coder, f"Beam's {beam_coder!r} cannot decode our bytes: {type(e).__name__}: {e}",
-                      f"bytes:    {_hex(ours)}", nested=nested, cause=e)
+                _fail(
+                    coder,
+                    f"Beam's {beam_coder!r} cannot decode our bytes: {type(e).__name__}: {e}",
+                    f"bytes:    {_hex(ours)}",
+                    nested=nested,
+                    cause=e,
+                )
             found = first_difference(value, by_beam)
             if found:
-                _fail(coder, f"Beam's {beam_coder!r} decodes our bytes to a different value", f"difference: {found}",
-                      f"original: {_describe(value)}", f"by Beam:  {_describe(by_beam)}", nested=nested)
+                _fail(
+                    coder,
+                    f"Beam's {beam_coder!r} decodes our bytes to a different value",
+                    f"difference: {found}",
+                    f"original: {_describe(value)}",
+                    f"by Beam:  {_describe(by_beam)}",
+                    nested=nested,
+                )
 
 
 def _issue_lines(coder: Coder) -> list[str]:
@@ -492,8 +597,10 @@ def assert_deterministic(coder: Coder, *values: Any) -> None:
         _fail(coder, "is_deterministic() is True but verify_deterministic() raised", str(e), cause=e)
     for value in values:
         copies = [("the same value encoded again", value)]
-        for label, make in (("a deep copy", copy.deepcopy),
-                            ("a copy with dicts and sets filled in reverse order", _reordered)):
+        for label, make in (
+            ("a deep copy", copy.deepcopy),
+            ("a copy with dicts and sets filled in reverse order", _reordered),
+        ):
             try:
                 copies.append((label, make(value)))
             except (TypeError, ValueError, RecursionError, copy.Error):
@@ -503,8 +610,12 @@ def assert_deterministic(coder: Coder, *values: Any) -> None:
             for label, other in copies:
                 again = _encode(coder, other, nested)
                 if again != data:
-                    _fail(coder, f"a deterministic coder gave different bytes for {label} of {_describe(value)}",
-                          *_bytes_details("original", data, "copy", again), nested=nested)
+                    _fail(
+                        coder,
+                        f"a deterministic coder gave different bytes for {label} of {_describe(value)}",
+                        *_bytes_details("original", data, "copy", again),
+                        nested=nested,
+                    )
 
 
 def _reordered(value: Any) -> Any:
@@ -552,12 +663,23 @@ def assert_consistent_with_equals(coder: Coder, a: Any, b: Any) -> None:
     for nested in (False, True):
         da, db = _encode(coder, a, nested), _encode(coder, b, nested)
         if equal and da != db:
-            _fail(coder, "equal values encode to different bytes (grouping by these bytes would split them)",
-                  f"a: {_describe(a)}", f"b: {_describe(b)}", *_bytes_details("bytes of a", da, "bytes of b", db),
-                  nested=nested)
+            _fail(
+                coder,
+                "equal values encode to different bytes (grouping by these bytes would split them)",
+                f"a: {_describe(a)}",
+                f"b: {_describe(b)}",
+                *_bytes_details("bytes of a", da, "bytes of b", db),
+                nested=nested,
+            )
         if not equal and da == db:
-            _fail(coder, "unequal values encode to the same bytes (the coder loses information)",
-                  f"a: {_describe(a)}", f"b: {_describe(b)}", f"bytes of both: {_hex(da)}", nested=nested)
+            _fail(
+                coder,
+                "unequal values encode to the same bytes (the coder loses information)",
+                f"a: {_describe(a)}",
+                f"b: {_describe(b)}",
+                f"bytes of both: {_hex(da)}",
+                nested=nested,
+            )
 
 
 def _loaded_classes(module: str, names: Sequence[str]) -> tuple[type, ...]:
@@ -568,7 +690,9 @@ def _loaded_classes(module: str, names: Sequence[str]) -> tuple[type, ...]:
 
 def is_fixed_width(coder: Coder) -> bool:
     """True when every value takes the same number of bytes: fixed-width primitives and tuples of them."""
-    fixed = _loaded_classes("primitives", ("FloatCoder", "CanonicalFloatCoder", "BooleanCoder", "NoneCoder", "TimestampCoder"))
+    fixed = _loaded_classes(
+        "primitives", ("FloatCoder", "CanonicalFloatCoder", "BooleanCoder", "NoneCoder", "TimestampCoder")
+    )
     tuples = _loaded_classes("collections", ("TupleCoder",))
     seen: set[int] = set()
 
@@ -585,8 +709,9 @@ def is_fixed_width(coder: Coder) -> bool:
     return check(coder)
 
 
-def assert_size_estimate(coder: Coder, value: Any, factor: float = DEFAULT_SIZE_FACTOR,
-                         slack: int = DEFAULT_SIZE_SLACK) -> None:
+def assert_size_estimate(
+    coder: Coder, value: Any, factor: float = DEFAULT_SIZE_FACTOR, slack: int = DEFAULT_SIZE_SLACK
+) -> None:
     """``estimate_size`` is an int, exact for fixed-width coders, otherwise within ``factor`` (plus ``slack`` bytes)."""
     for nested in (False, True):
         _check_size(coder, value, nested, factor, slack)
@@ -599,27 +724,41 @@ def _check_size(coder: Coder, value: Any, nested: bool, factor: float, slack: in
     except Exception as e:
         _fail(coder, f"estimate_size({_describe(value)}) raised {type(e).__name__}: {e}", nested=nested, cause=e)
     if not isinstance(estimate, int) or isinstance(estimate, bool) or estimate < 0:
-        _fail(coder, f"estimate_size returned {_describe(estimate)}; expected a non-negative int",
-              f"value:    {_describe(value)}", nested=nested)
+        _fail(
+            coder,
+            f"estimate_size returned {_describe(estimate)}; expected a non-negative int",
+            f"value:    {_describe(value)}",
+            nested=nested,
+        )
     if is_fixed_width(coder):
         if estimate != actual:
-            _fail(coder, f"estimate_size of a fixed-width coder must be exact: estimated {estimate} bytes, "
-                  f"actual {actual}", f"value:    {_describe(value)}", nested=nested)
+            _fail(
+                coder,
+                f"estimate_size of a fixed-width coder must be exact: estimated {estimate} bytes, actual {actual}",
+                f"value:    {_describe(value)}",
+                nested=nested,
+            )
         return
     low, high = actual / factor - slack, actual * factor + slack
     if not low <= estimate <= high:
-        _fail(coder, f"estimate_size is wildly off: estimated {estimate} bytes, actual {actual} "
-              f"(allowed {max(0, math.ceil(low))}..{math.floor(high)})", f"value:    {_describe(value)}",
-              nested=nested)
+        _fail(
+            coder,
+            f"estimate_size is wildly off: estimated {estimate} bytes, actual {actual} "
+            f"(allowed {max(0, math.ceil(low))}..{math.floor(high)})",
+            f"value:    {_describe(value)}",
+            nested=nested,
+        )
 
 
 def _pickle_backends() -> list[tuple[str, Callable[[Any], bytes], Callable[[bytes], Any]]]:
     import cloudpickle
     import dill
 
-    return [("pickle", lambda o: pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL), pickle.loads),
-            ("cloudpickle", cloudpickle.dumps, cloudpickle.loads),
-            ("dill", dill.dumps, dill.loads)]
+    return [
+        ("pickle", lambda o: pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL), pickle.loads),
+        ("cloudpickle", cloudpickle.dumps, cloudpickle.loads),
+        ("dill", dill.dumps, dill.loads),
+    ]
 
 
 def _recreated_classes(coder: Coder, clone: Coder, backend: str) -> list[str]:
@@ -634,7 +773,8 @@ def _recreated_classes(coder: Coder, clone: Coder, backend: str) -> list[str]:
                     lines.append(
                         f"{backend} rebuilt class {a.__module__}.{a.__qualname__} by value ({type(original).__name__}.{attr}), "
                         f"so the copy's class is a different object and what it decodes is not an instance of yours. "
-                        f"Fix: define {a.__qualname__} in an importable module, not in __main__ or a function")
+                        f"Fix: define {a.__qualname__} in an importable module, not in __main__ or a function"
+                    )
     return lines
 
 
@@ -647,8 +787,12 @@ def assert_picklable(coder: Coder, *values: Any) -> None:
         except Exception as e:
             _fail(coder, f"the coder does not survive {backend}: {type(e).__name__}: {e}", cause=e)
         if type(clone) is not type(coder) or clone != coder:
-            _fail(coder, f"the {backend} copy of the coder is not equal to it", f"copy:     {_short_repr(clone, 400)}",
-                  *_recreated_classes(coder, clone, backend))
+            _fail(
+                coder,
+                f"the {backend} copy of the coder is not equal to it",
+                f"copy:     {_short_repr(clone, 400)}",
+                *_recreated_classes(coder, clone, backend),
+            )
         if hash(clone) != hash(coder):
             _fail(coder, f"the {backend} copy of the coder equals it but hashes differently")
         if repr(clone) != repr(coder):
@@ -661,16 +805,28 @@ def assert_picklable(coder: Coder, *values: Any) -> None:
                 try:
                     other = clone.encode_nested(value) if nested else clone.encode(value)
                 except Exception as e:
-                    _fail(coder, f"the {backend} copy cannot encode {_describe(value)}: {type(e).__name__}: {e}",
-                          nested=nested, cause=e)
+                    _fail(
+                        coder,
+                        f"the {backend} copy cannot encode {_describe(value)}: {type(e).__name__}: {e}",
+                        nested=nested,
+                        cause=e,
+                    )
                 if other != data:
-                    _fail(coder, f"the {backend} copy encodes {_describe(value)} differently",
-                          *_bytes_details("original", data, "copy", other), nested=nested)
+                    _fail(
+                        coder,
+                        f"the {backend} copy encodes {_describe(value)} differently",
+                        *_bytes_details("original", data, "copy", other),
+                        nested=nested,
+                    )
                 decoded = _decode(clone, data, value, nested)
                 found = first_difference(value, decoded)
                 if found:
-                    _fail(coder, f"the {backend} copy decodes the original's bytes to a different value",
-                          f"difference: {found}", nested=nested)
+                    _fail(
+                        coder,
+                        f"the {backend} copy decodes the original's bytes to a different value",
+                        f"difference: {found}",
+                        nested=nested,
+                    )
 
 
 def fallback_paths(coder: Coder) -> list[tuple[str, Coder]]:
@@ -696,9 +852,11 @@ def assert_not_fallback(coder: Coder) -> None:
     """No PickleCoder or CloudpickleCoder anywhere in the coder tree; a failure names every path."""
     found = fallback_paths(coder)
     if found:
-        lines = [f"  {path}: {type(c).__name__} (pickles the value: slow, not deterministic, breaks across "
-                 f"versions). Fix: give that type a coder with coders.register_coder or a precise type hint"
-                 for path, c in found]
+        lines = [
+            f"  {path}: {type(c).__name__} (pickles the value: slow, not deterministic, breaks across "
+            f"versions). Fix: give that type a coder with coders.register_coder or a precise type hint"
+            for path, c in found
+        ]
         _fail(coder, f"the coder falls back to pickle in {len(found)} place(s):", *lines)
 
 
@@ -718,16 +876,26 @@ def assert_rejects_truncated(coder: Coder, *values: Any) -> None:
             except DecodeError:
                 continue
             except Exception as e:
-                _fail(coder, f"a truncated encoding raised {type(e).__name__} instead of coders.DecodeError: {e}",
-                      f"value:    {_describe(value)}", f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
-                      nested=True, cause=e)
-            _fail(coder, f"a truncated encoding decoded without error to {_describe(got)}",
-                  f"value:    {_describe(value)}", f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
-                  nested=True)
+                _fail(
+                    coder,
+                    f"a truncated encoding raised {type(e).__name__} instead of coders.DecodeError: {e}",
+                    f"value:    {_describe(value)}",
+                    f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
+                    nested=True,
+                    cause=e,
+                )
+            _fail(
+                coder,
+                f"a truncated encoding decoded without error to {_describe(got)}",
+                f"value:    {_describe(value)}",
+                f"prefix:   {_hex(prefix)} (first {cut} of {len(data)} bytes)",
+                nested=True,
+            )
 
 
-def assert_fully_compliant(coder: Coder, values: Iterable[Any], *, allow_fallback: bool = False,
-                           size_factor: float = DEFAULT_SIZE_FACTOR) -> None:
+def assert_fully_compliant(
+    coder: Coder, values: Iterable[Any], *, allow_fallback: bool = False, size_factor: float = DEFAULT_SIZE_FACTOR
+) -> None:
     """Every check that applies to this coder, over ``values``.
 
     Round trip, size estimate, truncation, pickling and (unless ``allow_fallback``) no pickle
@@ -753,8 +921,12 @@ def assert_fully_compliant(coder: Coder, values: Iterable[Any], *, allow_fallbac
     except NonDeterministicCoderError:
         return
     if variant.is_deterministic() is not True:
-        _fail(coder, "as_deterministic_coder() returned a coder that is not deterministic",
-              f"variant:  {_short_repr(variant, 400)}", *_issue_lines(variant))
+        _fail(
+            coder,
+            "as_deterministic_coder() returned a coder that is not deterministic",
+            f"variant:  {_short_repr(variant, 400)}",
+            *_issue_lines(variant),
+        )
     # The variant may refuse, with EncodeError saying why, a value it cannot code deterministically
     # (AnyCoder's refuses what it would pickle): the checks cover the values it accepts.
     accepted = [v for v in values if _encodes(variant, v)]
@@ -766,8 +938,13 @@ def assert_fully_compliant(coder: Coder, values: Iterable[Any], *, allow_fallbac
             # Canonical forms may give -0.0 back as 0.0 (an equal value), never another type.
             found = _TYPED.difference(value, decoded, "value")
             if found:
-                _fail(variant, f"the deterministic variant does not round-trip {_describe(value)}",
-                      f"difference: {found}", f"decoded:  {_describe(decoded)}", nested=nested)
+                _fail(
+                    variant,
+                    f"the deterministic variant does not round-trip {_describe(value)}",
+                    f"difference: {found}",
+                    f"decoded:  {_describe(decoded)}",
+                    nested=nested,
+                )
 
 
 def _encodes(coder: Coder, value: Any) -> bool:
@@ -782,7 +959,7 @@ def _encodes(coder: Coder, value: Any) -> bool:
 def _check_deterministic_over(coder: Coder, values: list) -> None:
     assert_deterministic(coder, *values)
     for i, a in enumerate(values):
-        for b in values[i + 1:]:
+        for b in values[i + 1 :]:
             # 1 == 1.0 == True, yet a coder may rightly keep their types apart: compare like with like.
             if _values_equal(a, b) and not _same_types(a, b):
                 continue
@@ -800,48 +977,48 @@ class CoderAssertions:
             raise TypeError(f"CoderAssertions takes a coders.Coder, not {type(coder).__name__}")
         self.coder = coder
 
-    def roundtrips(self, *values: Any) -> "CoderAssertions":
+    def roundtrips(self, *values: Any) -> CoderAssertions:
         assert_roundtrip(self.coder, *values)
         return self
 
-    def encodes(self, value: Any, expected_bytes: bytes, nested: bool = False) -> "CoderAssertions":
+    def encodes(self, value: Any, expected_bytes: bytes, nested: bool = False) -> CoderAssertions:
         assert_encodes_to(self.coder, value, expected_bytes, nested=nested)
         return self
 
-    def matches_beam(self, beam_coder: Any, *values: Any) -> "CoderAssertions":
+    def matches_beam(self, beam_coder: Any, *values: Any) -> CoderAssertions:
         assert_matches_beam(self.coder, beam_coder, *values)
         return self
 
-    def is_deterministic(self, *values: Any) -> "CoderAssertions":
+    def is_deterministic(self, *values: Any) -> CoderAssertions:
         assert_deterministic(self.coder, *values)
         return self
 
-    def is_not_deterministic(self, reason_contains: str | None = None) -> "CoderAssertions":
+    def is_not_deterministic(self, reason_contains: str | None = None) -> CoderAssertions:
         assert_non_deterministic(self.coder, reason_contains)
         return self
 
-    def is_consistent_with_equals(self, a: Any, b: Any) -> "CoderAssertions":
+    def is_consistent_with_equals(self, a: Any, b: Any) -> CoderAssertions:
         assert_consistent_with_equals(self.coder, a, b)
         return self
 
-    def estimates_size(self, *values: Any, factor: float = DEFAULT_SIZE_FACTOR) -> "CoderAssertions":
+    def estimates_size(self, *values: Any, factor: float = DEFAULT_SIZE_FACTOR) -> CoderAssertions:
         for value in values:
             assert_size_estimate(self.coder, value, factor=factor)
         return self
 
-    def is_picklable(self, *values: Any) -> "CoderAssertions":
+    def is_picklable(self, *values: Any) -> CoderAssertions:
         assert_picklable(self.coder, *values)
         return self
 
-    def is_not_fallback(self) -> "CoderAssertions":
+    def is_not_fallback(self) -> CoderAssertions:
         assert_not_fallback(self.coder)
         return self
 
-    def rejects_truncated(self, *values: Any) -> "CoderAssertions":
+    def rejects_truncated(self, *values: Any) -> CoderAssertions:
         assert_rejects_truncated(self.coder, *values)
         return self
 
-    def is_fully_compliant(self, values: Iterable[Any], **options: Any) -> "CoderAssertions":
+    def is_fully_compliant(self, values: Iterable[Any], **options: Any) -> CoderAssertions:
         assert_fully_compliant(self.coder, values, **options)
         return self
 
@@ -885,7 +1062,7 @@ def strategy_for(coder: Coder):
         key = id(child)
         if key in memo:
             if key in building:  # a back-reference: everything from there down is recursive
-                cyclic.update(building[building.index(key):])
+                cyclic.update(building[building.index(key) :])
             return memo[key]
         # A deferred placeholder first, so a recursive coder refers back to itself.
         holder: dict[str, Any] = {}
@@ -914,7 +1091,10 @@ def _factory_for(coder: Coder) -> Callable:
         if cls in table:
             return table[cls]
     # Coders that take any value; their modules are optional, so they are looked up only if loaded.
-    if isinstance(coder, _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder")) + _loaded_classes("dynamic", ("AnyCoder",))):
+    if isinstance(
+        coder,
+        _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder")) + _loaded_classes("dynamic", ("AnyCoder",)),
+    ):
         return _any_value_strategy
     raise TypeError(
         f"strategy_for does not know how to generate values for {type(coder).__name__} ({_short_repr(coder)}). "
@@ -1014,9 +1194,10 @@ def _timestamp_strategy(coder, component, st):
 
         return millis.map(lambda ms: Timestamp(micros=ms * 1000))
     # Aware datetimes in any fixed offset: the coder keeps the instant, and == compares instants.
-    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-    zones = st.just(datetime.timezone.utc) | st.integers(-14 * 60, 14 * 60).map(
-        lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes)))
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    zones = st.just(datetime.UTC) | st.integers(-14 * 60, 14 * 60).map(
+        lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes))
+    )
     inner = st.integers(min_value=_MIN_DATETIME_MS + _DAY_MS, max_value=_MAX_DATETIME_MS - _DAY_MS)
     return st.tuples(inner, zones).map(lambda mz: (epoch + datetime.timedelta(milliseconds=mz[0])).astimezone(mz[1]))
 
@@ -1062,9 +1243,13 @@ def _any_value_strategy(coder, component, st):
     scalars = hashable | floats
     return st.recursive(
         scalars,
-        lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
-                       | st.dictionaries(hashable, inner, max_size=4)
-                       | st.sets(hashable, max_size=4) | st.frozensets(hashable, max_size=4)),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.lists(inner, max_size=4).map(tuple)
+            | st.dictionaries(hashable, inner, max_size=4)
+            | st.sets(hashable, max_size=4)
+            | st.frozensets(hashable, max_size=4)
+        ),
         max_leaves=10,
     )
 

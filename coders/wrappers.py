@@ -12,7 +12,7 @@ from .base import Coder
 from .errors import DecodeError, NonDeterministicCoderError
 from .streams import read_length_prefixed, varint64_size, write_varint64
 
-__all__ = ["NullableCoder", "LengthPrefixCoder", "deterministic_components", "min_nested_size"]
+__all__ = ["LengthPrefixCoder", "NullableCoder", "deterministic_components", "min_nested_size"]
 
 
 def min_nested_size(coder: Coder) -> int:
@@ -42,7 +42,7 @@ def deterministic_components(coder: Coder, context: str | None = None) -> list[C
         except NonDeterministicCoderError as e:
             child_root = child.path_name()
             for issue in e.issues:
-                suffix = issue.path[len(child_root):] if issue.path.startswith(child_root) else issue.path
+                suffix = issue.path[len(child_root) :] if issue.path.startswith(child_root) else issue.path
                 issue.path = root + segment + suffix
                 issues.append(issue)
     if issues:
@@ -55,7 +55,9 @@ class _Wrapper(Coder):
 
     def __init__(self, value_coder: Coder):
         if not isinstance(value_coder, Coder):
-            raise TypeError(f"{type(self).__name__} takes a coders.Coder, not {type(value_coder).__name__} {value_coder!r}")
+            raise TypeError(
+                f"{type(self).__name__} takes a coders.Coder, not {type(value_coder).__name__} {value_coder!r}"
+            )
         self.value_coder = value_coder
 
     def labelled_components(self):
@@ -90,7 +92,9 @@ class NullableCoder(_Wrapper):
         if flag == 0:
             return None, pos + 1
         if flag != 1:
-            raise DecodeError(f"invalid null indicator 0x{flag:02x}: expected 0x00 (None) or 0x01 (present)", offset=pos)
+            raise DecodeError(
+                f"invalid null indicator 0x{flag:02x}: expected 0x00 (None) or 0x01 (present)", offset=pos
+            )
         return self.value_coder.decode_from(data, pos + 1, nested)
 
     def min_nested_size(self) -> int:
@@ -127,7 +131,9 @@ class LengthPrefixCoder(_Wrapper):
                 e.args = (str(e),)
             raise
         if used != n:
-            raise DecodeError(f"length-prefixed value: {n - used} byte(s) left inside the prefixed bytes", offset=pos + used)
+            raise DecodeError(
+                f"length-prefixed value: {n - used} byte(s) left inside the prefixed bytes", offset=pos + used
+            )
         return value, end
 
     def min_nested_size(self) -> int:

@@ -46,7 +46,7 @@ class Sale:
     sku: str
     quantity: int
     unit_price_cents: int
-    coupon: typing.Optional[str] = None
+    coupon: str | None = None
     tags: typing.Tuple[str, ...] = ()
 
 
@@ -67,21 +67,25 @@ def print_revenue(rows) -> None:
 
 def build_revenue_pipeline(p: beam.Pipeline) -> DeterministicGroupByKey:
     group = DeterministicGroupByKey()
-    (p
-     | "Sales" >> beam.Create(SALES).with_output_types(Sale)
-     | "KeyByStore" >> beam.Map(lambda s: (s.store, s.quantity * s.unit_price_cents)).with_output_types(
-         typing.Tuple[StoreKey, int])
-     | "GroupByStore" >> group
-     | "Revenue" >> beam.MapTuple(lambda store, cents: (store, sum(cents)))
-     | "Collect" >> beam.combiners.ToList()
-     | "Print" >> beam.Map(print_revenue))
+    (
+        p
+        | "Sales" >> beam.Create(SALES).with_output_types(Sale)
+        | "KeyByStore"
+        >> beam.Map(lambda s: (s.store, s.quantity * s.unit_price_cents)).with_output_types(typing.Tuple[StoreKey, int])
+        | "GroupByStore" >> group
+        | "Revenue" >> beam.MapTuple(lambda store, cents: (store, sum(cents)))
+        | "Collect" >> beam.combiners.ToList()
+        | "Print" >> beam.Map(print_revenue)
+    )
     return group
 
 
 def main() -> None:
     print("1. Coders derived by the registry")
     print(f"   Sale     -> {coders.get_coder(Sale)!r}")
-    print(f"   StoreKey -> {coders.get_coder(StoreKey)!r}  deterministic={coders.get_coder(StoreKey).is_deterministic()}")
+    print(
+        f"   StoreKey -> {coders.get_coder(StoreKey)!r}  deterministic={coders.get_coder(StoreKey).is_deterministic()}"
+    )
     sale = SALES[1]
     print(f"   {sale} encodes to {len(coders.get_coder(Sale).encode(sale))} bytes")
 

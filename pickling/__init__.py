@@ -10,10 +10,18 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {
-    "dumps": ".backends", "loads": ".backends", "BACKENDS": ".backends",
-    "check_picklable": ".check", "assert_picklable": ".check", "check_many": ".check",
-    "compare_backends": ".check", "backend_differences": ".check",
-    "PicklabilityReport": ".report", "Problem": ".report", "Leaf": ".report", "UnpicklableError": ".report",
+    "dumps": ".backends",
+    "loads": ".backends",
+    "BACKENDS": ".backends",
+    "check_picklable": ".check",
+    "assert_picklable": ".check",
+    "check_many": ".check",
+    "compare_backends": ".check",
+    "backend_differences": ".check",
+    "PicklabilityReport": ".report",
+    "Problem": ".report",
+    "Leaf": ".report",
+    "UnpicklableError": ".report",
     "check_pipeline": ".pipeline",
 }
 _SUBMODULES = {"backends", "check", "report", "pipeline", "spark", "cli", "pytest_plugin"}

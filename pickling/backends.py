@@ -35,23 +35,27 @@ from typing import Any, Callable
 
 BACKENDS = ("beam", "beam:cloudpickle", "beam:dill", "cloudpickle", "dill", "pickle")
 
-_BEAM_LIBRARIES = {"cloudpickle": "beam:cloudpickle", "default": "beam:cloudpickle",
-                   "dill": "beam:dill", "dill_unsafe": "beam:dill"}
+_BEAM_LIBRARIES = {
+    "cloudpickle": "beam:cloudpickle",
+    "default": "beam:cloudpickle",
+    "dill": "beam:dill",
+    "dill_unsafe": "beam:dill",
+}
 
 
 @dataclass(frozen=True)
 class Backend:
     """One pickler, as the checker needs to see it."""
 
-    name: str                       # resolved name: "beam:cloudpickle", "dill", ...
-    family: str                     # "cloudpickle" | "dill" | "pickle"
+    name: str  # resolved name: "beam:cloudpickle", "dill", ...
+    family: str  # "cloudpickle" | "dill" | "pickle"
     protocol: int
-    dumps: Callable[[Any], bytes]   # the public format (Beam: base64(bz2(pickle)))
+    dumps: Callable[[Any], bytes]  # the public format (Beam: base64(bz2(pickle)))
     loads: Callable[[bytes], Any]
-    raw_dumps: Callable[[Any], bytes]   # the pickle stream itself
-    unpickler: type                 # a pickle.Unpickler subclass able to load raw_dumps output
+    raw_dumps: Callable[[Any], bytes]  # the pickle stream itself
+    unpickler: type  # a pickle.Unpickler subclass able to load raw_dumps output
     dispatch_table: dict = field(default_factory=dict, hash=False)
-    cloudpickle: Any = None         # the cloudpickle module in use (family "cloudpickle")
+    cloudpickle: Any = None  # the cloudpickle module in use (family "cloudpickle")
     _by_reference: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def raw_loads(self, data: bytes, on_import: Callable[[str], None] | None = None) -> Any:
@@ -85,7 +89,7 @@ class Backend:
         if self.family == "cloudpickle":
             try:
                 return bool(self.cloudpickle._should_pickle_by_reference(obj))
-            except Exception:  # noqa: BLE001 - an odd object: treat as by value and walk it
+            except Exception:
                 return False
         module, qualname = _module_and_qualname(obj)
         if module is None:
@@ -131,12 +135,12 @@ def resolve_backend_name(backend: str | None = None, pickle_library: str | None 
     if backend is None:
         backend = default_backend_name()
     if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"unknown pickling backend {backend!r}; choose one of "
-                         f"{', '.join(BACKENDS)}")
+        raise ValueError(f"unknown pickling backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if pickle_library is not None:
         if pickle_library not in _BEAM_LIBRARIES:
-            raise ValueError(f"unknown Beam pickle_library {pickle_library!r}; choose one of "
-                             f"{', '.join(_BEAM_LIBRARIES)}")
+            raise ValueError(
+                f"unknown Beam pickle_library {pickle_library!r}; choose one of {', '.join(_BEAM_LIBRARIES)}"
+            )
         if backend not in ("beam", _BEAM_LIBRARIES[pickle_library]):
             raise ValueError(f"backend {backend!r} contradicts pickle_library={pickle_library!r}")
         return _BEAM_LIBRARIES[pickle_library]
@@ -171,15 +175,21 @@ def loads(data: bytes, backend: str | None = None, *, pickle_library: str | None
 
 # -- one factory per backend --------------------------------------------------------------
 
+
 class _RecordingStdUnpickler(pickle.Unpickler):
     pass
 
 
 def _make_pickle() -> Backend:
     return Backend(
-        name="pickle", family="pickle", protocol=pickle.DEFAULT_PROTOCOL,
-        dumps=pickle.dumps, loads=pickle.loads, raw_dumps=pickle.dumps,
-        unpickler=_RecordingStdUnpickler)
+        name="pickle",
+        family="pickle",
+        protocol=pickle.DEFAULT_PROTOCOL,
+        dumps=pickle.dumps,
+        loads=pickle.loads,
+        raw_dumps=pickle.dumps,
+        unpickler=_RecordingStdUnpickler,
+    )
 
 
 def _make_cloudpickle() -> Backend:
@@ -187,9 +197,15 @@ def _make_cloudpickle() -> Backend:
     import cloudpickle.cloudpickle as impl
 
     return Backend(
-        name="cloudpickle", family="cloudpickle", protocol=cloudpickle.DEFAULT_PROTOCOL,
-        dumps=cloudpickle.dumps, loads=pickle.loads, raw_dumps=cloudpickle.dumps,
-        unpickler=_RecordingStdUnpickler, cloudpickle=impl)
+        name="cloudpickle",
+        family="cloudpickle",
+        protocol=cloudpickle.DEFAULT_PROTOCOL,
+        dumps=cloudpickle.dumps,
+        loads=pickle.loads,
+        raw_dumps=cloudpickle.dumps,
+        unpickler=_RecordingStdUnpickler,
+        cloudpickle=impl,
+    )
 
 
 def _dill_unpickler():
@@ -206,9 +222,14 @@ def _make_dill() -> Backend:
 
     protocol = dill.settings.get("protocol") or pickle.DEFAULT_PROTOCOL
     return Backend(
-        name="dill", family="dill", protocol=protocol,
-        dumps=dill.dumps, loads=dill.loads, raw_dumps=dill.dumps,
-        unpickler=_dill_unpickler())
+        name="dill",
+        family="dill",
+        protocol=protocol,
+        dumps=dill.dumps,
+        loads=dill.loads,
+        raw_dumps=dill.dumps,
+        unpickler=_dill_unpickler(),
+    )
 
 
 def _beam_cloudpickle_reducers() -> dict:
@@ -228,26 +249,38 @@ def _make_beam_cloudpickle() -> Backend:
     from apache_beam.internal.cloudpickle import cloudpickle as impl
 
     return Backend(
-        name="beam:cloudpickle", family="cloudpickle", protocol=impl.DEFAULT_PROTOCOL,
-        dumps=lambda obj: cp.dumps(obj), loads=lambda data: cp.loads(data),
-        raw_dumps=lambda obj: cp._dumps(obj), unpickler=_RecordingStdUnpickler,
-        dispatch_table=_beam_cloudpickle_reducers(), cloudpickle=impl)
+        name="beam:cloudpickle",
+        family="cloudpickle",
+        protocol=impl.DEFAULT_PROTOCOL,
+        dumps=lambda obj: cp.dumps(obj),
+        loads=lambda data: cp.loads(data),
+        raw_dumps=lambda obj: cp._dumps(obj),
+        unpickler=_RecordingStdUnpickler,
+        dispatch_table=_beam_cloudpickle_reducers(),
+        cloudpickle=impl,
+    )
 
 
 def _make_beam_dill() -> Backend:
-    from apache_beam.internal import dill_pickler as dp
     import dill
+    from apache_beam.internal import dill_pickler as dp
 
     protocol = dill.settings.get("protocol") or pickle.DEFAULT_PROTOCOL
     return Backend(
-        name="beam:dill", family="dill", protocol=protocol,
+        name="beam:dill",
+        family="dill",
+        protocol=protocol,
         dumps=lambda obj: dp.dumps(obj, enable_trace=False),
         loads=lambda data: dp.loads(data, enable_trace=False),
         raw_dumps=lambda obj: dp._dumps(obj, enable_trace=False),
-        unpickler=_dill_unpickler())
+        unpickler=_dill_unpickler(),
+    )
 
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {
-    "pickle": _make_pickle, "cloudpickle": _make_cloudpickle, "dill": _make_dill,
-    "beam:cloudpickle": _make_beam_cloudpickle, "beam:dill": _make_beam_dill,
+    "pickle": _make_pickle,
+    "cloudpickle": _make_cloudpickle,
+    "dill": _make_dill,
+    "beam:cloudpickle": _make_beam_cloudpickle,
+    "beam:dill": _make_beam_dill,
 }

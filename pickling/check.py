@@ -56,8 +56,13 @@ from .backends import Backend, get_backend
 from .report import ERROR, WARNING, Leaf, PicklabilityReport, Problem, UnpicklableError
 from .walk import ATOMIC_TYPES, Edge, children, is_atomic, is_opaque, root_name_for, type_name
 
-__all__ = ["check_picklable", "check_many", "assert_picklable", "compare_backends",
-           "backend_differences"]
+__all__ = [
+    "assert_picklable",
+    "backend_differences",
+    "check_many",
+    "check_picklable",
+    "compare_backends",
+]
 
 DEFAULT_SIZE_WARNING_BYTES = 1_000_000
 DEFAULT_SIZE_ERROR_BYTES = 10_000_000
@@ -69,35 +74,61 @@ _TRANSPARENT_EDGES = ("self", "func", "cell")
 _TOP_LARGEST = 10
 
 
-def check_picklable(obj, *, backend: str | None = None, pickle_library: str | None = None,
-                    roundtrip: bool = True, fresh_interpreter: bool = False,
-                    size_warning_bytes: int = DEFAULT_SIZE_WARNING_BYTES,
-                    size_error_bytes: int = DEFAULT_SIZE_ERROR_BYTES,
-                    label: str | None = None, root_name: str | None = None,
-                    sys_path: list[str] | None = None, exclude_paths: Iterable[str] = (),
-                    env: Mapping[str, str] | None = None,
-                    timeout: float = 120.0) -> PicklabilityReport:
+def check_picklable(
+    obj,
+    *,
+    backend: str | None = None,
+    pickle_library: str | None = None,
+    roundtrip: bool = True,
+    fresh_interpreter: bool = False,
+    size_warning_bytes: int = DEFAULT_SIZE_WARNING_BYTES,
+    size_error_bytes: int = DEFAULT_SIZE_ERROR_BYTES,
+    label: str | None = None,
+    root_name: str | None = None,
+    sys_path: list[str] | None = None,
+    exclude_paths: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> PicklabilityReport:
     """Every problem that keeps ``obj`` from pickling (or from meaning the same on a worker)."""
-    return check_many([(label, obj)], backend=backend, pickle_library=pickle_library,
-                      roundtrip=roundtrip, fresh_interpreter=fresh_interpreter,
-                      size_warning_bytes=size_warning_bytes, size_error_bytes=size_error_bytes,
-                      root_names=None if root_name is None else [root_name], sys_path=sys_path,
-                      exclude_paths=exclude_paths, env=env, timeout=timeout)[0]
+    return check_many(
+        [(label, obj)],
+        backend=backend,
+        pickle_library=pickle_library,
+        roundtrip=roundtrip,
+        fresh_interpreter=fresh_interpreter,
+        size_warning_bytes=size_warning_bytes,
+        size_error_bytes=size_error_bytes,
+        root_names=None if root_name is None else [root_name],
+        sys_path=sys_path,
+        exclude_paths=exclude_paths,
+        env=env,
+        timeout=timeout,
+    )[0]
 
 
-def check_many(objects, *, backend: str | None = None, pickle_library: str | None = None,
-               roundtrip: bool = True, fresh_interpreter: bool = False,
-               size_warning_bytes: int = DEFAULT_SIZE_WARNING_BYTES,
-               size_error_bytes: int = DEFAULT_SIZE_ERROR_BYTES,
-               root_names: list[str | None] | None = None,
-               sys_path: list[str] | None = None, exclude_paths: Iterable[str] = (),
-               env: Mapping[str, str] | None = None,
-               timeout: float = 120.0) -> list[PicklabilityReport]:
+def check_many(
+    objects,
+    *,
+    backend: str | None = None,
+    pickle_library: str | None = None,
+    roundtrip: bool = True,
+    fresh_interpreter: bool = False,
+    size_warning_bytes: int = DEFAULT_SIZE_WARNING_BYTES,
+    size_error_bytes: int = DEFAULT_SIZE_ERROR_BYTES,
+    root_names: list[str | None] | None = None,
+    sys_path: list[str] | None = None,
+    exclude_paths: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> list[PicklabilityReport]:
     """One report per ``(label, obj)``; the fresh-interpreter round trips share one process."""
     items = list(objects.items() if isinstance(objects, Mapping) else objects)
     if size_warning_bytes < 0 or size_error_bytes < size_warning_bytes:
-        raise ValueError(f"size thresholds must satisfy 0 <= size_warning_bytes <= "
-                         f"size_error_bytes, got {size_warning_bytes} and {size_error_bytes}")
+        raise ValueError(
+            f"size thresholds must satisfy 0 <= size_warning_bytes <= "
+            f"size_error_bytes, got {size_warning_bytes} and {size_error_bytes}"
+        )
     be = get_backend(backend, pickle_library)
     fresh = None
     if fresh_interpreter and items:
@@ -107,8 +138,7 @@ def check_many(objects, *, backend: str | None = None, pickle_library: str | Non
     checks = []
     try:
         for i, (label, obj) in enumerate(items):
-            name = (root_names[i] if root_names and root_names[i] else None) \
-                or root_name_for(obj)
+            name = (root_names[i] if root_names and root_names[i] else None) or root_name_for(obj)
             check = _Check(obj, name, label, be, size_warning_bytes, size_error_bytes)
             check.run(roundtrip)
             checks.append(check)
@@ -129,8 +159,9 @@ def assert_picklable(obj, *, strict: bool = False, **options) -> PicklabilityRep
     return report
 
 
-def compare_backends(obj, backends: Iterable[str] = ("beam", "cloudpickle", "dill", "pickle"),
-                     **options) -> dict[str, PicklabilityReport]:
+def compare_backends(
+    obj, backends: Iterable[str] = ("beam", "cloudpickle", "dill", "pickle"), **options
+) -> dict[str, PicklabilityReport]:
     """One report per backend (keyed by the resolved name, e.g. ``"beam:cloudpickle"``):
     which problems the user would meet under another pickler (stdlib pickle is what
     multiprocessing uses)."""
@@ -158,14 +189,14 @@ def backend_differences(reports: Mapping[str, PicklabilityReport]) -> list[str]:
         groups: dict[str, list[str]] = {}
         for name, state in states.items():
             groups.setdefault(state, []).append(name)
-        detail = "; ".join(f"{state} with {', '.join(names)}"
-                           for state, names in sorted(groups.items()))
+        detail = "; ".join(f"{state} with {', '.join(names)}" for state, names in sorted(groups.items()))
         where = f"[{label}] {path}" if label else path
         lines.append(f"{where} ({tname}): {detail}")
     return lines
 
 
 # -- one object ---------------------------------------------------------------------------
+
 
 @dataclass
 class _Failure:
@@ -175,15 +206,14 @@ class _Failure:
     first_edge: Edge | None
     owner: tuple | None = None  # (path, object): the highest attribute the user owns
     aliases: list[str] = field(default_factory=list)
-    kind: str | None = None     # "recursion" for a RecursionError explained
-    cycle: str | None = None    # the cycle through __reduce__ arguments, when that is the cause
+    kind: str | None = None  # "recursion" for a RecursionError explained
+    cycle: str | None = None  # the cycle through __reduce__ arguments, when that is the cause
 
 
 class _Check:
     """The in-process part of a check of one object; fills ``self.report``."""
 
-    def __init__(self, obj, root_name: str, label, backend: Backend, warn_bytes: int,
-                 error_bytes: int):
+    def __init__(self, obj, root_name: str, label, backend: Backend, warn_bytes: int, error_bytes: int):
         self.obj, self.root, self.backend = obj, root_name, backend
         self.warn_bytes, self.error_bytes = warn_bytes, error_bytes
         self.report = PicklabilityReport(backend=backend.name, label=label, root=root_name)
@@ -194,21 +224,21 @@ class _Check:
     def _dump_error(self, obj) -> BaseException | None:
         try:
             self.backend.raw_dumps(obj)
-        except Exception as e:  # noqa: BLE001 - any failure is a finding
+        except Exception as e:
             return e
         return None
 
     def _load_error(self, obj) -> BaseException | None:
         try:
             self.backend.raw_loads(self.backend.raw_dumps(obj))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return e
         return None
 
     def run(self, roundtrip: bool) -> None:
         try:
             self.payload = self.backend.raw_dumps(self.obj)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._report_failures(self._find_failures(e, self._dump_error), phase="dump")
         self._scan_for_changes()
         if self.payload is None:
@@ -226,7 +256,7 @@ class _Check:
         def descend(obj, path, error, first_edge, owner, ancestors):
             try:
                 edges = children(obj, self.backend)
-            except Exception as e:  # noqa: BLE001 - its own reduction raised: a leaf
+            except Exception as e:
                 failure = _Failure(path, obj, e, first_edge, owner)
                 seen[id(obj)] = failure
                 failures.append(failure)
@@ -269,8 +299,7 @@ class _Check:
                 if id(edge.child) in seen:
                     seen[id(edge.child)].aliases.append(path + edge.segment)
                     continue
-                if edge.kind in ("class", "reduce-callable") and not _safe_children(
-                        edge.child, self.backend):
+                if edge.kind in ("class", "reduce-callable") and not _safe_children(edge.child, self.backend):
                     # the instance cannot be rebuilt because its class/constructor cannot
                     # travel by name: report the instance, with the class's error
                     failure = _Failure(path, obj, child_error, first_edge, owner)
@@ -280,8 +309,9 @@ class _Check:
                 child_owner = owner
                 if child_owner is None and edge.kind not in _TRANSPARENT_EDGES:
                     child_owner = (path + edge.segment, edge.child)
-                descend(edge.child, path + edge.segment, child_error, first_edge or edge,
-                        child_owner, ancestors | {id(obj)})
+                descend(
+                    edge.child, path + edge.segment, child_error, first_edge or edge, child_owner, ancestors | {id(obj)}
+                )
 
         descend(self.obj, self.root, root_error, None, None, frozenset())
         if not failures:  # nothing below fails on its own: the object as a whole does
@@ -292,19 +322,22 @@ class _Check:
     def _recursion_failure(self, obj, path, error, first_edge) -> _Failure:
         chain, cycle = _deepest_chain(obj, path, self.backend)
         if cycle is not None:
-            message = (f"{error} -- the object refers back to itself "
-                       f"through the arguments its __reduce__ returns ({cycle}), which pickle "
-                       "must save before the object exists")
+            message = (
+                f"{error} -- the object refers back to itself "
+                f"through the arguments its __reduce__ returns ({cycle}), which pickle "
+                "must save before the object exists"
+            )
         else:
-            message = (f"{error} -- pickle recurses once per level of "
-                       f"nesting, and this object is nested {chain[1]} levels deep along "
-                       f"{chain[0]} (recursion limit {sys.getrecursionlimit()})")
+            message = (
+                f"{error} -- pickle recurses once per level of "
+                f"nesting, and this object is nested {chain[1]} levels deep along "
+                f"{chain[0]} (recursion limit {sys.getrecursionlimit()})"
+            )
         try:
             explained = type(error)(message)
-        except Exception:  # noqa: BLE001 - an exception type with a custom constructor
+        except Exception:
             explained = RecursionError(message)
-        return _Failure(path, obj, explained, first_edge, kind="recursion",
-                        cycle=cycle)
+        return _Failure(path, obj, explained, first_edge, kind="recursion", cycle=cycle)
 
     def _report_failures(self, failures: list[_Failure], phase: str) -> None:
         groups: dict[str, list[_Failure]] = collections.OrderedDict()
@@ -313,37 +346,46 @@ class _Check:
             groups.setdefault(owner, []).append(failure)
         for owner, members in groups.items():
             when = "" if phase == "dump" else " (raised while unpickling)"
-            leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error) + when,
-                           list(f.aliases)) for f in members]
+            leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error) + when, list(f.aliases)) for f in members]
             first = members[0]
             kind = first.kind or ("unpicklable" if phase == "dump" else "unloadable")
             if len(members) == 1:
-                path, tname, error_text, obj = first.path, leaves[0].type_name, leaves[0].error, \
-                    first.obj
+                path, tname, error_text, obj = first.path, leaves[0].type_name, leaves[0].error, first.obj
             else:
                 obj = first.owner[1]
                 path, tname = owner, type_name(obj)
-                error_text = (f"{len(members)} objects inside {owner} cannot be "
-                              f"{'pickled' if phase == 'dump' else 'unpickled'} "
-                              f"({', '.join(sorted({leaf.type_name for leaf in leaves}))})")
+                error_text = (
+                    f"{len(members)} objects inside {owner} cannot be "
+                    f"{'pickled' if phase == 'dump' else 'unpickled'} "
+                    f"({', '.join(sorted({leaf.type_name for leaf in leaves}))})"
+                )
             if kind == "recursion" and first.cycle is not None:
-                fix = ("return the back-reference in __reduce__'s state (third item) or from "
-                       "__getstate__, not among the constructor arguments: pickle memoizes the "
-                       "object only after its arguments are saved")
+                fix = (
+                    "return the back-reference in __reduce__'s state (third item) or from "
+                    "__getstate__, not among the constructor arguments: pickle memoizes the "
+                    "object only after its arguments are saved"
+                )
             elif kind == "recursion":
-                fix = ("store long chains as a flat list (give the node class a __reduce__ or "
-                       "__getstate__ that saves the items iteratively), or raise "
-                       "sys.setrecursionlimit on the driver and the workers")
+                fix = (
+                    "store long chains as a flat list (give the node class a __reduce__ or "
+                    "__getstate__ that saves the items iteratively), or raise "
+                    "sys.setrecursionlimit on the driver and the workers"
+                )
             else:
-                fix = _advice.advise(_advice.Finding(
-                    self.obj, self.root, path, first.first_edge, first.obj, first.error,
-                    self.backend, phase))
+                fix = _advice.advise(
+                    _advice.Finding(
+                        self.obj, self.root, path, first.first_edge, first.obj, first.error, self.backend, phase
+                    )
+                )
                 if len(members) > 1:
-                    fix = _advice.advise(_advice.Finding(
-                        self.obj, self.root, path, first.first_edge, obj, None, self.backend,
-                        phase))
-            self.report.add(Problem(path=path, type_name=tname, error=error_text, advice=fix,
-                                    severity=ERROR, leaves=leaves, kind=kind))
+                    fix = _advice.advise(
+                        _advice.Finding(self.obj, self.root, path, first.first_edge, obj, None, self.backend, phase)
+                    )
+            self.report.add(
+                Problem(
+                    path=path, type_name=tname, error=error_text, advice=fix, severity=ERROR, leaves=leaves, kind=kind
+                )
+            )
 
     # -- warnings: objects that pickle but change meaning --------------------------------
     def _scan_for_changes(self) -> None:
@@ -351,8 +393,16 @@ class _Check:
         for path, obj, change in _scan(self.obj, self.root, self.backend, self.offenders):
             if any(_is_prefix(path, error_path) for error_path in error_paths):
                 continue  # it contains an error already reported
-            self.report.add(Problem(path=path, type_name=type_name(obj), error=change.message,
-                                    advice=change.advice, severity=WARNING, kind=change.kind))
+            self.report.add(
+                Problem(
+                    path=path,
+                    type_name=type_name(obj),
+                    error=change.message,
+                    advice=change.advice,
+                    severity=WARNING,
+                    kind=change.kind,
+                )
+            )
 
     # -- size --------------------------------------------------------------------------
     def _measure_sizes(self) -> None:
@@ -361,38 +411,63 @@ class _Check:
         where = self.report.largest[0][0] if self.report.largest else self.root
         detail = f"{total:,} bytes pickled; the largest part is {where}"
         if total > self.error_bytes:
-            self.report.add(Problem(
-                path=self.root, type_name=type_name(self.obj), kind="size", severity=ERROR,
-                error=f"{detail}, above the {self.error_bytes:,}-byte limit",
-                advice=("the pickled function is part of the job request (Dataflow rejects "
+            self.report.add(
+                Problem(
+                    path=self.root,
+                    type_name=type_name(self.obj),
+                    kind="size",
+                    severity=ERROR,
+                    error=f"{detail}, above the {self.error_bytes:,}-byte limit",
+                    advice=(
+                        "the pickled function is part of the job request (Dataflow rejects "
                         "requests above 20 MB): load large data on the worker (in setup(), "
-                        "from a file) or pass it as a side input instead of capturing it.")))
+                        "from a file) or pass it as a side input instead of capturing it."
+                    ),
+                )
+            )
         elif total > self.warn_bytes:
-            self.report.add(Problem(
-                path=self.root, type_name=type_name(self.obj), kind="size", severity=WARNING,
-                error=f"{detail}, above the {self.warn_bytes:,}-byte warning threshold",
-                advice=("everything captured is shipped with the job and unpickled on every "
-                        "worker: load large data on the worker or pass it as a side input.")))
+            self.report.add(
+                Problem(
+                    path=self.root,
+                    type_name=type_name(self.obj),
+                    kind="size",
+                    severity=WARNING,
+                    error=f"{detail}, above the {self.warn_bytes:,}-byte warning threshold",
+                    advice=(
+                        "everything captured is shipped with the job and unpickled on every "
+                        "worker: load large data on the worker or pass it as a side input."
+                    ),
+                )
+            )
 
     # -- round trip --------------------------------------------------------------------
     def _round_trip_in_process(self) -> None:
         modules: set[str] = set()
         try:
             loaded = self.backend.raw_loads(self.payload, on_import=modules.add)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.report.modules = _worker_modules(modules)
             self._report_failures(self._find_failures(e, self._load_error), phase="load")
             return
         self.report.modules = _worker_modules(modules)
         if _no_longer_equal(self.obj, loaded):
-            self.report.add(Problem(
-                path=self.root, type_name=type_name(self.obj), severity=WARNING,
-                kind="changes-meaning",
-                error=(f"after a round trip the object no longer equals itself "
-                       f"({_short_repr(loaded)} != {_short_repr(self.obj)})"),
-                advice=("a class pickled by value, or __reduce__/__setstate__ not restoring "
+            self.report.add(
+                Problem(
+                    path=self.root,
+                    type_name=type_name(self.obj),
+                    severity=WARNING,
+                    kind="changes-meaning",
+                    error=(
+                        f"after a round trip the object no longer equals itself "
+                        f"({_short_repr(loaded)} != {_short_repr(self.obj)})"
+                    ),
+                    advice=(
+                        "a class pickled by value, or __reduce__/__setstate__ not restoring "
                         "every field used by __eq__: define the class in an importable module "
-                        "and make the pickling hooks restore the full state.")))
+                        "and make the pickling hooks restore the full state."
+                    ),
+                )
+            )
 
 
 def _failing_edges(edges: list[Edge], oracle, chunk: int = 16) -> list[tuple[Edge, BaseException]]:
@@ -409,8 +484,7 @@ def _failing_edges(edges: list[Edge], oracle, chunk: int = 16) -> list[tuple[Edg
     if oracle([edge.child for edge in edges]) is None:
         return []
     middle = len(edges) // 2
-    return (_failing_edges(edges[:middle], oracle, chunk)
-            + _failing_edges(edges[middle:], oracle, chunk))
+    return _failing_edges(edges[:middle], oracle, chunk) + _failing_edges(edges[middle:], oracle, chunk)
 
 
 def _is_prefix(path: str, longer: str) -> bool:
@@ -420,9 +494,11 @@ def _is_prefix(path: str, longer: str) -> bool:
 def _is_recursion(error: BaseException) -> bool:
     """RecursionError itself, or a pickler's rewording of it (cloudpickle: "excessively deep
     recursion required")."""
-    return (isinstance(error, RecursionError)
-            or isinstance(error.__cause__ or error.__context__, RecursionError)
-            or "recursion" in str(error))
+    return (
+        isinstance(error, RecursionError)
+        or isinstance(error.__cause__ or error.__context__, RecursionError)
+        or "recursion" in str(error)
+    )
 
 
 def _error_text(error: BaseException) -> str:
@@ -432,16 +508,28 @@ def _error_text(error: BaseException) -> str:
 def _short_repr(obj, limit: int = 80) -> str:
     try:
         text = repr(obj)
-    except Exception:  # noqa: BLE001
+    except Exception:
         text = f"<{type_name(obj)}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _no_longer_equal(original, loaded) -> bool:
     eq = getattr(type(original), "__eq__", None)
-    if eq is None or eq is object.__eq__ or isinstance(
-            original, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                       functools.partial, type, types.ModuleType)):
+    if (
+        eq is None
+        or eq is object.__eq__
+        or isinstance(
+            original,
+            (
+                types.FunctionType,
+                types.MethodType,
+                types.BuiltinFunctionType,
+                functools.partial,
+                type,
+                types.ModuleType,
+            ),
+        )
+    ):
         return False  # identity-based equality: never equal across a round trip
     if type(original) in (dict, list, tuple, set, frozenset):
         return False  # decided by their items, whose own changes are reported at their paths
@@ -449,18 +537,18 @@ def _no_longer_equal(original, loaded) -> bool:
         if (original == original) is not True:
             return False  # NaN-like: equality is not checkable
         return (loaded == original) is not True
-    except Exception:  # noqa: BLE001 - ambiguous truth values (arrays): not checkable
+    except Exception:
         return False
 
 
 def _worker_modules(modules: Iterable[str]) -> list[str]:
     """Modules outside the standard library: the workers must have them installed."""
     stdlib = sys.stdlib_module_names
-    return sorted(m for m in set(modules)
-                  if m.partition(".")[0] not in stdlib and m not in ("__builtin__",))
+    return sorted(m for m in set(modules) if m.partition(".")[0] not in stdlib and m not in ("__builtin__",))
 
 
 # -- structural walks (no pickling) ---------------------------------------------------------
+
 
 def _scan(obj, root: str, backend: Backend, skip_ids: set[int], max_nodes: int | None = None):
     """Breadth-first over the reduction tree; yields (path, obj, Change) for warnings.
@@ -485,7 +573,7 @@ def _scan(obj, root: str, backend: Backend, skip_ids: set[int], max_nodes: int |
             continue
         try:
             edges = children(node, backend)
-        except Exception:  # noqa: BLE001 - an error leaf, reported already
+        except Exception:
             continue
         for edge in edges:
             child = edge.child
@@ -495,11 +583,21 @@ def _scan(obj, root: str, backend: Backend, skip_ids: set[int], max_nodes: int |
             queue.append((child, path + edge.segment))
     if queue:
         node, path = queue[0]
-        yield path, node, _advice.Change(
-            message=(f"the check for objects that change meaning (locks, files, iterators) stopped after "
-                     f"{limit:,} objects; this one and at least {len(queue) - 1:,} more were not looked at"),
-            advice=("capture less (pass the values a function needs, not a whole object graph), or check "
-                    "the parts that matter separately with check_picklable"), kind="incomplete")
+        yield (
+            path,
+            node,
+            _advice.Change(
+                message=(
+                    f"the check for objects that change meaning (locks, files, iterators) stopped after "
+                    f"{limit:,} objects; this one and at least {len(queue) - 1:,} more were not looked at"
+                ),
+                advice=(
+                    "capture less (pass the values a function needs, not a whole object graph), or check "
+                    "the parts that matter separately with check_picklable"
+                ),
+                kind="incomplete",
+            ),
+        )
 
 
 def _all_atomic_container(node) -> bool:
@@ -544,8 +642,7 @@ def _deepest_chain(obj, path: str, backend: Backend):
                 kinds.append(cell[1])
                 cell = cell[2]
             if all(k in _SEQUENCE_KINDS for k in kinds) and any(k != "item" for k in kinds):
-                return None, (f"{path}{_unroll(ancestor)} is reached again at "
-                              f"{path}{_unroll(link)}")
+                return None, (f"{path}{_unroll(ancestor)} is reached again at {path}{_unroll(link)}")
             continue
         if link[3] > best[3]:
             best = link
@@ -574,7 +671,7 @@ def _unroll(chain) -> str:
 def _safe_children(obj, backend):
     try:
         return children(obj, backend)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return []
 
 
@@ -584,9 +681,9 @@ def _compress(segments: list[str]) -> str:
     for unit in range(1, 5):
         out, i = [], 0
         while i < len(segments):
-            block = segments[i:i + unit]
+            block = segments[i : i + unit]
             j = i + unit
-            while len(block) == unit and segments[j:j + unit] == block:
+            while len(block) == unit and segments[j : j + unit] == block:
                 j += unit
             reps = (j - i) // unit
             if reps >= 3:
@@ -616,7 +713,7 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
         sized = []
         try:
             edges = [] if depth > 12 else children(node, backend)
-        except Exception:  # noqa: BLE001
+        except Exception:
             edges = []
         if len(edges) <= _MAX_SIZED_CHILDREN:
             for edge in edges:
@@ -631,7 +728,7 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
                 budget[0] -= 1
                 try:
                     n = len(backend.raw_dumps(child))
-                except Exception:  # noqa: BLE001
+                except Exception:
                     continue
                 if n >= min_bytes:
                     sized.append((edge, n))
@@ -650,7 +747,7 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
 
 # -- the fresh interpreter ------------------------------------------------------------------
 
-_CHILD_SCRIPT = r'''
+_CHILD_SCRIPT = r"""
 def _coderkit_fresh_main():
     import builtins, dis, functools, io, json, pickle, sys, types
     sys.path[:] = json.loads(sys.argv[1])
@@ -718,7 +815,7 @@ def _coderkit_fresh_main():
     sys.stdout.write("\n@@coderkit@@" + json.dumps(results))
 
 _coderkit_fresh_main()
-'''
+"""
 
 
 def _launcher_only_paths() -> set[str]:
@@ -731,12 +828,11 @@ def _launcher_only_paths() -> set[str]:
     return set()
 
 
-def worker_sys_path(sys_path: list[str] | None = None, exclude_paths: Iterable[str] = ()) \
-        -> list[str]:
+def worker_sys_path(sys_path: list[str] | None = None, exclude_paths: Iterable[str] = ()) -> list[str]:
     """The sys.path a worker-like process gets: the driver's, minus launcher-only entries."""
     excluded = {os.path.abspath(p) for p in exclude_paths} | _launcher_only_paths()
     paths = []
-    for entry in (sys.path if sys_path is None else sys_path):
+    for entry in sys.path if sys_path is None else sys_path:
         full = os.path.abspath(entry or os.getcwd())
         if full not in excluded and full not in paths:
             paths.append(full)
@@ -759,8 +855,12 @@ class _FreshInterpreter:
         self.workdir = tempfile.TemporaryDirectory(prefix="coderkit-fresh-")
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _CHILD_SCRIPT, json.dumps(sys_path), backend.name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=self.workdir.name, env=_clean_env(env))
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.workdir.name,
+            env=_clean_env(env),
+        )
 
     def abandon(self) -> None:
         self.proc.kill()
@@ -768,16 +868,16 @@ class _FreshInterpreter:
         self.workdir.cleanup()
 
     def round_trip(self, checks: list[_Check], timeout: float) -> None:
-        job = {"items": [{"index": i, "root": c.root, "data": c.payload}
-                         for i, c in enumerate(checks)]}
+        job = {"items": [{"index": i, "root": c.root, "data": c.payload} for i, c in enumerate(checks)]}
         try:
             stdout, stderr = self.proc.communicate(pickle.dumps(job), timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.communicate()
             for check in checks:
-                check.report.add(_fresh_problem(check, f"the fresh interpreter did not finish "
-                                                       f"within {timeout} s", None))
+                check.report.add(
+                    _fresh_problem(check, f"the fresh interpreter did not finish within {timeout} s", None)
+                )
             return
         finally:
             self.workdir.cleanup()
@@ -786,16 +886,18 @@ class _FreshInterpreter:
         if self.proc.returncode != 0 or marker < 0:
             tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
             for check in checks:
-                check.report.add(_fresh_problem(
-                    check, f"the fresh interpreter failed (exit {self.proc.returncode}): "
-                           + " | ".join(tail), None))
+                check.report.add(
+                    _fresh_problem(
+                        check, f"the fresh interpreter failed (exit {self.proc.returncode}): " + " | ".join(tail), None
+                    )
+                )
             return
-        for result in json.loads(text[marker + len("\n@@coderkit@@"):]):
+        for result in json.loads(text[marker + len("\n@@coderkit@@") :]):
             check = checks[result["index"]]
             if not result["ok"]:
-                check.report.add(_fresh_problem(check, f"{result['error_type']}: "
-                                                       f"{result['error']}",
-                                                result.get("missing_module")))
+                check.report.add(
+                    _fresh_problem(check, f"{result['error_type']}: {result['error']}", result.get("missing_module"))
+                )
             for unresolved in result["unresolved"]:
                 for name in unresolved["names"]:
                     check.report.add(_unresolved_problem(check, unresolved["where"], name))
@@ -807,35 +909,55 @@ def _fresh_problem(check: _Check, error: str, missing_module: str | None) -> Pro
         located = _locate_module_use(check.obj, check.root, check.backend, missing_module)
         if located is not None:
             path, obj = located
-        advice = (f"the workers cannot import {missing_module!r}: it is only on the driver's "
-                  "sys.path. Install it on the workers (a package in requirements/setup.py, "
-                  "--extra_package) or move this class/function into a module they install.")
+        advice = (
+            f"the workers cannot import {missing_module!r}: it is only on the driver's "
+            "sys.path. Install it on the workers (a package in requirements/setup.py, "
+            "--extra_package) or move this class/function into a module they install."
+        )
     elif "Can't get attribute" in error:
         located = _locate_main_use(check.obj, check.root, check.backend)
         if located is not None:
             path, obj = located
-        advice = ("it is looked up by name in a module where the worker does not have it (a "
-                  "worker's __main__ is not your script): move it into a module the workers "
-                  "install, or let the pickler copy it by value (Beam's cloudpickle does so "
-                  "for __main__).")
+        advice = (
+            "it is looked up by name in a module where the worker does not have it (a "
+            "worker's __main__ is not your script): move it into a module the workers "
+            "install, or let the pickler copy it by value (Beam's cloudpickle does so "
+            "for __main__)."
+        )
     else:
-        advice = ("unpickling needs something only the launching process has (an environment "
-                  "variable, a file, a module state): make loading self-contained or rebuild "
-                  "the object on the worker (in setup()).")
-    return Problem(path=path, type_name=type_name(obj), severity=ERROR, kind="fresh-interpreter",
-                   error=f"{error} (in a fresh interpreter)", advice=advice,
-                   label=check.report.label)
+        advice = (
+            "unpickling needs something only the launching process has (an environment "
+            "variable, a file, a module state): make loading self-contained or rebuild "
+            "the object on the worker (in setup())."
+        )
+    return Problem(
+        path=path,
+        type_name=type_name(obj),
+        severity=ERROR,
+        kind="fresh-interpreter",
+        error=f"{error} (in a fresh interpreter)",
+        advice=advice,
+        label=check.report.label,
+    )
 
 
 def _unresolved_problem(check: _Check, where: str, name: str) -> Problem:
     return Problem(
-        path=f"{where}.<globals>.{name}", type_name="NameError", severity=ERROR,
-        kind="unresolved-global", label=check.report.label,
-        error=(f"NameError on first call: global name {name!r} is used by {where} but was not "
-               "pickled with it (in a fresh interpreter)"),
-        advice=("the pickler referred to the driver's module instead of copying this global "
-                "(dill does so for __main__): move the function into an importable module, use "
-                "the cloudpickle pickle_library, or save_main_session."))
+        path=f"{where}.<globals>.{name}",
+        type_name="NameError",
+        severity=ERROR,
+        kind="unresolved-global",
+        label=check.report.label,
+        error=(
+            f"NameError on first call: global name {name!r} is used by {where} but was not "
+            "pickled with it (in a fresh interpreter)"
+        ),
+        advice=(
+            "the pickler referred to the driver's module instead of copying this global "
+            "(dill does so for __main__): move the function into an importable module, use "
+            "the cloudpickle pickle_library, or save_main_session."
+        ),
+    )
 
 
 def _locate_main_use(obj, root: str, backend: Backend):
@@ -857,7 +979,7 @@ def _locate_module_use(obj, root: str, backend: Backend, module: str):
             return path, node
         try:
             edges = children(node, backend)
-        except Exception:  # noqa: BLE001
+        except Exception:
             continue
         for edge in edges:
             if not is_atomic(edge.child) and id(edge.child) not in seen:

@@ -12,9 +12,9 @@ import importlib
 import sys
 
 _COMMAND_MODULES = (
-    "pickling.doctor_cli",   # coderkit check, coderkit doctor
-    "coders.hadoop.cli",     # coderkit seqfile info|dump
-    "pickling.spark_cli",    # coderkit spark-pickle dump
+    "pickling.doctor_cli",  # coderkit check, coderkit doctor
+    "coders.hadoop.cli",  # coderkit seqfile info|dump
+    "pickling.spark_cli",  # coderkit spark-pickle dump
 )
 
 

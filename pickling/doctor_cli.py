@@ -27,35 +27,54 @@ _COMPARE_WITH = ("beam:cloudpickle", "beam:dill", "cloudpickle", "dill", "pickle
 
 def register(subparsers) -> None:
     check = subparsers.add_parser(
-        "check", help="check that objects pickle (MODULE:ATTR ...)",
-        description="Check that each object pickles, with the path to every culprit and the fix.")
-    check.add_argument("targets", nargs="+", metavar="MODULE:ATTR",
-                       help="an importable object, e.g. my_pipeline.fns:MyDoFn or pkg.mod:make_fn()")
+        "check",
+        help="check that objects pickle (MODULE:ATTR ...)",
+        description="Check that each object pickles, with the path to every culprit and the fix.",
+    )
+    check.add_argument(
+        "targets",
+        nargs="+",
+        metavar="MODULE:ATTR",
+        help="an importable object, e.g. my_pipeline.fns:MyDoFn or pkg.mod:make_fn()",
+    )
     _common_options(check)
     check.set_defaults(func=_run_check)
 
     doctor = subparsers.add_parser(
-        "doctor", help="check every fn, key and coder of a pipeline file, without running it",
+        "doctor",
+        help="check every fn, key and coder of a pipeline file, without running it",
         description="Build the pipelines of PATH.py (or the one FUNCTION returns) without running them, "
-                    "and report every fn that will not pickle, every grouping whose keys are not "
-                    "deterministic, and every PCollection that falls back to pickle.")
+        "and report every fn that will not pickle, every grouping whose keys are not "
+        "deterministic, and every PCollection that falls back to pickle.",
+    )
     doctor.add_argument("target", metavar="PATH.py[:FUNCTION]")
-    doctor.add_argument("--pipeline-args", default="", metavar="'ARGS'",
-                        help="arguments for the file's own parser, as one quoted string (its sys.argv[1:])")
+    doctor.add_argument(
+        "--pipeline-args",
+        default="",
+        metavar="'ARGS'",
+        help="arguments for the file's own parser, as one quoted string (its sys.argv[1:])",
+    )
     _common_options(doctor)
     doctor.set_defaults(func=_run_doctor)
 
 
 def _common_options(parser) -> None:
     parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
-    parser.add_argument("--backend", choices=(*BACKENDS, "all"), default=None,
-                        help="the pickler to check with (default: the one Beam will use); 'all' checks "
-                             "with Beam's and compares the others, like --compare")
-    parser.add_argument("--compare", action="store_true",
-                        help="also say which problems the other picklers would have (stdlib pickle is "
-                             "what multiprocessing uses)")
-    parser.add_argument("--fresh-interpreter", action="store_true",
-                        help="also unpickle in a new Python process, as a worker would")
+    parser.add_argument(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        default=None,
+        help="the pickler to check with (default: the one Beam will use); 'all' checks "
+        "with Beam's and compares the others, like --compare",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also say which problems the other picklers would have (stdlib pickle is what multiprocessing uses)",
+    )
+    parser.add_argument(
+        "--fresh-interpreter", action="store_true", help="also unpickle in a new Python process, as a worker would"
+    )
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
 
 
@@ -99,9 +118,16 @@ def _run_check(args) -> int:
             return _fail_usage(f"cannot load {target}: {type(e).__name__}: {e}")
     reports = check_many(objects, backend=args.backend, fresh_interpreter=args.fresh_interpreter)
     report = PicklabilityReport.merge(reports, backend=reports[0].backend)
-    comparison = _compare(lambda backend: PicklabilityReport.merge(
-        check_many(objects, backend=backend, fresh_interpreter=False), backend=backend),
-        report) if args.compare else None
+    comparison = (
+        _compare(
+            lambda backend: PicklabilityReport.merge(
+                check_many(objects, backend=backend, fresh_interpreter=False), backend=backend
+            ),
+            report,
+        )
+        if args.compare
+        else None
+    )
     return _finish(report, args, comparison, name="coderkit check")
 
 
@@ -118,19 +144,31 @@ def _run_doctor(args) -> int:
         if loaded.after_run_error:
             print(f"coderkit: note: {loaded.after_run_error}", file=sys.stderr)
         if not loaded.pipelines:
-            return _fail_usage(f"{args.target} built no beam.Pipeline (name the function that builds it: "
-                               f"{args.target.split(':')[0]}:FUNCTION)")
+            return _fail_usage(
+                f"{args.target} built no beam.Pipeline (name the function that builds it: "
+                f"{args.target.split(':')[0]}:FUNCTION)"
+            )
         # the file's own directory is on sys.path here, but not on a worker
         exclude = [loaded.directory]
         report = PicklabilityReport.merge(
-            [check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter,
-                            exclude_paths=exclude) for p in loaded.pipelines])
+            [
+                check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter, exclude_paths=exclude)
+                for p in loaded.pipelines
+            ]
+        )
         report.root = args.target
         comparison = None
         if args.compare:
-            comparison = _compare(lambda backend: PicklabilityReport.merge(
-                [check_pipeline(p, backend=backend, check_keys=False, check_fallbacks=False)
-                 for p in loaded.pipelines], backend=backend), report)
+            comparison = _compare(
+                lambda backend: PicklabilityReport.merge(
+                    [
+                        check_pipeline(p, backend=backend, check_keys=False, check_fallbacks=False)
+                        for p in loaded.pipelines
+                    ],
+                    backend=backend,
+                ),
+                report,
+            )
     return _finish(report, args, comparison, name=f"coderkit doctor {args.target}")
 
 
@@ -151,8 +189,9 @@ def _finish(report: PicklabilityReport, args, comparison, *, name: str) -> int:
     return 1 if failed else 0
 
 
-def render(report: PicklabilityReport, fmt: str, *, comparison=None, name: str = "coderkit",
-           strict: bool = False) -> str:
+def render(
+    report: PicklabilityReport, fmt: str, *, comparison=None, name: str = "coderkit", strict: bool = False
+) -> str:
     """The report as text, JSON or JUnit XML (one testcase per checked label; with ``strict``,
     warnings are JUnit failures too, as they fail the exit status)."""
     if fmt == "json":
@@ -183,14 +222,19 @@ def _junit(report: PicklabilityReport, name: str, *, strict: bool = False) -> st
         if failing:  # one <failure> per testcase (the JUnit schema's limit), listing every problem
             first = failing[0]
             message = f"{first.path}: {first.error}" + (f" (and {len(failing) - 1} more)" if len(failing) > 1 else "")
-            body = (f"<failure message={quoteattr(message)} type={quoteattr(first.kind)}>"
-                    f"{escape(chr(10).join(map(str, failing)))}</failure>")
+            body = (
+                f"<failure message={quoteattr(message)} type={quoteattr(first.kind)}>"
+                f"{escape(chr(10).join(map(str, failing)))}</failure>"
+            )
             failures += 1
         if passing:
             body += f"<system-err>{escape(chr(10).join(map(str, passing)))}</system-err>"
         cases.append(f'  <testcase classname="coderkit" name={quoteattr(label)}>{body}</testcase>')
     if not cases:
         cases.append(f'  <testcase classname="coderkit" name={quoteattr(report.root or "all")}/>')
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n'
-            f'<testsuite name={quoteattr(name)} tests="{len(cases)}" failures="{failures}" errors="0">\n'
-            + "\n".join(cases) + "\n</testsuite>\n")
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuite name={quoteattr(name)} tests="{len(cases)}" failures="{failures}" errors="0">\n'
+        + "\n".join(cases)
+        + "\n</testsuite>\n"
+    )

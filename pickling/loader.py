@@ -29,7 +29,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-__all__ = ["LoadError", "LoadedPipelines", "load_pipelines", "deferred_pickling_checks", "captured_pipelines"]
+__all__ = ["LoadError", "LoadedPipelines", "captured_pipelines", "deferred_pickling_checks", "load_pipelines"]
 
 
 class LoadError(Exception):
@@ -114,7 +114,7 @@ class LoadedPipelines:
     _saved_path: list = field(default_factory=list)
     _saved_module: tuple | None = None  # (name, the sys.modules entry it replaced or None) in FUNCTION mode
 
-    def __enter__(self) -> "LoadedPipelines":
+    def __enter__(self) -> LoadedPipelines:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -194,17 +194,18 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
                 raise
             except SystemExit as e:
                 if e.code not in (0, None):
-                    raise LoadError(f"{path} exited with status {e.code} while building its pipeline (if it "
-                                    f"parses arguments, give them with --pipeline-args '--input ...')") from e
+                    raise LoadError(
+                        f"{path} exited with status {e.code} while building its pipeline (if it "
+                        f"parses arguments, give them with --pipeline-args '--input ...')"
+                    ) from e
             except Exception as e:
                 if not loaded.ran:
-                    raise LoadError(
-                        f"{path} raised {type(e).__name__} while building its pipeline: {e}"
-                    ) from e
+                    raise LoadError(f"{path} raised {type(e).__name__} while building its pipeline: {e}") from e
                 # the pipeline was built and "run"; what failed wanted the results of a job that never ran
                 loaded.after_run_error = (
                     f"{path} raised {type(e).__name__} after running its pipeline: {e} (the doctor does not "
-                    f"run pipelines, so code that reads their results fails; the pipelines built are checked)")
+                    f"run pipelines, so code that reads their results fails; the pipelines built are checked)"
+                )
     except BaseException:
         loaded.close()
         raise

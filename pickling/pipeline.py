@@ -125,9 +125,17 @@ def _pickle_library(pipeline) -> str | None:
     return None if library in (None, "default") else library
 
 
-def check_pipeline(pipeline, *, backend: str | None = None, fresh_interpreter: bool = False,
-                   include_internal: bool = False, check_keys: bool = True,
-                   check_fallbacks: bool = True, registry=None, **check_options) -> PicklabilityReport:
+def check_pipeline(
+    pipeline,
+    *,
+    backend: str | None = None,
+    fresh_interpreter: bool = False,
+    include_internal: bool = False,
+    check_keys: bool = True,
+    check_fallbacks: bool = True,
+    registry=None,
+    **check_options,
+) -> PicklabilityReport:
     """Check every fn, key and element coder of a built pipeline; one report, labelled by transform.
 
     ``backend`` defaults to the pickler the pipeline's own options select (Beam's
@@ -139,10 +147,14 @@ def check_pipeline(pipeline, *, backend: str | None = None, fresh_interpreter: b
         backend, pickle_library = "beam", _pickle_library(pipeline)
     targets = pipeline_fns(pipeline, include_internal=include_internal)
     reports = check_many(
-        [(label, obj) for label, _, obj in targets], backend=backend, pickle_library=pickle_library,
-        fresh_interpreter=fresh_interpreter, root_names=[root for _, root, _ in targets], **check_options)
-    merged = PicklabilityReport.merge(reports, label=None,
-                                      backend=reports[0].backend if reports else backend)
+        [(label, obj) for label, _, obj in targets],
+        backend=backend,
+        pickle_library=pickle_library,
+        fresh_interpreter=fresh_interpreter,
+        root_names=[root for _, root, _ in targets],
+        **check_options,
+    )
+    merged = PicklabilityReport.merge(reports, label=None, backend=reports[0].backend if reports else backend)
     merged.root = "pipeline"
     merged.checked = len(targets)
     if check_keys:
@@ -160,11 +172,17 @@ def _key_problems(pipeline, registry) -> list[Problem]:
     problems = []
     for finding in validate_pipeline(pipeline, registry=registry):
         reason, _, inline_fix = finding.reason.partition(" Fix: ")
-        problems.append(Problem(
-            path=f"{finding.transform} key", type_name=_type_name(finding.key_type),
-            error=reason,
-            advice=finding.fix or inline_fix or "key this grouping by a type with a deterministic coder",
-            severity=ERROR, label=finding.label, kind="key"))
+        problems.append(
+            Problem(
+                path=f"{finding.transform} key",
+                type_name=_type_name(finding.key_type),
+                error=reason,
+                advice=finding.fix or inline_fix or "key this grouping by a type with a deterministic coder",
+                severity=ERROR,
+                label=finding.label,
+                kind="key",
+            )
+        )
     return problems
 
 
@@ -190,13 +208,20 @@ def _fallback_problems(pipeline) -> list[Problem]:
                     checked.add(cls)
                     coder = typecoders.registry.get_coder(cls)
                     if _pickles(coder):
-                        problems.append(Problem(
-                            path=f"output {tag}" if tag not in (None, "None") else "output",
-                            type_name=_type_name(cls),
-                            error=(f"{_what(hint, cls)} encoded by Beam with {type(coder).__name__}, which "
-                                   "pickles each value: slow, and not deterministic"),
-                            advice=_fallback_advice(cls),
-                            severity=WARNING, label=applied.full_label, kind="fallback"))
+                        problems.append(
+                            Problem(
+                                path=f"output {tag}" if tag not in (None, "None") else "output",
+                                type_name=_type_name(cls),
+                                error=(
+                                    f"{_what(hint, cls)} encoded by Beam with {type(coder).__name__}, which "
+                                    "pickles each value: slow, and not deterministic"
+                                ),
+                                advice=_fallback_advice(cls),
+                                severity=WARNING,
+                                label=applied.full_label,
+                                kind="fallback",
+                            )
+                        )
 
     def include_producer(applied) -> bool:
         """Outputs of the user's own fns; Beam's internal transforms are not the user's to fix."""
@@ -220,10 +245,14 @@ def _fallback_advice(cls: type) -> str:
     from coders.registry import registry
 
     if not registry.fallbacks_in(cls):
-        return (f"coderkit derives an exact coder for {cls.__name__}: call coders.beam.install() before "
-                "building the pipeline (it registers coderkit's coders with Beam)")
-    return (f"register a coder (coders.register_coder({cls.__name__}, coder)) and call coders.beam.install(); "
-            f"if {cls.__name__} is your own class, making it a dataclass or NamedTuple lets coderkit derive one")
+        return (
+            f"coderkit derives an exact coder for {cls.__name__}: call coders.beam.install() before "
+            "building the pipeline (it registers coderkit's coders with Beam)"
+        )
+    return (
+        f"register a coder (coders.register_coder({cls.__name__}, coder)) and call coders.beam.install(); "
+        f"if {cls.__name__} is your own class, making it a dataclass or NamedTuple lets coderkit derive one"
+    )
 
 
 def _leaf_classes(hint) -> list[type]:
@@ -238,8 +267,13 @@ def _leaf_classes(hint) -> list[type]:
                 if a is not Ellipsis:
                     walk(a)
             return
-        if isinstance(h, type) and not issubclass(h, _NATIVE) and h not in (tuple, list, dict, set, frozenset) \
-                and h not in out and h.__module__ != "typing":
+        if (
+            isinstance(h, type)
+            and not issubclass(h, _NATIVE)
+            and h not in (tuple, list, dict, set, frozenset)
+            and h not in out
+            and h.__module__ != "typing"
+        ):
             out.append(h)
 
     walk(hint)

@@ -22,15 +22,20 @@ _MARKER = "check_picklable"
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("coderkit")
-    group.addoption("--check-picklable", action="store_true", default=False,
-                    help="check the fns of every Beam pipeline a test builds (coderkit)")
+    group.addoption(
+        "--check-picklable",
+        action="store_true",
+        default=False,
+        help="check the fns of every Beam pipeline a test builds (coderkit)",
+    )
 
 
 def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(keys=False, **options): check every Beam pipeline this test builds with "
-        "coderkit's check_pipeline; keys=True also checks grouping keys")
+        "coderkit's check_pipeline; keys=True also checks grouping keys",
+    )
 
 
 @pytest.fixture
@@ -66,8 +71,10 @@ def _fail_if_bad(pipeline, keys: bool, options: dict) -> None:
 
     report = check_pipeline(pipeline, check_keys=keys, check_fallbacks=False, **options)
     if not report.ok:
-        pytest.fail(f"coderkit --check-picklable: this test's pipeline will fail or group wrongly on the workers\n\n{report}",
-                    pytrace=False)
+        pytest.fail(
+            f"coderkit --check-picklable: this test's pipeline will fail or group wrongly on the workers\n\n{report}",
+            pytrace=False,
+        )
 
 
 @contextlib.contextmanager

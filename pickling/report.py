@@ -45,8 +45,7 @@ class Leaf:
     aliases: list[str] = field(default_factory=list)  # other paths reaching the same object
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "type": self.type_name, "error": self.error,
-                "aliases": list(self.aliases)}
+        return {"path": self.path, "type": self.type_name, "error": self.error, "aliases": list(self.aliases)}
 
 
 @dataclass
@@ -74,16 +73,19 @@ class Problem:
 
     def to_dict(self) -> dict:
         return {
-            "label": self.label, "severity": self.severity, "kind": self.kind,
-            "path": self.path, "type": self.type_name, "error": self.error,
-            "advice": self.advice, "leaves": [leaf.to_dict() for leaf in self.leaves],
+            "label": self.label,
+            "severity": self.severity,
+            "kind": self.kind,
+            "path": self.path,
+            "type": self.type_name,
+            "error": self.error,
+            "advice": self.advice,
+            "leaves": [leaf.to_dict() for leaf in self.leaves],
         }
 
     def __str__(self) -> str:
         where = f"[{self.label}] " if self.label else ""
-        lines = [f"{self.severity.upper()}: {where}{self.path}",
-                 f"  type:  {self.type_name}",
-                 f"  error: {self.error}"]
+        lines = [f"{self.severity.upper()}: {where}{self.path}", f"  type:  {self.type_name}", f"  error: {self.error}"]
         if len(self.leaves) > 1 or (self.leaves and self.leaves[0].path != self.path):
             lines.append(f"  offenders ({len(self.leaves)}):")
             for leaf in self.leaves:
@@ -131,7 +133,7 @@ class PicklabilityReport:
         self.problems.append(problem)
         return problem
 
-    def extend(self, other: "PicklabilityReport") -> "PicklabilityReport":
+    def extend(self, other: PicklabilityReport) -> PicklabilityReport:
         """Fold ``other`` into this report (problems keep their labels); returns self."""
         for problem in other.problems:
             if problem.label is None and other.label is not None:
@@ -140,30 +142,36 @@ class PicklabilityReport:
         if other.size_bytes is not None:
             self.size_bytes = (self.size_bytes or 0) + other.size_bytes
         prefix = f"[{other.label}] " if other.label and other.label != self.label else ""
-        self.largest = sorted(self.largest + [(prefix + p, n) for p, n in other.largest],
-                              key=lambda item: -item[1])[:10]
+        self.largest = sorted(self.largest + [(prefix + p, n) for p, n in other.largest], key=lambda item: -item[1])[
+            :10
+        ]
         self.modules = sorted(set(self.modules) | set(other.modules))
         self.checked += other.checked
         return self
 
     @classmethod
-    def merge(cls, reports: Iterable["PicklabilityReport"], *, label: str | None = None,
-              backend: str | None = None) -> "PicklabilityReport":
+    def merge(
+        cls, reports: Iterable[PicklabilityReport], *, label: str | None = None, backend: str | None = None
+    ) -> PicklabilityReport:
         """One report covering many (e.g. every transform of a pipeline)."""
         reports = list(reports)
-        merged = cls(backend=backend or (reports[0].backend if reports else "beam"), label=label,
-                     checked=0)
+        merged = cls(backend=backend or (reports[0].backend if reports else "beam"), label=label, checked=0)
         for report in reports:
             merged.extend(report)
         return merged
 
     def to_dict(self) -> dict:
         return {
-            "ok": self.ok, "backend": self.backend, "label": self.label, "root": self.root,
-            "checked": self.checked, "size_bytes": self.size_bytes,
+            "ok": self.ok,
+            "backend": self.backend,
+            "label": self.label,
+            "root": self.root,
+            "checked": self.checked,
+            "size_bytes": self.size_bytes,
             "largest": [[path, size] for path, size in self.largest],
             "modules": list(self.modules),
-            "errors": len(self.errors), "warnings": len(self.warnings),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -178,15 +186,19 @@ class PicklabilityReport:
         keys = ""
         if any(p.kind == "key" for p in self.errors):
             keys = f", {'and' if unpicklable else 'but'} grouping keys are not deterministic"
-        return (f"{what}: {verdict} with backend {self.backend!r}{keys} "
-                f"({len(self.errors)} error(s), {len(self.warnings)} warning(s){size})")
+        return (
+            f"{what}: {verdict} with backend {self.backend!r}{keys} "
+            f"({len(self.errors)} error(s), {len(self.warnings)} warning(s){size})"
+        )
 
     def __str__(self) -> str:
         blocks = [self.summary()]
         blocks.extend(str(p) for p in self.problems)
         if self.largest and (self.size_bytes or 0) >= 1024:
-            blocks.append("largest contributors:\n" + "\n".join(
-                f"  {_human(size):>10}  {path}" for path, size in self.largest[:5]))
+            blocks.append(
+                "largest contributors:\n"
+                + "\n".join(f"  {_human(size):>10}  {path}" for path, size in self.largest[:5])
+            )
         if self.modules:
             blocks.append("modules the workers must be able to import: " + ", ".join(self.modules))
         return "\n\n".join(blocks)

@@ -50,17 +50,30 @@ from coders import speedups
 from coders.errors import DecodeError
 
 __all__ = [
-    "load", "iter_records", "iter_batches", "dump",
-    "part_files", "iter_values", "PickleFileDecoder", "SafeUnpickler", "UnsafeGlobalError",
-    "SAFE_GLOBALS", "restore_namedtuple", "SparkRow", "restore_spark_row",
-    "split_java_byte_arrays", "java_serialize_byte_arrays",
-    "NULL_WRITABLE", "BYTES_WRITABLE", "BATCHES_PER_RECORD",
+    "BATCHES_PER_RECORD",
+    "BYTES_WRITABLE",
+    "NULL_WRITABLE",
+    "SAFE_GLOBALS",
+    "PickleFileDecoder",
+    "SafeUnpickler",
+    "SparkRow",
+    "UnsafeGlobalError",
+    "dump",
+    "iter_batches",
+    "iter_records",
+    "iter_values",
+    "java_serialize_byte_arrays",
+    "load",
+    "part_files",
+    "restore_namedtuple",
+    "restore_spark_row",
+    "split_java_byte_arrays",
 ]
 
 NULL_WRITABLE = "org.apache.hadoop.io.NullWritable"
 BYTES_WRITABLE = "org.apache.hadoop.io.BytesWritable"
 BATCHES_PER_RECORD = 10  # Spark's saveAsObjectFile groups 10 byte[] per SequenceFile record
-PICKLE_PROTOCOL = 5      # what PySpark writes on Python 3.8+ (pickle.HIGHEST_PROTOCOL)
+PICKLE_PROTOCOL = 5  # what PySpark writes on Python 3.8+ (pickle.HIGHEST_PROTOCOL)
 
 # ---------------------------------------------------------------------------------------------
 # Java object serialization of byte[][]
@@ -71,21 +84,23 @@ TC_NULL, TC_REFERENCE, TC_CLASSDESC, TC_ARRAY, TC_ENDBLOCKDATA = 0x70, 0x71, 0x7
 BASE_WIRE_HANDLE = 0x7E0000
 SC_SERIALIZABLE = 0x02
 # serialVersionUIDs the JVM computes for the array classes (what ObjectOutputStream writes)
-BYTE_ARRAY_ARRAY_UID = 0x4BFD19156767DB37   # [[B
-BYTE_ARRAY_UID = 0xACF317F8060854E0        # [B
+BYTE_ARRAY_ARRAY_UID = 0x4BFD19156767DB37  # [[B
+BYTE_ARRAY_UID = 0xACF317F8060854E0  # [B
 
 _INT32 = struct.Struct(">i")
 _U16 = struct.Struct(">H")
 _UINT32 = struct.Struct(">I")
 # What Spark's ObjectOutputStream writes, byte for byte: the decoder's fast path checks these
-_SPARK_HEAD = bytes.fromhex("aced0005" "7572" "0003") + b"[[B" + bytes.fromhex("4bfd19156767db37" "020000" "7870")
-_SPARK_FIRST = bytes.fromhex("7572" "0002") + b"[B" + bytes.fromhex("acf317f8060854e0" "020000" "7870")
-_SPARK_REF = bytes.fromhex("7571" "007e0002")
+_SPARK_HEAD = bytes.fromhex("aced000575720003") + b"[[B" + bytes.fromhex("4bfd19156767db370200007870")
+_SPARK_FIRST = bytes.fromhex("75720002") + b"[B" + bytes.fromhex("acf317f8060854e00200007870")
+_SPARK_REF = bytes.fromhex("7571007e0002")
 _ELEMENT_HEAD = struct.Struct(">6sI")
 # PickleFileDecoder's fast loop and its per-value substring test in C, when the accelerator is built
 _load_spark_batches = speedups.load_spark_batches  # None on the pure-Python path
 _contains = speedups.contains or operator.contains
-_SPARK_PREFIX = struct.Struct(">24si19sI")  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
+_SPARK_PREFIX = struct.Struct(
+    ">24si19sI"
+)  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
 
 
 class _JavaFormatError(Exception):
@@ -100,7 +115,7 @@ def _reference(data, pos: int, end: int, handles: list, kind: type, what: str):
     """Resolve a TC_REFERENCE at ``pos`` (a 4-byte handle) to an earlier ``what``; returns it and the next position."""
     if pos + 5 > end:
         raise _JavaFormatError(f"truncated reference to a {what}", pos)
-    handle = int.from_bytes(data[pos + 1:pos + 5], "big") - BASE_WIRE_HANDLE
+    handle = int.from_bytes(data[pos + 1 : pos + 5], "big") - BASE_WIRE_HANDLE
     target = handles[handle] if 0 <= handle < len(handles) else None
     if not isinstance(target, kind):
         raise _JavaFormatError(f"TC_REFERENCE to handle {handle + BASE_WIRE_HANDLE:#x} is not a {what}", pos)
@@ -115,7 +130,9 @@ def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
     if tc == TC_REFERENCE:
         return _reference(data, pos, len(data), handles, str, "class descriptor")
     if tc != TC_CLASSDESC:
-        raise _JavaFormatError(f"expected a class descriptor (TC_CLASSDESC 0x72 or TC_REFERENCE 0x71), found {tc:#04x}", pos)
+        raise _JavaFormatError(
+            f"expected a class descriptor (TC_CLASSDESC 0x72 or TC_REFERENCE 0x71), found {tc:#04x}", pos
+        )
     if pos + 3 > len(data):
         raise _JavaFormatError("truncated class descriptor", pos)
     (name_len,) = _U16.unpack_from(data, pos + 1)
@@ -124,7 +141,7 @@ def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
     if stop > len(data):
         raise _JavaFormatError("truncated class descriptor", pos)
     try:
-        name = bytes(data[start:start + name_len]).decode("utf-8")
+        name = bytes(data[start : start + name_len]).decode("utf-8")
     except UnicodeDecodeError:
         raise _JavaFormatError("class name is not valid (modified) UTF-8", start) from None
     p = start + name_len + 8
@@ -132,11 +149,17 @@ def _read_class_desc(data, pos: int, handles: list) -> tuple[str, int]:
     (n_fields,) = _U16.unpack_from(data, p + 1)
     p += 3
     if not flags & SC_SERIALIZABLE or n_fields:
-        raise _JavaFormatError(f"class descriptor {name!r} is not a serializable array class (flags {flags:#04x}, {n_fields} fields)", pos)
+        raise _JavaFormatError(
+            f"class descriptor {name!r} is not a serializable array class (flags {flags:#04x}, {n_fields} fields)", pos
+        )
     if data[p] != TC_ENDBLOCKDATA:
-        raise _JavaFormatError(f"class descriptor {name!r} has an annotation (expected TC_ENDBLOCKDATA 0x78, found {data[p]:#04x})", p)
+        raise _JavaFormatError(
+            f"class descriptor {name!r} has an annotation (expected TC_ENDBLOCKDATA 0x78, found {data[p]:#04x})", p
+        )
     if data[p + 1] != TC_NULL:
-        raise _JavaFormatError(f"class descriptor {name!r} has a superclass (expected TC_NULL 0x70, found {data[p + 1]:#04x})", p + 1)
+        raise _JavaFormatError(
+            f"class descriptor {name!r} has a superclass (expected TC_NULL 0x70, found {data[p + 1]:#04x})", p + 1
+        )
     handles.append(name)
     return name, p + 2
 
@@ -149,7 +172,9 @@ def _java_header(data) -> tuple[int, int, list]:
             raise _JavaFormatError("truncated Java serialization stream header", 0)
         raise _JavaFormatError(f"not a Java serialization stream (magic {bytes(data[:4]).hex()}, expected aced0005)", 0)
     if end < 5 or data[4] != TC_ARRAY:
-        raise _JavaFormatError("expected TC_ARRAY 0x75 holding byte[][]" + (" (truncated)" if end < 5 else f", found {data[4]:#04x}"), 4)
+        raise _JavaFormatError(
+            "expected TC_ARRAY 0x75 holding byte[][]" + (" (truncated)" if end < 5 else f", found {data[4]:#04x}"), 4
+        )
     handles: list = []
     name, pos = _read_class_desc(data, 5, handles)
     if name != "[[B":
@@ -181,7 +206,7 @@ def _read_element(data, mv, pos: int, handles: list, index: int, count: int) -> 
         start = pos + 4
         if not 0 <= length <= end - start:
             raise _JavaFormatError(f"byte[] of length {length} runs past the end of the value ({end} bytes)", pos)
-        chunk = mv[start:start + length]
+        chunk = mv[start : start + length]
         handles.append(chunk)
         return chunk, start + length
     if tc == TC_REFERENCE:
@@ -353,11 +378,12 @@ SAFE_GLOBALS = frozenset(
     + [f"datetime.{n}" for n in ("date", "time", "datetime", "timedelta", "timezone")]
     + [
         "decimal.Decimal",
-        "copyreg._reconstructor",   # protocol 0/1 objects: calls base.__new__ on an allowed class
-        "_codecs.encode",           # protocol 2 bytes: _codecs.encode(text, "latin1")
+        "copyreg._reconstructor",  # protocol 0/1 objects: calls base.__new__ on an allowed class
+        "_codecs.encode",  # protocol 2 bytes: _codecs.encode(text, "latin1")
         "pyspark.serializers._restore",  # namedtuples, rebuilt by restore_namedtuple
         "pyspark.sql.types._create_row",  # DataFrame rows, rebuilt as SparkRow
-        "pickling.spark.restore_namedtuple", "pickling.spark.restore_spark_row",  # their re-pickled forms
+        "pickling.spark.restore_namedtuple",
+        "pickling.spark.restore_spark_row",  # their re-pickled forms
     ]
 )
 
@@ -365,8 +391,16 @@ SAFE_GLOBALS = frozenset(
 class UnsafeGlobalError(pickle.UnpicklingError):
     """Safe mode met a global it does not allow. Names it, the file, the record, and the fix."""
 
-    def __init__(self, module: str, name: str, *, file: str | None = None, record: int | None = None,
-                 offset: int | None = None, reason: str | None = None):
+    def __init__(
+        self,
+        module: str,
+        name: str,
+        *,
+        file: str | None = None,
+        record: int | None = None,
+        offset: int | None = None,
+        reason: str | None = None,
+    ):
         self.module = module
         self.name = name
         self.reason = reason
@@ -389,15 +423,17 @@ class UnsafeGlobalError(pickle.UnpicklingError):
                 where += f" at byte offset {self.offset}"
         top = self.module.split(".")[0]
         if self.reason:
-            return (f"safe mode blocked global '{self.global_name}'{where}: {self.reason}. If you trust this file, "
-                    f"allow exactly this name with allow=['{self.global_name}'], or load with safe=False (CLI: --trust)")
+            return (
+                f"safe mode blocked global '{self.global_name}'{where}: {self.reason}. If you trust this file, "
+                f"allow exactly this name with allow=['{self.global_name}'], or load with safe=False (CLI: --trust)"
+            )
         return (
             f"safe mode blocked global '{self.global_name}'{where}: unpickling it could run code. "
             f"If you trust this file, allow it with allow=['{self.global_name}'] (or allow=['{top}.*']), "
             f"or load with safe=False (CLI: --trust)"
         )
 
-    def locate(self, file: str, record: int | None, offset: int | None) -> "UnsafeGlobalError":
+    def locate(self, file: str, record: int | None, offset: int | None) -> UnsafeGlobalError:
         self.file, self.record, self.offset = file, record, offset
         self.args = (self._message(),)
         return self
@@ -467,13 +503,15 @@ class SafeUnpickler(pickle.Unpickler):
         home = getattr(obj, "__module__", None)
         if not isinstance(home, str) or not (f"{home}.".startswith(self._prefixes)):
             raise UnsafeGlobalError(
-                module, name, reason=f"it resolves to an object of module {home!r}, outside the allowed modules")
+                module, name, reason=f"it resolves to an object of module {home!r}, outside the allowed modules"
+            )
         return obj
 
 
 # ---------------------------------------------------------------------------------------------
 # Decoding one SequenceFile value
 # ---------------------------------------------------------------------------------------------
+
 
 def _where(file: str, record: int | None, offset: int | None) -> str:
     if record is not None:
@@ -520,8 +558,15 @@ class PickleFileDecoder:
         self.decode_into(value, out, file, record, offset)
         return out
 
-    def decode_into(self, value, out: list, file: str = "<bytes>", record: int | None = None,
-                    offset: int | None = None, base: int = 0) -> None:
+    def decode_into(
+        self,
+        value,
+        out: list,
+        file: str = "<bytes>",
+        record: int | None = None,
+        offset: int | None = None,
+        base: int = 0,
+    ) -> None:
         """Append the objects of one value (``value[base:]``) to ``out``.
 
         This is :func:`split_java_byte_arrays`'s loop fused with unpickling, so each batch
@@ -532,7 +577,9 @@ class PickleFileDecoder:
         if not isinstance(value, (bytes, bytearray)):
             raise DecodeError(
                 f"{_where(file, record, offset)} has a value of type {type(value).__name__}, expected the bytes of a "
-                "BytesWritable (is this a saveAsPickleFile output?)", offset=offset)
+                "BytesWritable (is this a saveAsPickleFile output?)",
+                offset=offset,
+            )
         data = value
         size = len(value) - base  # the Java stream's size, for messages
         i = 0
@@ -544,8 +591,9 @@ class PickleFileDecoder:
             done = count = 0  # elements loaded by the fast path, of how many
             if _load_spark_batches is not None:
                 # the loop below in C (coders.speedups): it stops where the loop would break or fail
-                done, count, pos, bad = _load_spark_batches(data, base, loads, out, _SPARK_HEAD, _SPARK_FIRST,
-                                                            _SPARK_REF)
+                done, count, pos, bad = _load_spark_batches(
+                    data, base, loads, out, _SPARK_HEAD, _SPARK_FIRST, _SPARK_REF
+                )
                 i = done
                 if bad is not None:
                     raise _BadBatch(bad)
@@ -559,7 +607,7 @@ class PickleFileDecoder:
                 # exactly what Spark writes: header, count, first element with a new [B class descriptor
                 start = base + 51
                 pos = start + length
-                if 0 < count and pos <= end:
+                if count > 0 and pos <= end:
                     extend = out.extend
                     mv = memoryview(data)
                     chunk = mv[start:pos]
@@ -605,11 +653,15 @@ class PickleFileDecoder:
         except _JavaFormatError as e:
             raise DecodeError(
                 f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {e.offset} of the "
-                f"{size}-byte value: {e}", offset=offset) from None
+                f"{size}-byte value: {e}",
+                offset=offset,
+            ) from None
         except _BadBatch as e:
             raise DecodeError(
                 f"{_where(file, record, offset)}: pickled batch {i} is a {type(e.batch).__name__}, "
-                "expected the list PySpark's BatchedSerializer writes", offset=offset) from None
+                "expected the list PySpark's BatchedSerializer writes",
+                offset=offset,
+            ) from None
         except UnsafeGlobalError as e:
             raise e.locate(file, record, offset) from None
         except Exception as e:
@@ -619,10 +671,14 @@ class PickleFileDecoder:
             except _JavaFormatError as framing:
                 raise DecodeError(
                     f"{_where(file, record, offset)}: bad Java-serialized byte[][] at byte {framing.offset} of the "
-                    f"{size}-byte value: {framing}", offset=offset) from None
+                    f"{size}-byte value: {framing}",
+                    offset=offset,
+                ) from None
             raise DecodeError(
                 f"{_where(file, record, offset)}: pickled batch {i} ({len(chunk)} bytes) does not load: "
-                f"{type(e).__name__}: {e}", offset=offset) from e
+                f"{type(e).__name__}: {e}",
+                offset=offset,
+            ) from e
 
 
 class _BadBatch(Exception):
@@ -633,6 +689,7 @@ class _BadBatch(Exception):
 # ---------------------------------------------------------------------------------------------
 # Files and directories
 # ---------------------------------------------------------------------------------------------
+
 
 def part_files(path) -> list[str]:
     """The data files of ``path``: itself if a file, else its part files in partition order.
@@ -667,7 +724,9 @@ def _check_classes(file: str, key_class: str, value_class: str) -> None:
     if key_class != NULL_WRITABLE or value_class != BYTES_WRITABLE:
         raise DecodeError(
             f"{file} is a SequenceFile of ({key_class}, {value_class}), not a PySpark pickle file "
-            f"({NULL_WRITABLE}, {BYTES_WRITABLE}); read it with coders.hadoop.read_sequence_file", offset=0)
+            f"({NULL_WRITABLE}, {BYTES_WRITABLE}); read it with coders.hadoop.read_sequence_file",
+            offset=0,
+        )
 
 
 def _check_raw_record(file: str, number: int | None, position: int, key: bytes, raw: bytes) -> None:
@@ -677,7 +736,8 @@ def _check_raw_record(file: str, number: int | None, position: int, key: bytes, 
         raise DecodeError(
             f"{_where(file, number, position)}: not a NullWritable key and a BytesWritable value ({len(key)} key "
             f"byte(s); {len(raw)} value bytes" + (f" declaring {declared}" if declared is not None else "") + ")",
-            offset=position)
+            offset=position,
+        )
 
 
 def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
@@ -758,9 +818,12 @@ def _unpicklable(pickler, batch: list, first: int, error: Exception) -> pickle.P
             return pickle.PicklingError(
                 f"dump: object {first + i} ({type(obj).__module__}.{type(obj).__qualname__} {shown}) cannot be "
                 f"pickled: {type(e).__name__}: {e}. Fix: make it picklable (pickling.check_picklable shows the "
-                "path to the culprit) or leave it out; nothing was written")
-    return pickle.PicklingError(f"dump: the batch starting at object {first} cannot be pickled: "
-                                f"{type(error).__name__}: {error}; nothing was written")
+                "path to the culprit) or leave it out; nothing was written"
+            )
+    return pickle.PicklingError(
+        f"dump: the batch starting at object {first} cannot be pickled: "
+        f"{type(error).__name__}: {error}; nothing was written"
+    )
 
 
 def _remove_spark_output(path: str) -> None:
@@ -770,13 +833,23 @@ def _remove_spark_output(path: str) -> None:
     if foreign:
         raise FileExistsError(
             f"{path!r} holds more than a pickle-file output ({', '.join(sorted(foreign)[:5])}): refusing to overwrite "
-            "it; remove it yourself or choose another path")
+            "it; remove it yourself or choose another path"
+        )
     for name in names:
         os.remove(os.path.join(path, name))
 
 
-def dump(objects: Iterable, path, batch_size: int = 10, *, directory: bool = True, overwrite: bool = False,
-         compression: str = "none", codec: str | None = None, pickler: Callable[[Any], bytes] | None = None) -> None:
+def dump(
+    objects: Iterable,
+    path,
+    batch_size: int = 10,
+    *,
+    directory: bool = True,
+    overwrite: bool = False,
+    compression: str = "none",
+    codec: str | None = None,
+    pickler: Callable[[Any], bytes] | None = None,
+) -> None:
     """Write ``objects`` as PySpark's ``saveAsPickleFile`` does, so ``sc.pickleFile`` reads them back.
 
     ``directory=True`` writes ``path/part-00000`` then ``path/_SUCCESS`` (like Spark);

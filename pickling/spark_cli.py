@@ -103,11 +103,15 @@ def _decode_failure(e: DecodeError) -> str:
     cause = e.__cause__
     if isinstance(cause, ImportError):
         module = getattr(cause, "name", None) or "a module"
-        return (f"cannot load: {e}. The file refers to {module!r}, which this Python cannot import: "
-                f"install it or add it to PYTHONPATH, then run again")
+        return (
+            f"cannot load: {e}. The file refers to {module!r}, which this Python cannot import: "
+            f"install it or add it to PYTHONPATH, then run again"
+        )
     if isinstance(cause, AttributeError):
-        return (f"cannot load: {e}. The file refers to a class or function this Python's version of its "
-                f"module does not define: use the code the file was written with")
+        return (
+            f"cannot load: {e}. The file refers to a class or function this Python's version of its "
+            f"module does not define: use the code the file was written with"
+        )
     return f"malformed file: {e}"
 
 
@@ -120,18 +124,30 @@ def _non_negative(text: str) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "spark-pickle", help="read PySpark saveAsPickleFile output",
-        description="Read PySpark RDD.saveAsPickleFile output without Spark.")
+        "spark-pickle",
+        help="read PySpark saveAsPickleFile output",
+        description="Read PySpark RDD.saveAsPickleFile output without Spark.",
+    )
     commands = parser.add_subparsers(dest="spark_pickle_command", metavar="ACTION")
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
     dump = commands.add_parser(
-        "dump", help="print the objects as JSON lines",
+        "dump",
+        help="print the objects as JSON lines",
         description="Print every object of a pickle file or directory as one JSON line. Values JSON cannot hold "
-                    'exactly are written as {"$type": ..., "$repr": ...}. Reads in safe mode unless --trust.')
+        'exactly are written as {"$type": ..., "$repr": ...}. Reads in safe mode unless --trust.',
+    )
     dump.add_argument("path", metavar="PATH", help="a part file or a saveAsPickleFile output directory")
     dump.add_argument("--limit", type=_non_negative, default=None, help="print at most N objects")
-    dump.add_argument("--trust", action="store_true",
-                      help="unpickle with every global allowed (runs code from the file: only for files you trust)")
-    dump.add_argument("--allow", action="append", default=[], metavar="PATTERN",
-                      help="also allow this global in safe mode: module.Name or 'module.*' (repeatable)")
+    dump.add_argument(
+        "--trust",
+        action="store_true",
+        help="unpickle with every global allowed (runs code from the file: only for files you trust)",
+    )
+    dump.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also allow this global in safe mode: module.Name or 'module.*' (repeatable)",
+    )
     dump.set_defaults(func=run_dump)

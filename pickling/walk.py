@@ -26,8 +26,20 @@ from typing import Any, NamedTuple
 
 from .backends import Backend
 
-ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes, bytearray, type(Ellipsis),
-                type(NotImplemented), range, slice)
+ATOMIC_TYPES = (
+    type(None),
+    bool,
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    bytearray,
+    type(Ellipsis),
+    type(NotImplemented),
+    range,
+    slice,
+)
 _OPAQUE_TYPE_NAMES = {("numpy", "ndarray"), ("numpy", "dtype"), ("pandas", "DataFrame")}
 
 
@@ -53,8 +65,10 @@ def is_opaque(obj) -> bool:
     known = _OPAQUE_BY_TYPE.get(t)
     if known is None:
         known = _OPAQUE_BY_TYPE[t] = (
-            t in ATOMIC_TYPES or issubclass(t, (io.IOBase, types.ModuleType))
-            or (str(t.__module__).partition(".")[0], t.__name__) in _OPAQUE_TYPE_NAMES)
+            t in ATOMIC_TYPES
+            or issubclass(t, (io.IOBase, types.ModuleType))
+            or (str(t.__module__).partition(".")[0], t.__name__) in _OPAQUE_TYPE_NAMES
+        )
     return known
 
 
@@ -128,8 +142,7 @@ def children(obj, backend: Backend) -> list[Edge]:
         except ValueError:
             return []
     if t is property:
-        return [Edge(f".{n}", getattr(obj, n), "func") for n in ("fget", "fset", "fdel")
-                if getattr(obj, n) is not None]
+        return [Edge(f".{n}", getattr(obj, n), "func") for n in ("fget", "fset", "fdel") if getattr(obj, n) is not None]
     if isinstance(obj, (types.BuiltinFunctionType, types.CodeType)):
         return []
     return reduce_edges(obj, backend)
@@ -190,10 +203,15 @@ def _state_edges(state) -> list[Edge]:
         return []
     if type(state) is dict:
         return [Edge(attr_segment(k), v, "state") for k, v in state.items()]
-    if (type(state) is tuple and len(state) == 2
-            and (state[0] is None or type(state[0]) is dict) and type(state[1]) is dict):
-        return ([Edge(attr_segment(k), v, "state") for k, v in (state[0] or {}).items()]
-                + [Edge(attr_segment(k), v, "state") for k, v in state[1].items()])
+    if (
+        type(state) is tuple
+        and len(state) == 2
+        and (state[0] is None or type(state[0]) is dict)
+        and type(state[1]) is dict
+    ):
+        return [Edge(attr_segment(k), v, "state") for k, v in (state[0] or {}).items()] + [
+            Edge(attr_segment(k), v, "state") for k, v in state[1].items()
+        ]
     return [Edge(".<state>", state, "state")]
 
 
@@ -246,13 +264,15 @@ def global_names(code: types.CodeType) -> dict[str, None]:
 
 def class_edges(cls: type) -> list[Edge]:
     """A class pickled by value carries its dictionary (methods, class attributes) and bases."""
-    edges = [Edge(f".<bases>[{i}]", base, "class") for i, base in enumerate(cls.__bases__)
-             if base is not object]
+    edges = [Edge(f".<bases>[{i}]", base, "class") for i, base in enumerate(cls.__bases__) if base is not object]
     slots = getattr(cls, "__slots__", ())
     slots = (slots,) if isinstance(slots, str) else tuple(slots)
     for key, value in vars(cls).items():
-        if key in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__") \
-                or key in slots or key.startswith("_abc_"):
+        if (
+            key in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__")
+            or key in slots
+            or key.startswith("_abc_")
+        ):
             continue
         edges.append(Edge(attr_segment(key), value, "class-attr"))
     return edges

@@ -22,8 +22,7 @@ def test_readme_python_snippets_run(tmp_path):
     assert len(blocks) >= 5
     script = tmp_path / "readme_snippets.py"
     script.write_text("\n\n".join(blocks))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Order.tags -> SetCoder" in result.stdout and "Order.amount -> FloatCoder" in result.stdout
     assert "VarIntCoder expected int, got float 1.5" in result.stdout

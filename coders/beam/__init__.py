@@ -19,12 +19,21 @@ import importlib
 import apache_beam  # noqa: F401  (this package is the part of coderkit that needs Beam)
 
 _LAZY = {
-    "to_beam": ".adapter", "from_beam": ".adapter", "CoderkitBeamCoder": ".adapter",
-    "install": ".install", "uninstall": ".install", "installed_registry": ".install",
-    "DeterministicGroupByKey": ".gbk", "KeyCheckError": ".gbk",
-    "validate_pipeline": ".validate", "KeyFinding": ".validate",
-    "ReadFromSequenceFile": ".sources", "ReadFromSparkPickleFile": ".sources",
-    "WriteToSequenceFile": ".sources", "SequenceFileSource": ".sources", "SparkPickleFileSource": ".sources",
+    "to_beam": ".adapter",
+    "from_beam": ".adapter",
+    "CoderkitBeamCoder": ".adapter",
+    "install": ".install",
+    "uninstall": ".install",
+    "installed_registry": ".install",
+    "DeterministicGroupByKey": ".gbk",
+    "KeyCheckError": ".gbk",
+    "validate_pipeline": ".validate",
+    "KeyFinding": ".validate",
+    "ReadFromSequenceFile": ".sources",
+    "ReadFromSparkPickleFile": ".sources",
+    "WriteToSequenceFile": ".sources",
+    "SequenceFileSource": ".sources",
+    "SparkPickleFileSource": ".sources",
     "SequenceFileSink": ".sources",
 }
 

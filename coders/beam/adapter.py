@@ -41,7 +41,7 @@ import coders
 from coders.base import Coder
 from coders.errors import CoderNotFoundError, DecodeError
 
-__all__ = ["to_beam", "from_beam", "CoderkitBeamCoder", "NonDeterministicBeamFloatCoder"]
+__all__ = ["CoderkitBeamCoder", "NonDeterministicBeamFloatCoder", "from_beam", "to_beam"]
 
 
 # ------------------------------------------------------------------------------------- wrapper
@@ -304,4 +304,3 @@ def _from_beam(beam_coder, root: str) -> Coder:
             types=(type(beam_coder),),
         )
     return build(beam_coder, [_from_beam(c, root) for c in _beam_components(beam_coder)])
-

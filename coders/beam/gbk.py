@@ -39,7 +39,14 @@ from coders.base import Coder
 from coders.determinism import walk_with_paths
 from coders.errors import CoderError, DeterminismIssue, NonDeterministicCoderError
 
-__all__ = ["DeterministicGroupByKey", "KeyCheckError", "key_type_of", "beam_key_value_types", "resolve_key_coder", "equal_values_apart_issues"]
+__all__ = [
+    "DeterministicGroupByKey",
+    "KeyCheckError",
+    "beam_key_value_types",
+    "equal_values_apart_issues",
+    "key_type_of",
+    "resolve_key_coder",
+]
 
 
 class KeyCheckError(CoderError, ValueError):
@@ -101,7 +108,8 @@ def _type_name(hint) -> str:
 
 def _unknown_key_issue(coder: Coder, label: str, where: str) -> DeterminismIssue:
     return DeterminismIssue(
-        where, coder,
+        where,
+        coder,
         "the key type is unknown (Any), so each key is coded by its runtime type: equal keys of different types "
         "(1, 1.0 and True) get different bytes and land in different groups, and nothing checks the keys before "
         "data moves",
@@ -126,23 +134,32 @@ def equal_values_apart_issues(coder: Coder) -> list[DeterminismIssue]:
     issues = []
     for path, c in walk_with_paths(coder):
         if isinstance(c, UnionCoder):
-            numeric = [t for t in c.member_types
-                       if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)]
+            numeric = [
+                t
+                for t in c.member_types
+                if isinstance(t, type) and issubclass(t, numbers.Number) and not issubclass(t, enum.Enum)
+            ]
             if len(numeric) >= 2:
                 names = ", ".join(t.__name__ for t in numeric)
-                issues.append(DeterminismIssue(
-                    path, c,
-                    f"the union of {names} holds values that compare equal across types (1 == 1.0 == True) but "
-                    "are tagged by type, so equal keys get different bytes and land in different groups",
-                    "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
-                ))
+                issues.append(
+                    DeterminismIssue(
+                        path,
+                        c,
+                        f"the union of {names} holds values that compare equal across types (1 == 1.0 == True) but "
+                        "are tagged by type, so equal keys get different bytes and land in different groups",
+                        "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+                    )
+                )
         elif isinstance(c, DecimalCoder):
-            issues.append(DeterminismIssue(
-                path, c,
-                "Decimal('1.0') == Decimal('1.00') but the scale is part of the bytes, so equal decimal keys "
-                "with different exponents land in different groups",
-                "normalise keys before grouping (d.normalize(), or d.quantize(Decimal('0.01')) for a fixed scale)",
-            ))
+            issues.append(
+                DeterminismIssue(
+                    path,
+                    c,
+                    "Decimal('1.0') == Decimal('1.00') but the scale is part of the bytes, so equal decimal keys "
+                    "with different exponents land in different groups",
+                    "normalise keys before grouping (d.normalize(), or d.quantize(Decimal('0.01')) for a fixed scale)",
+                )
+            )
     return issues
 
 
@@ -164,7 +181,8 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
         unknown = [(path, c) for path, c in walk_with_paths(coder) if isinstance(c, AnyCoder)]
         if unknown:
             raise NonDeterministicCoderError(
-                coder, [_unknown_key_issue(c, label, path) for path, c in unknown], context=context)
+                coder, [_unknown_key_issue(c, label, path) for path, c in unknown], context=context
+            )
         mixed = equal_values_apart_issues(coder)
         if mixed:
             raise NonDeterministicCoderError(coder, mixed, context=context)
@@ -237,10 +255,12 @@ class DeterministicGroupByKey(beam.PTransform):
         coder = resolve_key_coder(_to_typing(beam_key), label, self.registry, allow_unknown=self.check_keys)
         self.key_coder = coder
         encoded = pcoll | "EncodeKeys" >> beam.ParDo(_EncodeKeysFn(coder, self.check_keys, label)).with_output_types(
-            beam_typehints.Tuple[bytes, beam_value])
+            beam_typehints.Tuple[bytes, beam_value]
+        )
         grouped = encoded | "GroupByKey" >> beam.GroupByKey()
         return grouped | "DecodeKeys" >> beam.ParDo(_DecodeKeysFn(coder)).with_output_types(
-            beam_typehints.Tuple[beam_key, beam_typehints.Iterable[beam_value]])
+            beam_typehints.Tuple[beam_key, beam_typehints.Iterable[beam_value]]
+        )
 
     def _full_label(self, pcoll) -> str:
         try:
@@ -254,4 +274,3 @@ class DeterministicGroupByKey(beam.PTransform):
 
     def default_label(self):
         return "DeterministicGroupByKey"
-

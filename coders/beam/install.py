@@ -43,7 +43,7 @@ from coders.base import Coder
 
 from .adapter import to_beam
 
-__all__ = ["install", "uninstall", "installed_registry", "coderkit_coder_for", "CoderkitFallback"]
+__all__ = ["CoderkitFallback", "coderkit_coder_for", "install", "installed_registry", "uninstall"]
 
 _lock = threading.Lock()
 _installed: dict[str, Any] = {}  # "hook" -> CoderkitFallback, "previous" -> Beam's fallback before install

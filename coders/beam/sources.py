@@ -32,8 +32,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.transforms.display import DisplayDataItem
 
 __all__ = [
-    "SequenceFileSource", "SparkPickleFileSource", "SequenceFileSink",
-    "ReadFromSequenceFile", "ReadFromSparkPickleFile", "WriteToSequenceFile",
+    "ReadFromSequenceFile",
+    "ReadFromSparkPickleFile",
+    "SequenceFileSink",
+    "SequenceFileSource",
+    "SparkPickleFileSource",
+    "WriteToSequenceFile",
 ]
 
 
@@ -51,13 +55,25 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
     names, and ``raw=True`` yields the serialized bytes, as :class:`coders.hadoop.SequenceFileReader`.
     """
 
-    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True, *, raw: bool = False,
-                 key_coder=None, value_coder=None):
+    def __init__(
+        self,
+        file_pattern,
+        min_bundle_size: int = 0,
+        validate: bool = True,
+        *,
+        raw: bool = False,
+        key_coder=None,
+        value_coder=None,
+    ):
         self._reader_options = {"raw": raw, "key_coder": key_coder, "value_coder": value_coder}
         super().__init__(
-            _local_directory_pattern(file_pattern), min_bundle_size=min_bundle_size,
+            _local_directory_pattern(file_pattern),
+            min_bundle_size=min_bundle_size,
             # compression is inside the file (records or blocks), never around it
-            compression_type=CompressionTypes.UNCOMPRESSED, splittable=True, validate=validate)
+            compression_type=CompressionTypes.UNCOMPRESSED,
+            splittable=True,
+            validate=validate,
+        )
 
     # ---- what a subclass changes -------------------------------------------------------------
 
@@ -78,20 +94,19 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
     def read_records(self, file_name, range_tracker):
         # (no split_points_unclaimed callback: how many sync entries lie ahead is unknown until read)
         start = range_tracker.start_position() or 0
-        with self.open_file(file_name) as f:
-            with self._open_reader(f) as reader:
-                self._check_header(file_name, reader)
-                # from the first sync entry at or after start (the first record if start is in the header);
-                # the file's first record is a split point even with no sync entry before it
-                unclaimed_first = reader.header_end  # cleared once anything is read
-                for record in reader.positioned_records(start, None):
-                    if record.at_sync or record.position == unclaimed_first:
-                        unclaimed_first = -1
-                        if not range_tracker.try_claim(record.position):
-                            return
-                    else:
-                        range_tracker.set_current_position(record.position)
-                    yield from self._outputs(file_name, reader, record)
+        with self.open_file(file_name) as f, self._open_reader(f) as reader:
+            self._check_header(file_name, reader)
+            # from the first sync entry at or after start (the first record if start is in the header);
+            # the file's first record is a split point even with no sync entry before it
+            unclaimed_first = reader.header_end  # cleared once anything is read
+            for record in reader.positioned_records(start, None):
+                if record.at_sync or record.position == unclaimed_first:
+                    unclaimed_first = -1
+                    if not range_tracker.try_claim(record.position):
+                        return
+                else:
+                    range_tracker.set_current_position(record.position)
+                yield from self._outputs(file_name, reader, record)
 
 
 class SparkPickleFileSource(SequenceFileSource):
@@ -101,8 +116,14 @@ class SparkPickleFileSource(SequenceFileSource):
     only plain data and the allowlisted globals unpickle.
     """
 
-    def __init__(self, file_pattern, safe: bool = False, allow: Iterable[str] = (), min_bundle_size: int = 0,
-                 validate: bool = True):
+    def __init__(
+        self,
+        file_pattern,
+        safe: bool = False,
+        allow: Iterable[str] = (),
+        min_bundle_size: int = 0,
+        validate: bool = True,
+    ):
         from pickling.spark import PickleFileDecoder
 
         self._decoder = PickleFileDecoder(safe=safe, allow=allow)  # checks the allowlist now
@@ -131,11 +152,25 @@ class SparkPickleFileSource(SequenceFileSource):
 class ReadFromSequenceFile(beam.PTransform):
     """Read ``(key, value)`` pairs from SequenceFiles matching ``pattern`` (or a local output directory)."""
 
-    def __init__(self, file_pattern, min_bundle_size: int = 0, validate: bool = True, *, raw: bool = False,
-                 key_coder=None, value_coder=None):
+    def __init__(
+        self,
+        file_pattern,
+        min_bundle_size: int = 0,
+        validate: bool = True,
+        *,
+        raw: bool = False,
+        key_coder=None,
+        value_coder=None,
+    ):
         super().__init__()
-        self._source = SequenceFileSource(file_pattern, min_bundle_size=min_bundle_size, validate=validate, raw=raw,
-                                          key_coder=key_coder, value_coder=value_coder)
+        self._source = SequenceFileSource(
+            file_pattern,
+            min_bundle_size=min_bundle_size,
+            validate=validate,
+            raw=raw,
+            key_coder=key_coder,
+            value_coder=value_coder,
+        )
 
     def expand(self, pbegin):
         return pbegin | beam.io.Read(self._source)
@@ -144,11 +179,18 @@ class ReadFromSequenceFile(beam.PTransform):
 class ReadFromSparkPickleFile(beam.PTransform):
     """Read the objects of PySpark ``saveAsPickleFile`` output matching ``pattern`` (or its directory)."""
 
-    def __init__(self, file_pattern, safe: bool = False, allow: Iterable[str] = (), min_bundle_size: int = 0,
-                 validate: bool = True):
+    def __init__(
+        self,
+        file_pattern,
+        safe: bool = False,
+        allow: Iterable[str] = (),
+        min_bundle_size: int = 0,
+        validate: bool = True,
+    ):
         super().__init__()
-        self._source = SparkPickleFileSource(file_pattern, safe=safe, allow=allow, min_bundle_size=min_bundle_size,
-                                             validate=validate)
+        self._source = SparkPickleFileSource(
+            file_pattern, safe=safe, allow=allow, min_bundle_size=min_bundle_size, validate=validate
+        )
 
     def expand(self, pbegin):
         return pbegin | beam.io.Read(self._source)
@@ -157,6 +199,7 @@ class ReadFromSparkPickleFile(beam.PTransform):
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
+
 
 class SequenceFileSink(filebasedsink.FileBasedSink):
     """Writes ``(key, value)`` pairs as one SequenceFile per shard with :class:`coders.hadoop.SequenceFileWriter`.
@@ -167,14 +210,30 @@ class SequenceFileSink(filebasedsink.FileBasedSink):
     opening a writer on a throwaway file, so a bad class or codec never reaches a worker.
     """
 
-    def __init__(self, file_path_prefix, key_coder, value_coder, *, compression: str = "none",
-                 codec: str | None = None, metadata: dict | None = None, sync_interval: int | None = None,
-                 block_size: int | None = None, file_name_suffix: str = "", num_shards: int = 0,
-                 shard_name_template: str | None = None):
+    def __init__(
+        self,
+        file_path_prefix,
+        key_coder,
+        value_coder,
+        *,
+        compression: str = "none",
+        codec: str | None = None,
+        metadata: dict | None = None,
+        sync_interval: int | None = None,
+        block_size: int | None = None,
+        file_name_suffix: str = "",
+        num_shards: int = 0,
+        shard_name_template: str | None = None,
+    ):
         super().__init__(
-            file_path_prefix, coder=None, file_name_suffix=file_name_suffix, num_shards=num_shards,
-            shard_name_template=shard_name_template, mime_type="application/octet-stream",
-            compression_type=CompressionTypes.UNCOMPRESSED)  # compression is inside the file
+            file_path_prefix,
+            coder=None,
+            file_name_suffix=file_name_suffix,
+            num_shards=num_shards,
+            shard_name_template=shard_name_template,
+            mime_type="application/octet-stream",
+            compression_type=CompressionTypes.UNCOMPRESSED,
+        )  # compression is inside the file
         self.key_coder = key_coder
         self.value_coder = value_coder
         self.writer_options = {"compression": compression, "codec": codec, "metadata": dict(metadata or {})}
@@ -199,8 +258,12 @@ class SequenceFileSink(filebasedsink.FileBasedSink):
 
     def display_data(self):
         data = super().display_data()
-        data.update(key_class=self.key_class, value_class=self.value_class,
-                    compression=self.writer_options["compression"], codec=str(self.writer_options["codec"]))
+        data.update(
+            key_class=self.key_class,
+            value_class=self.value_class,
+            compression=self.writer_options["compression"],
+            codec=str(self.writer_options["codec"]),
+        )
         return data
 
     def open(self, temp_path):
@@ -213,7 +276,8 @@ class SequenceFileSink(filebasedsink.FileBasedSink):
             shown = repr(value)
             raise TypeError(
                 f"WriteToSequenceFile takes (key, value) pairs, got {type(value).__name__} "
-                f"{shown[:77] + '...' if len(shown) > 80 else shown}: map your elements to 2-tuples first")
+                f"{shown[:77] + '...' if len(shown) > 80 else shown}: map your elements to 2-tuples first"
+            )
         file_handle.append(value[0], value[1])
 
     def close(self, file_handle):
@@ -230,15 +294,35 @@ class WriteToSequenceFile(beam.PTransform):
     is the PCollection of the written file names.
     """
 
-    def __init__(self, file_path_prefix, key_coder, value_coder, *, compression: str = "none",
-                 codec: str | None = None, metadata: dict | None = None, sync_interval: int | None = None,
-                 block_size: int | None = None, file_name_suffix: str = "", num_shards: int = 0,
-                 shard_name_template: str | None = None):
+    def __init__(
+        self,
+        file_path_prefix,
+        key_coder,
+        value_coder,
+        *,
+        compression: str = "none",
+        codec: str | None = None,
+        metadata: dict | None = None,
+        sync_interval: int | None = None,
+        block_size: int | None = None,
+        file_name_suffix: str = "",
+        num_shards: int = 0,
+        shard_name_template: str | None = None,
+    ):
         super().__init__()
         self._sink = SequenceFileSink(
-            file_path_prefix, key_coder, value_coder, compression=compression, codec=codec, metadata=metadata,
-            sync_interval=sync_interval, block_size=block_size, file_name_suffix=file_name_suffix,
-            num_shards=num_shards, shard_name_template=shard_name_template)
+            file_path_prefix,
+            key_coder,
+            value_coder,
+            compression=compression,
+            codec=codec,
+            metadata=metadata,
+            sync_interval=sync_interval,
+            block_size=block_size,
+            file_name_suffix=file_name_suffix,
+            num_shards=num_shards,
+            shard_name_template=shard_name_template,
+        )
 
     def expand(self, pcoll):
         return pcoll | beam.io.Write(self._sink)

@@ -45,7 +45,7 @@ from apache_beam.typehints import typehints as beam_typehints
 
 from .gbk import DeterministicGroupByKey, _to_typing, _type_name, beam_key_value_types
 
-__all__ = ["KeyFinding", "validate_pipeline", "RULES"]
+__all__ = ["RULES", "KeyFinding", "validate_pipeline"]
 
 
 @dataclasses.dataclass
@@ -78,11 +78,17 @@ class KeyContext:
     registry: Any
 
 
-_PICKLING_BEAM_CODERS = (beam_coders.FastPrimitivesCoder, beam_coders._PickleCoderBase,
-                         beam_coders.DeterministicFastPrimitivesCoder, beam_coders.DeterministicFastPrimitivesCoderV2)
+_PICKLING_BEAM_CODERS = (
+    beam_coders.FastPrimitivesCoder,
+    beam_coders._PickleCoderBase,
+    beam_coders.DeterministicFastPrimitivesCoder,
+    beam_coders.DeterministicFastPrimitivesCoderV2,
+)
 _BEAM_PRIMITIVES = (int, float, str, bytes, bool, type(None))
-_DECLARE = ("declare the key type on the transform that makes the pairs, e.g. "
-            ".with_output_types(typing.Tuple[KeyType, ValueType]), and use coders.beam.DeterministicGroupByKey()")
+_DECLARE = (
+    "declare the key type on the transform that makes the pairs, e.g. "
+    ".with_output_types(typing.Tuple[KeyType, ValueType]), and use coders.beam.DeterministicGroupByKey()"
+)
 
 
 def _is_unknown(ctx: KeyContext) -> bool:
@@ -115,12 +121,14 @@ def beam_coder_pickles(coder) -> bool:
 def unknown_key_rule(ctx: KeyContext):
     if not _is_unknown(ctx):
         return []
-    return [(
-        "the key type is unknown (Any): Beam codes each key by its runtime type with FastPrimitivesCoder, so "
-        "equal keys of different types (1, 1.0 and True) land in three groups, and keys it cannot code "
-        "deterministically (custom classes, mutable dataclasses, numpy scalars) fail at run time",
-        _DECLARE,
-    )]
+    return [
+        (
+            "the key type is unknown (Any): Beam codes each key by its runtime type with FastPrimitivesCoder, so "
+            "equal keys of different types (1, 1.0 and True) land in three groups, and keys it cannot code "
+            "deterministically (custom classes, mutable dataclasses, numpy scalars) fail at run time",
+            _DECLARE,
+        )
+    ]
 
 
 _EQUAL_ACROSS_TYPES = (bool, int, float, complex, numbers.Number)
@@ -132,11 +140,13 @@ def equal_across_types_rule(ctx: KeyContext):
     if typing.get_origin(ctx.key_type) is not typing.Union or len(numeric) < 2:
         return []
     names = ", ".join(m.__name__ for m in numeric)
-    return [(
-        f"the key type is a union of {names}, whose values compare equal across types (1 == 1.0 == True) but "
-        "are coded by their runtime type, so equal keys land in different groups",
-        "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
-    )]
+    return [
+        (
+            f"the key type is a union of {names}, whose values compare equal across types (1 == 1.0 == True) but "
+            "are coded by their runtime type, so equal keys land in different groups",
+            "convert keys to one type before grouping (int(k), float(k) or str(k)) and declare that type",
+        )
+    ]
 
 
 def _is_numpy(cls: type) -> bool:
@@ -147,13 +157,15 @@ def numpy_scalar_rule(ctx: KeyContext):
     out = []
     for cls in _classes_in(ctx.key_type):
         if _is_numpy(cls):
-            out.append((
-                f"`numpy.{cls.__name__}` keys: Beam has no coder for numpy scalars (its deterministic fallback "
-                "refuses them at run time, its pickle fallback gives bytes that differ from the equal Python "
-                f"number's), and a numpy scalar equals the Python number it holds (numpy.{cls.__name__}(1) == 1) "
-                "while encoding differently",
-                "convert keys to Python numbers before grouping (key.item()), and declare int or float",
-            ))
+            out.append(
+                (
+                    f"`numpy.{cls.__name__}` keys: Beam has no coder for numpy scalars (its deterministic fallback "
+                    "refuses them at run time, its pickle fallback gives bytes that differ from the equal Python "
+                    f"number's), and a numpy scalar equals the Python number it holds (numpy.{cls.__name__}(1) == 1) "
+                    "while encoding differently",
+                    "convert keys to Python numbers before grouping (key.item()), and declare int or float",
+                )
+            )
     return out
 
 
@@ -162,14 +174,20 @@ def main_class_rule(ctx: KeyContext):
 
     out = []
     for cls in _classes_in(ctx.key_type):
-        if cls.__module__ == "__main__" and not isinstance(ctx.beam_coder, CoderkitBeamCoder) and beam_coder_pickles(ctx.beam_coder):
-            out.append((
-                f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it, by value: "
-                "each worker decodes keys into a re-created copy of the class, so decoded keys no longer equal "
-                "the originals (or keys pickled in different processes differ in bytes)",
-                f"move `{cls.__qualname__}` into an importable module, and call coders.beam.install() so Beam "
-                "uses coderkit's derived coder for it",
-            ))
+        if (
+            cls.__module__ == "__main__"
+            and not isinstance(ctx.beam_coder, CoderkitBeamCoder)
+            and beam_coder_pickles(ctx.beam_coder)
+        ):
+            out.append(
+                (
+                    f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it, by value: "
+                    "each worker decodes keys into a re-created copy of the class, so decoded keys no longer equal "
+                    "the originals (or keys pickled in different processes differ in bytes)",
+                    f"move `{cls.__qualname__}` into an importable module, and call coders.beam.install() so Beam "
+                    "uses coderkit's derived coder for it",
+                )
+            )
     return out
 
 
@@ -181,18 +199,27 @@ def beam_coder_rule(ctx: KeyContext):
         try:
             coder = coder.as_deterministic_coder(ctx.label)
         except Exception as err:  # Beam will refuse the pipeline (or fail at run time) with this
-            return [(f"Beam refuses its key coder {ctx.beam_coder!r}: {err}",
-                     "register a deterministic coder for the key type, or use coders.beam.DeterministicGroupByKey()")]
-    classes = [c for c in _classes_in(ctx.key_type)
-               if c not in _BEAM_PRIMITIVES and not _is_numpy(c) and c.__module__ != "__main__"]
+            return [
+                (
+                    f"Beam refuses its key coder {ctx.beam_coder!r}: {err}",
+                    "register a deterministic coder for the key type, or use coders.beam.DeterministicGroupByKey()",
+                )
+            ]
+    classes = [
+        c
+        for c in _classes_in(ctx.key_type)
+        if c not in _BEAM_PRIMITIVES and not _is_numpy(c) and c.__module__ != "__main__"
+    ]
     if classes and beam_coder_pickles(coder):
         names = ", ".join(f"`{_type_name(c)}`" for c in classes)
-        return [(
-            f"pickle fallback: Beam has no coder for {names} and codes the keys with {coder!r}, which pickles "
-            "classes into the key bytes and fails at run time for values it cannot encode deterministically",
-            "call coders.beam.install() (coderkit derives a deterministic coder for dataclasses, NamedTuples and "
-            "Enums), or register a deterministic coder for the key type",
-        )]
+        return [
+            (
+                f"pickle fallback: Beam has no coder for {names} and codes the keys with {coder!r}, which pickles "
+                "classes into the key bytes and fails at run time for values it cannot encode deterministically",
+                "call coders.beam.install() (coderkit derives a deterministic coder for dataclasses, NamedTuples and "
+                "Enums), or register a deterministic coder for the key type",
+            )
+        ]
     return []
 
 
@@ -215,8 +242,11 @@ def coderkit_rule(ctx: KeyContext):
     # When Beam codes the key with coderkit's coder, it asks it for its deterministic variant: those
     # issues never reach the shuffle.
     issues = [] if all_issues and _beam_uses_deterministic_variant_of(coder, ctx) else all_issues
-    out = [(str(issue), None) for issue in issues
-           if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))]  # said below, once
+    out = [
+        (str(issue), None)
+        for issue in issues
+        if not (fallbacks and isinstance(issue.coder, (PickleCoder, CloudpickleCoder)))
+    ]  # said below, once
     out += [(hazard, None) for hazard in coder_key_hazards(coder, ctx.key_type) if hazard not in shown]
     from coders.records import UnionCoder
 
@@ -224,15 +254,20 @@ def coderkit_rule(ctx: KeyContext):
 
     # (a top-level union is equal_across_types_rule's)
     top_union = typing.get_origin(ctx.key_type) is typing.Union
-    out += [(str(issue), None) for issue in equal_values_apart_issues(coder)
-            if not (top_union and issue.coder is coder and isinstance(coder, UnionCoder))]
+    out += [
+        (str(issue), None)
+        for issue in equal_values_apart_issues(coder)
+        if not (top_union and issue.coder is coder and isinstance(coder, UnionCoder))
+    ]
     for hint, where in fallbacks:
-        out.append((
-            f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "
-            "is not deterministic",
-            f"register a coder with coders.register_coder({_type_name(hint)}, coder), or make it a frozen "
-            "dataclass or NamedTuple",
-        ))
+        out.append(
+            (
+                f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "
+                "is not deterministic",
+                f"register a coder with coders.register_coder({_type_name(hint)}, coder), or make it a frozen "
+                "dataclass or NamedTuple",
+            )
+        )
     return out
 
 
@@ -243,13 +278,15 @@ def unhashable_key_rule(ctx: KeyContext):
     base = typing.get_origin(ctx.key_type) or ctx.key_type
     if not (isinstance(base, type) and issubclass(base, _MUTABLE_BUILTINS)):
         return []
-    return [(
-        f"`{_type_name(ctx.key_type)}` keys are mutable and unhashable: equal {base.__name__}s can be built in "
-        "different orders (different bytes unless the coder sorts them), and a key can change after it was "
-        "grouped",
-        "key by an immutable, canonical form: tuple(sorted(d.items())) for a dict, frozenset or "
-        "tuple(sorted(s)) for a set, tuple(l) for a list",
-    )]
+    return [
+        (
+            f"`{_type_name(ctx.key_type)}` keys are mutable and unhashable: equal {base.__name__}s can be built in "
+            "different orders (different bytes unless the coder sorts them), and a key can change after it was "
+            "grouped",
+            "key by an immutable, canonical form: tuple(sorted(d.items())) for a dict, frozenset or "
+            "tuple(sorted(s)) for a set, tuple(l) for a list",
+        )
+    ]
 
 
 def _beam_uses_deterministic_variant_of(coder, ctx: KeyContext) -> bool:
@@ -270,8 +307,13 @@ def _beam_uses_deterministic_variant_of(coder, ctx: KeyContext) -> bool:
 
 
 RULES: list[Callable[[KeyContext], list]] = [
-    unknown_key_rule, equal_across_types_rule, unhashable_key_rule, numpy_scalar_rule, main_class_rule,
-    beam_coder_rule, coderkit_rule,
+    unknown_key_rule,
+    equal_across_types_rule,
+    unhashable_key_rule,
+    numpy_scalar_rule,
+    main_class_rule,
+    beam_coder_rule,
+    coderkit_rule,
 ]
 
 
@@ -295,7 +337,8 @@ def _grouping_kind(transform) -> str | None:
 
 def _inputs(applied) -> list:
     return [pc for pc in applied.main_inputs.values() if isinstance(pc, beam.pvalue.PCollection)] or [
-        pc for pc in applied.inputs if isinstance(pc, beam.pvalue.PCollection)]
+        pc for pc in applied.inputs if isinstance(pc, beam.pvalue.PCollection)
+    ]
 
 
 class _GroupingVisitor(PipelineVisitor):

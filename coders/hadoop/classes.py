@@ -17,8 +17,14 @@ from ..base import Coder
 from ..errors import CoderNotFoundError
 from . import writables as w
 
-__all__ = ["WritableRegistry", "UnknownWritableClassError", "writable_registry", "register_writable",
-           "coder_for_class", "HADOOP_IO"]
+__all__ = [
+    "HADOOP_IO",
+    "UnknownWritableClassError",
+    "WritableRegistry",
+    "coder_for_class",
+    "register_writable",
+    "writable_registry",
+]
 
 HADOOP_IO = "org.apache.hadoop.io."
 
@@ -30,8 +36,11 @@ class UnknownWritableClassError(CoderNotFoundError):
 
     def __init__(self, class_name: str, known: list[str], *, default_registry: bool = True):
         self.class_name = class_name
-        how = (f"coders.hadoop.register_writable({class_name!r}, coder)" if default_registry else
-               f"registry.register({class_name!r}, coder) on the WritableRegistry you pass as registry=")
+        how = (
+            f"coders.hadoop.register_writable({class_name!r}, coder)"
+            if default_registry
+            else f"registry.register({class_name!r}, coder) on the WritableRegistry you pass as registry="
+        )
         message = (
             f"no coder is registered for the Hadoop class {class_name!r}. Register one with "
             f"{how} where coder is a coders.Coder whose "
@@ -44,7 +53,7 @@ class UnknownWritableClassError(CoderNotFoundError):
 class WritableRegistry:
     """Java class name -> coder. Short names (``Text``) resolve to ``org.apache.hadoop.io.*``."""
 
-    def __init__(self, parent: "WritableRegistry | None" = None):
+    def __init__(self, parent: WritableRegistry | None = None):
         self._parent = parent
         self._entries: dict[str, CoderOrFactory] = {}
         self._lock = threading.Lock()
@@ -87,8 +96,9 @@ class WritableRegistry:
         """The coder for ``class_name``, or UnknownWritableClassError naming it and the fix."""
         entry = self._lookup(self.full_name(class_name))
         if entry is None:
-            raise UnknownWritableClassError(class_name, self.known(),
-                                            default_registry=self is globals().get("writable_registry"))
+            raise UnknownWritableClassError(
+                class_name, self.known(), default_registry=self is globals().get("writable_registry")
+            )
         coder = entry if isinstance(entry, Coder) else entry()
         if not isinstance(coder, Coder):
             raise TypeError(f"the factory registered for {class_name!r} returned {type(coder).__name__}, not a Coder")
@@ -103,16 +113,26 @@ class WritableRegistry:
             names |= set(self._parent.known())
         return sorted(names)
 
-    def child(self) -> "WritableRegistry":
+    def child(self) -> WritableRegistry:
         """A registry that starts with every registration of this one and can add its own."""
         return WritableRegistry(parent=self)
 
 
 def _default_registry() -> WritableRegistry:
     reg = WritableRegistry()
-    for coder in (w.IntWritableCoder(), w.LongWritableCoder(), w.VIntWritableCoder(), w.VLongWritableCoder(),
-                  w.TextCoder(), w.BytesWritableCoder(), w.NullWritableCoder(), w.BooleanWritableCoder(),
-                  w.FloatWritableCoder(), w.DoubleWritableCoder(), w.MD5HashCoder()):
+    for coder in (
+        w.IntWritableCoder(),
+        w.LongWritableCoder(),
+        w.VIntWritableCoder(),
+        w.VLongWritableCoder(),
+        w.TextCoder(),
+        w.BytesWritableCoder(),
+        w.NullWritableCoder(),
+        w.BooleanWritableCoder(),
+        w.FloatWritableCoder(),
+        w.DoubleWritableCoder(),
+        w.MD5HashCoder(),
+    ):
         reg.register(coder.hadoop_class, coder)
     reg.register(w.MapWritableCoder.hadoop_class, w.MapWritableCoder)
     reg.register(w.SortedMapWritableCoder.hadoop_class, w.SortedMapWritableCoder)

@@ -25,15 +25,18 @@ import time
 from ..errors import CoderNotFoundError, DecodeError
 from .sequencefile import SequenceFileReader, list_part_files
 
-__all__ = ["register", "to_json_value", "ProgressBar", "empty_directory_note", "stdout_closed"]
+__all__ = ["ProgressBar", "empty_directory_note", "register", "stdout_closed", "to_json_value"]
 
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 
 def register(subparsers) -> None:
     """Add ``seqfile info`` and ``seqfile dump`` to the ``coderkit`` command."""
-    parser = subparsers.add_parser("seqfile", help="inspect Hadoop SequenceFiles (info, dump)",
-                                   description="Inspect Hadoop SequenceFiles without Spark or Java.")
+    parser = subparsers.add_parser(
+        "seqfile",
+        help="inspect Hadoop SequenceFiles (info, dump)",
+        description="Inspect Hadoop SequenceFiles without Spark or Java.",
+    )
     sub = parser.add_subparsers(dest="seqfile_command", metavar="ACTION")
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
 
@@ -45,8 +48,11 @@ def register(subparsers) -> None:
     dump = sub.add_parser("dump", help="records as JSON lines on stdout")
     dump.add_argument("path", help="a SequenceFile or a directory of part files")
     dump.add_argument("--limit", type=int, default=None, help="stop after this many records")
-    dump.add_argument("--raw", action="store_true",
-                      help="print the serialized key and value bytes instead of decoding them (any class)")
+    dump.add_argument(
+        "--raw",
+        action="store_true",
+        help="print the serialized key and value bytes instead of decoding them (any class)",
+    )
     dump.add_argument("--positions", action="store_true", help="add each record's file and byte offset")
     dump.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
     dump.set_defaults(func=run_dump)
@@ -66,8 +72,9 @@ def _parts(path: str) -> list[str] | None:
 def empty_directory_note(command: str, path: str) -> str:
     """What to say about a directory without part files (only ``_*``/``.*`` entries, or nothing)."""
     hidden = sorted(os.listdir(path)) if os.path.isdir(path) else []
-    unfinished = " (a _temporary directory: the job may not have committed its output yet)" \
-        if "_temporary" in hidden else ""
+    unfinished = (
+        " (a _temporary directory: the job may not have committed its output yet)" if "_temporary" in hidden else ""
+    )
     listed = f"; it holds only {', '.join(hidden)}" if hidden else "; it is empty"
     return f"{command}: note: no part files in {path!r}{listed}{unfinished}"
 
@@ -85,8 +92,7 @@ def stdout_closed() -> int:
 def _fail(e: Exception) -> int:
     print(f"coderkit seqfile: error: {e}", file=sys.stderr)
     if isinstance(e, CoderNotFoundError):
-        print("coderkit seqfile: hint: `coderkit seqfile dump --raw` prints the bytes of any class",
-              file=sys.stderr)
+        print("coderkit seqfile: hint: `coderkit seqfile dump --raw` prints the bytes of any class", file=sys.stderr)
     return 1
 
 

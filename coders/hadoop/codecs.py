@@ -32,7 +32,7 @@ import cramjam
 
 from ..errors import DecodeError
 
-__all__ = ["Codec", "CODECS", "codec_by_name", "codec_by_class"]
+__all__ = ["CODECS", "Codec", "codec_by_class", "codec_by_name"]
 
 _INT32 = struct.Struct(">I")
 
@@ -151,7 +151,7 @@ class _BlockFramedCodec(Codec):
         out = bytearray(_INT32.pack(len(data)))
         view = memoryview(data)
         for start in range(0, len(data), self.max_chunk):
-            packed = self._compress_raw(bytes(view[start:start + self.max_chunk]))
+            packed = self._compress_raw(bytes(view[start : start + self.max_chunk]))
             out += _INT32.pack(len(packed))
             out += packed
         if len(data) > self.max_chunk:
@@ -172,21 +172,27 @@ class _BlockFramedCodec(Codec):
             if expected == 0:
                 # Hadoop's BlockDecompressorStream stops at an empty frame: nothing may follow it
                 if pos != end:
-                    raise DecodeError(f"{self.name} codec: {end - pos} byte(s) after the empty end frame at byte "
-                                      f"{pos - 4} of the compressed data")
+                    raise DecodeError(
+                        f"{self.name} codec: {end - pos} byte(s) after the empty end frame at byte "
+                        f"{pos - 4} of the compressed data"
+                    )
                 break
             produced = 0
             while produced < expected:
                 if pos + 4 > end:
-                    raise DecodeError(f"{self.name} codec: block promises {expected} bytes but the compressed "
-                                      f"data ends after {produced}")
+                    raise DecodeError(
+                        f"{self.name} codec: block promises {expected} bytes but the compressed "
+                        f"data ends after {produced}"
+                    )
                 n = _INT32.unpack_from(data, pos)[0]
                 pos += 4
                 if pos + n > end:
-                    raise DecodeError(f"{self.name} codec: compressed chunk of {n} bytes at byte {pos - 4} runs past "
-                                      f"the end of the data ({end - pos} remain)")
+                    raise DecodeError(
+                        f"{self.name} codec: compressed chunk of {n} bytes at byte {pos - 4} runs past "
+                        f"the end of the data ({end - pos} remain)"
+                    )
                 try:
-                    piece = self._decompress_raw(data[pos:pos + n], expected - produced)
+                    piece = self._decompress_raw(data[pos : pos + n], expected - produced)
                 except DecodeError:
                     raise
                 except Exception as e:  # cramjam raises its own error types
@@ -209,7 +215,9 @@ class SnappyCodec(_BlockFramedCodec):
 
     def _decompress_raw(self, chunk, expected):
         if cramjam.snappy.decompress_raw_len(chunk) > expected:
-            raise DecodeError(f"snappy codec: a chunk decompresses to more than the {expected} bytes its block has left")
+            raise DecodeError(
+                f"snappy codec: a chunk decompresses to more than the {expected} bytes its block has left"
+            )
         return bytes(cramjam.snappy.decompress_raw(chunk))
 
 
@@ -244,8 +252,10 @@ class ZStandardCodec(Codec):
             raise DecodeError(f"zstd codec: corrupt zstd data ({e})") from None
 
 
-CODECS: dict[str, Codec] = {c.name: c for c in (DefaultCodec(), DeflateCodec(), GzipCodec(), BZip2Codec(),
-                                                 SnappyCodec(), Lz4Codec(), ZStandardCodec())}
+CODECS: dict[str, Codec] = {
+    c.name: c
+    for c in (DefaultCodec(), DeflateCodec(), GzipCodec(), BZip2Codec(), SnappyCodec(), Lz4Codec(), ZStandardCodec())
+}
 _BY_CLASS = {c.hadoop_class: c for c in CODECS.values()}
 
 
@@ -253,8 +263,10 @@ def codec_by_name(name: str) -> Codec:
     """A codec by short name (``"snappy"``) or Hadoop class name; ValueError listing the choices."""
     codec = CODECS.get(name) or _BY_CLASS.get(name)
     if codec is None:
-        raise ValueError(f"unknown codec {name!r}; choose one of {', '.join(CODECS)} "
-                         "(or their org.apache.hadoop.io.compress.* class names)")
+        raise ValueError(
+            f"unknown codec {name!r}; choose one of {', '.join(CODECS)} "
+            "(or their org.apache.hadoop.io.compress.* class names)"
+        )
     return codec
 
 

@@ -24,8 +24,15 @@ import struct
 from ..errors import DecodeError
 
 __all__ = [
-    "compare_int", "compare_long", "compare_vint", "compare_vlong", "compare_text",
-    "compare_bytes_writable", "compare_boolean", "compare_float", "compare_double",
+    "compare_boolean",
+    "compare_bytes_writable",
+    "compare_double",
+    "compare_float",
+    "compare_int",
+    "compare_long",
+    "compare_text",
+    "compare_vint",
+    "compare_vlong",
     "java_float_compare",
 ]
 

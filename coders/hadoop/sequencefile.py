@@ -59,8 +59,16 @@ from .codecs import Codec, codec_by_class, codec_by_name
 from .writables import read_vlong, write_vlong
 
 __all__ = [
-    "SequenceFileReader", "SequenceFileWriter", "read_sequence_file", "list_part_files",
-    "PositionedRecord", "SYNC_INTERVAL", "SYNC_SIZE", "BLOCK_SIZE", "MAGIC", "VERSION",
+    "BLOCK_SIZE",
+    "MAGIC",
+    "SYNC_INTERVAL",
+    "SYNC_SIZE",
+    "VERSION",
+    "PositionedRecord",
+    "SequenceFileReader",
+    "SequenceFileWriter",
+    "list_part_files",
+    "read_sequence_file",
 ]
 
 MAGIC = b"SEQ"
@@ -69,7 +77,7 @@ SYNC_HASH_SIZE = 16
 SYNC_ESCAPE = -1
 SYNC_SIZE = 4 + SYNC_HASH_SIZE
 SYNC_INTERVAL = 5 * 1024 * SYNC_SIZE  # Hadoop's SequenceFile.SYNC_INTERVAL: 102,400 bytes
-BLOCK_SIZE = 1_000_000               # io.seqfile.compress.blocksize
+BLOCK_SIZE = 1_000_000  # io.seqfile.compress.blocksize
 _ESCAPE_BYTES = b"\xff\xff\xff\xff"
 
 _INT32 = struct.Struct(">i")
@@ -89,6 +97,7 @@ class PositionedRecord(NamedTuple):
 
 # ---- input ------------------------------------------------------------------------------------
 
+
 class _Input:
     """A file read through one bounded buffer; reads never go past the file size."""
 
@@ -98,8 +107,8 @@ class _Input:
         self.name = name
         self.chunk = chunk
         self.buf = b""
-        self.base = 0   # file offset of buf[0]
-        self.i = 0      # index of the current position in buf
+        self.base = 0  # file offset of buf[0]
+        self.i = 0  # index of the current position in buf
 
     def tell(self) -> int:
         return self.base + self.i
@@ -119,7 +128,7 @@ class _Input:
         have = len(self.buf) - self.i
         if have >= n:
             return True
-        parts = [self.buf[self.i:]]
+        parts = [self.buf[self.i :]]
         self.base += self.i
         self.i = 0
         want = n - have
@@ -136,19 +145,21 @@ class _Input:
     def read(self, n: int, what: str) -> bytes:
         start = self.tell()
         if n < 0 or start + n > self.size:
-            raise self.error(f"{what}: needs {n} bytes but only {max(self.size - start, 0)} remain before the end "
-                             f"of the file", start)
+            raise self.error(
+                f"{what}: needs {n} bytes but only {max(self.size - start, 0)} remain before the end of the file", start
+            )
         if not self.fill(n):
             raise self.error(f"{what}: the file ended early (truncated while reading)", start)
-        data = self.buf[self.i:self.i + n]
+        data = self.buf[self.i : self.i + n]
         self.i += n
         return data
 
     def skip(self, n: int, what: str) -> None:
         start = self.tell()
         if n < 0 or start + n > self.size:
-            raise self.error(f"{what}: needs {n} bytes but only {max(self.size - start, 0)} remain before the end "
-                             f"of the file", start)
+            raise self.error(
+                f"{what}: needs {n} bytes but only {max(self.size - start, 0)} remain before the end of the file", start
+            )
         self.seek(start + n)
 
     def read_int(self, what: str) -> int:
@@ -199,6 +210,7 @@ def _resolve_coder(registry: WritableRegistry, class_name: str, given: Coder | N
 
 # ---- reader -------------------------------------------------------------------------------------
 
+
 class SequenceFileReader:
     """Reads one SequenceFile (version 6) as ``(key, value)`` pairs; see the module docstring.
 
@@ -208,9 +220,18 @@ class SequenceFileReader:
     ``registry`` has for the header's class names. Accepts a path or a seekable binary file.
     """
 
-    def __init__(self, path, start: int = 0, end: int | None = None, *, raw: bool = False,
-                 key_coder: Coder | None = None, value_coder: Coder | None = None,
-                 registry: WritableRegistry | None = None, buffer_size: int = 256 * 1024):
+    def __init__(
+        self,
+        path,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        raw: bool = False,
+        key_coder: Coder | None = None,
+        value_coder: Coder | None = None,
+        registry: WritableRegistry | None = None,
+        buffer_size: int = 256 * 1024,
+    ):
         if start < 0 or (end is not None and end < start):
             raise ValueError(f"invalid range start={start}, end={end}: need 0 <= start <= end")
         self._in, self._owns = _open(path, buffer_size)
@@ -240,8 +261,11 @@ class SequenceFileReader:
             raise inp.error(f"not a SequenceFile: starts with {magic!r}, expected b'SEQ'", 0)
         self.version = inp.read(1, "version")[0]
         if self.version != VERSION:
-            raise inp.error(f"unsupported SequenceFile version {self.version}; coderkit reads version 6 "
-                            "(the version current Hadoop and Spark write)", 3)
+            raise inp.error(
+                f"unsupported SequenceFile version {self.version}; coderkit reads version 6 "
+                "(the version current Hadoop and Spark write)",
+                3,
+            )
         self.key_class = inp.read_text("key class name")
         self.value_class = inp.read_text("value class name")
         compressed = self._read_bool("compressed flag")
@@ -256,9 +280,12 @@ class SequenceFileReader:
             self.codec_class = inp.read_text("codec class name")
             self._codec = codec_by_class(self.codec_class)
             if self._codec is None:
-                raise inp.error(f"unsupported compression codec {self.codec_class!r}; coderkit reads "
-                                "DefaultCodec, DeflateCodec, GzipCodec, BZip2Codec, SnappyCodec, Lz4Codec and "
-                                "ZStandardCodec", at)
+                raise inp.error(
+                    f"unsupported compression codec {self.codec_class!r}; coderkit reads "
+                    "DefaultCodec, DeflateCodec, GzipCodec, BZip2Codec, SnappyCodec, Lz4Codec and "
+                    "ZStandardCodec",
+                    at,
+                )
         self.codec = self._codec.name if self._codec is not None else None
         at = inp.tell()
         count = inp.read_int("metadata entry count")
@@ -282,10 +309,17 @@ class SequenceFileReader:
     def header(self) -> dict:
         """The header as a plain dict (what ``coderkit seqfile info`` prints)."""
         return {
-            "path": self.path, "size": self.size, "version": self.version,
-            "key_class": self.key_class, "value_class": self.value_class,
-            "compression": self.compression, "codec": self.codec, "codec_class": self.codec_class,
-            "metadata": dict(self.metadata), "sync": self.sync.hex(), "header_end": self.header_end,
+            "path": self.path,
+            "size": self.size,
+            "version": self.version,
+            "key_class": self.key_class,
+            "value_class": self.value_class,
+            "compression": self.compression,
+            "codec": self.codec,
+            "codec_class": self.codec_class,
+            "metadata": dict(self.metadata),
+            "sync": self.sync.hex(),
+            "header_end": self.header_end,
         }
 
     # ---- seeking -------------------------------------------------------------------------
@@ -358,8 +392,10 @@ class SequenceFileReader:
                 yield key, value
 
     def _record_error(self, e: DecodeError, role: str, class_name: str, position: int) -> DecodeError:
-        return DecodeError(f"{self.path}: cannot decode the {role} ({class_name}) of the record at byte offset "
-                           f"{position}: {e}", offset=position)
+        return DecodeError(
+            f"{self.path}: cannot decode the {role} ({class_name}) of the record at byte offset {position}: {e}",
+            offset=position,
+        )
 
     def _raw_records(self) -> Iterator[tuple[int, bool, bytes, bytes]]:
         """(position, at_sync, key bytes, value bytes) of an uncompressed or record-compressed file."""
@@ -376,15 +412,17 @@ class SequenceFileReader:
                 length, key_length = unpack_pair(buf, i)
                 if 0 <= key_length <= length and len(buf) - i - 8 >= length:
                     j = i + 8
-                    key = buf[j:j + key_length]
-                    value = buf[j + key_length:j + length]
+                    key = buf[j : j + key_length]
+                    value = buf[j + key_length : j + length]
                     inp.i = j + length
                     if codec is not None:
                         try:
                             value = codec.decompress(value)
                         except DecodeError as e:
-                            raise inp.error(f"cannot decompress the value of the record at byte offset "
-                                            f"{inp.base + i}: {e.reason}", inp.base + i) from None
+                            raise inp.error(
+                                f"cannot decompress the value of the record at byte offset {inp.base + i}: {e.reason}",
+                                inp.base + i,
+                            ) from None
                     position = inp.base + i
                     yield position, position == header_end, key, value
                     continue
@@ -394,41 +432,52 @@ class SequenceFileReader:
                 return
             at_sync = position == header_end
             if len(inp.buf) - inp.i < 4 and not inp.fill(4):
-                raise inp.error(f"truncated record: {size - position} byte(s) at the end of the file are too "
-                                "few for a record header", position)
+                raise inp.error(
+                    f"truncated record: {size - position} byte(s) at the end of the file are too "
+                    "few for a record header",
+                    position,
+                )
             record_at = position
             if _INT32.unpack_from(inp.buf, inp.i)[0] == SYNC_ESCAPE:
                 inp.i += 4
                 found = inp.read(SYNC_HASH_SIZE, "sync marker")
                 if found != sync:
-                    raise inp.error(f"sync marker mismatch: found {found.hex()}, the header's is {sync.hex()} "
-                                    "(the file is corrupt)", position + 4)
+                    raise inp.error(
+                        f"sync marker mismatch: found {found.hex()}, the header's is {sync.hex()} "
+                        "(the file is corrupt)",
+                        position + 4,
+                    )
                 at_sync = True
                 record_at = inp.base + inp.i
                 if record_at >= size:
                     return
             if len(inp.buf) - inp.i < 8 and not inp.fill(8):
-                raise inp.error(f"truncated record: the file ends inside a record header ({size - record_at} "
-                                "byte(s) left)", record_at)
+                raise inp.error(
+                    f"truncated record: the file ends inside a record header ({size - record_at} byte(s) left)",
+                    record_at,
+                )
             length, key_length = unpack_pair(inp.buf, inp.i)
             if length < 0 or key_length < 0 or key_length > length:
                 raise inp.error(f"corrupt record header: record length {length}, key length {key_length}", record_at)
             if record_at + 8 + length > size:
-                raise inp.error(f"record length {length} runs past the end of the file ({size - record_at - 8} "
-                                "bytes remain)", record_at)
+                raise inp.error(
+                    f"record length {length} runs past the end of the file ({size - record_at - 8} bytes remain)",
+                    record_at,
+                )
             inp.i += 8
             if len(inp.buf) - inp.i < length and not inp.fill(length):
                 raise inp.error("the file ended early inside a record (truncated while reading)", record_at)
             i = inp.i
-            key = inp.buf[i:i + key_length]
-            value = inp.buf[i + key_length:i + length]
+            key = inp.buf[i : i + key_length]
+            value = inp.buf[i + key_length : i + length]
             inp.i = i + length
             if codec is not None:
                 try:
                     value = codec.decompress(value)
                 except DecodeError as e:
-                    raise inp.error(f"cannot decompress the value of the record at byte offset {position}: "
-                                    f"{e.reason}", record_at) from None
+                    raise inp.error(
+                        f"cannot decompress the value of the record at byte offset {position}: {e.reason}", record_at
+                    ) from None
             yield position, at_sync, key, value
 
     def _read_block_header(self) -> tuple[int, int] | None:
@@ -442,8 +491,10 @@ class SequenceFileReader:
             raise inp.error(f"expected a sync entry (-1) before a block, found {escape}", position)
         found = inp.read(SYNC_HASH_SIZE, "sync marker")
         if found != self.sync:
-            raise inp.error(f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()} "
-                            "(the file is corrupt)", position + 4)
+            raise inp.error(
+                f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()} (the file is corrupt)",
+                position + 4,
+            )
         if inp.tell() >= self.size:
             return None
         at = inp.tell()
@@ -460,8 +511,9 @@ class SequenceFileReader:
         try:
             return self._codec.decompress(data)
         except DecodeError as e:
-            raise inp.error(f"cannot decompress the {what} buffer of the block at byte offset {position}: "
-                            f"{e.reason}", at) from None
+            raise inp.error(
+                f"cannot decompress the {what} buffer of the block at byte offset {position}: {e.reason}", at
+            ) from None
 
     def _raw_blocks(self) -> Iterator[tuple[int, bool, bytes, bytes]]:
         inp = self._in
@@ -475,13 +527,16 @@ class SequenceFileReader:
             value_lengths = self._lengths(self._read_buffer("value lengths", position), count, "value", position)
             values = self._read_buffer("values", position)
             if sum(key_lengths) != len(keys) or sum(value_lengths) != len(values):
-                raise inp.error(f"block at byte offset {position}: the lengths add up to {sum(key_lengths)} key and "
-                                f"{sum(value_lengths)} value bytes but the buffers hold {len(keys)} and "
-                                f"{len(values)}", position)
+                raise inp.error(
+                    f"block at byte offset {position}: the lengths add up to {sum(key_lengths)} key and "
+                    f"{sum(value_lengths)} value bytes but the buffers hold {len(keys)} and "
+                    f"{len(values)}",
+                    position,
+                )
             k = v = 0
             for i in range(count):
                 kn, vn = key_lengths[i], value_lengths[i]
-                yield position, i == 0, keys[k:k + kn], values[v:v + vn]
+                yield position, i == 0, keys[k : k + kn], values[v : v + vn]
                 k += kn
                 v += vn
 
@@ -497,11 +552,15 @@ class SequenceFileReader:
                     raise DecodeError(f"negative {role} length {n}")
                 lengths.append(n)
         except DecodeError as e:
-            raise self._in.error(f"block at byte offset {position}: bad {role} lengths buffer: {e.reason}",
-                                 position) from None
+            raise self._in.error(
+                f"block at byte offset {position}: bad {role} lengths buffer: {e.reason}", position
+            ) from None
         if pos != len(data):
-            raise self._in.error(f"block at byte offset {position}: {role} lengths buffer has {len(data) - pos} "
-                                 f"byte(s) beyond its {count} lengths", position)
+            raise self._in.error(
+                f"block at byte offset {position}: {role} lengths buffer has {len(data) - pos} "
+                f"byte(s) beyond its {count} lengths",
+                position,
+            )
         return lengths
 
     # ---- skimming: structure without decoding ------------------------------------------------
@@ -526,8 +585,9 @@ class SequenceFileReader:
             if length == SYNC_ESCAPE:
                 found = inp.read(SYNC_HASH_SIZE, "sync marker")
                 if found != self.sync:
-                    raise inp.error(f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()}",
-                                    position + 4)
+                    raise inp.error(
+                        f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()}", position + 4
+                    )
                 yield "sync", position, 0
                 continue
             key_length = inp.read_int("key length")
@@ -557,11 +617,14 @@ class SequenceFileReader:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"SequenceFileReader({self.path!r}, key_class={self.key_class!r}, value_class={self.value_class!r}, "
-                f"compression={self.compression!r}, codec={self.codec!r})")
+        return (
+            f"SequenceFileReader({self.path!r}, key_class={self.key_class!r}, value_class={self.value_class!r}, "
+            f"compression={self.compression!r}, codec={self.codec!r})"
+        )
 
 
 # ---- directories ---------------------------------------------------------------------------------
+
 
 def _natural_key(name: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
@@ -584,8 +647,10 @@ def list_part_files(path) -> list[str]:
             continue
         full = os.path.join(path, name)
         if os.path.isdir(full):
-            raise IsADirectoryError(f"{full!r} is a directory inside the SequenceFile directory {path!r}: "
-                                    "pass it (or each of its files) separately")
+            raise IsADirectoryError(
+                f"{full!r} is a directory inside the SequenceFile directory {path!r}: "
+                "pass it (or each of its files) separately"
+            )
         files.append(full)
     return files
 
@@ -603,6 +668,7 @@ def read_sequence_file(path, **reader_options) -> Iterator[tuple[Any, Any]]:
 
 # ---- writer --------------------------------------------------------------------------------------
 
+
 def _class_and_coder(spec, registry: WritableRegistry, role: str) -> tuple[str, Coder]:
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], Coder):
         return spec
@@ -614,8 +680,10 @@ def _class_and_coder(spec, registry: WritableRegistry, role: str) -> tuple[str, 
         if not name:
             raise TypeError(f"{role} coder {spec!r} has no hadoop_class; pass ({role} class name, coder) instead")
         return name, spec
-    raise TypeError(f"{role} class must be a Hadoop class name, a Writable coder or a (class name, coder) pair, "
-                    f"not {type(spec).__name__}")
+    raise TypeError(
+        f"{role} class must be a Hadoop class name, a Writable coder or a (class name, coder) pair, "
+        f"not {type(spec).__name__}"
+    )
 
 
 def _write_text(out: bytearray, text: str) -> None:
@@ -641,15 +709,28 @@ class SequenceFileWriter:
     holds a complete file.
     """
 
-    def __init__(self, path, key_class, value_class, compression: str = "none", codec: str | None = None,
-                 metadata: dict | None = None, *, sync: bytes | None = None, sync_interval: int = SYNC_INTERVAL,
-                 block_size: int = BLOCK_SIZE, registry: WritableRegistry | None = None):
+    def __init__(
+        self,
+        path,
+        key_class,
+        value_class,
+        compression: str = "none",
+        codec: str | None = None,
+        metadata: dict | None = None,
+        *,
+        sync: bytes | None = None,
+        sync_interval: int = SYNC_INTERVAL,
+        block_size: int = BLOCK_SIZE,
+        registry: WritableRegistry | None = None,
+    ):
         registry = registry if registry is not None else writable_registry
         if compression not in _COMPRESSIONS:
             raise ValueError(f"compression must be one of {', '.join(_COMPRESSIONS)}, not {compression!r}")
         if compression == "none" and codec not in (None, "default"):
-            raise ValueError(f"codec={codec!r} given with compression='none'; pass compression='record' or 'block' "
-                             "to compress, or drop the codec")
+            raise ValueError(
+                f"codec={codec!r} given with compression='none'; pass compression='record' or 'block' "
+                "to compress, or drop the codec"
+            )
         self.compression = compression
         self._codec = codec_by_name(codec or "default") if compression != "none" else None
         self.codec = self._codec.name if self._codec else None
@@ -679,8 +760,8 @@ class SequenceFileWriter:
         self._file = open(self._tmp_path, "wb")
         self._closed = False
         self._buf = bytearray()
-        self._flushed = 0          # bytes already handed to the file
-        self._last_sync = 0        # Hadoop's lastSyncPos
+        self._flushed = 0  # bytes already handed to the file
+        self._last_sync = 0  # Hadoop's lastSyncPos
         self.records = 0
         # block-compression buffers
         self._key_lengths = bytearray()

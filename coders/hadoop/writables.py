@@ -28,11 +28,27 @@ from ..errors import DecodeError, EncodeError
 from . import comparators as _cmp
 
 __all__ = [
-    "WritableCoder", "IntWritableCoder", "LongWritableCoder", "VIntWritableCoder",
-    "VLongWritableCoder", "TextCoder", "BytesWritableCoder", "NullWritableCoder",
-    "BooleanWritableCoder", "FloatWritableCoder", "DoubleWritableCoder", "MD5HashCoder",
-    "ArrayWritableCoder", "MapWritableCoder", "SortedMapWritableCoder", "TypedWritable",
-    "write_vlong", "read_vlong", "vlong_size", "write_java_utf", "read_java_utf",
+    "ArrayWritableCoder",
+    "BooleanWritableCoder",
+    "BytesWritableCoder",
+    "DoubleWritableCoder",
+    "FloatWritableCoder",
+    "IntWritableCoder",
+    "LongWritableCoder",
+    "MD5HashCoder",
+    "MapWritableCoder",
+    "NullWritableCoder",
+    "SortedMapWritableCoder",
+    "TextCoder",
+    "TypedWritable",
+    "VIntWritableCoder",
+    "VLongWritableCoder",
+    "WritableCoder",
+    "read_java_utf",
+    "read_vlong",
+    "vlong_size",
+    "write_java_utf",
+    "write_vlong",
 ]
 
 _INT32 = struct.Struct(">i")
@@ -48,6 +64,7 @@ _DOUBLE_NAN = bytes.fromhex("7ff8000000000000")
 
 
 # ---- WritableUtils' zero-compressed VLong ------------------------------------------------
+
 
 def write_vlong(out: bytearray, value: int) -> None:
     """Append ``WritableUtils.writeVLong(value)``: -112..127 in one byte, else a prefix byte
@@ -95,17 +112,22 @@ def read_vlong(data, pos: int) -> tuple[int, int]:
     if end > len(data):
         raise DecodeError(
             f"truncated VLong: prefix byte {first:#04x} announces {nbytes} byte(s) but only "
-            f"{len(data) - pos - 1} remain", offset=pos)
-    magnitude = int.from_bytes(data[pos + 1:end], "big")
+            f"{len(data) - pos - 1} remain",
+            offset=pos,
+        )
+    magnitude = int.from_bytes(data[pos + 1 : end], "big")
     value = ~magnitude if negative else magnitude
     if vlong_size(value) != 1 + nbytes:
         raise DecodeError(
             f"non-minimal VLong: {value} takes {vlong_size(value)} byte(s) but is written in {1 + nbytes} "
-            "(Hadoop's WritableUtils.writeVLong never writes this)", offset=pos)
+            "(Hadoop's WritableUtils.writeVLong never writes this)",
+            offset=pos,
+        )
     return value, end
 
 
 # ---- Java's DataOutput.writeUTF (modified UTF-8), used by AbstractMapWritable ----------
+
 
 def write_java_utf(out: bytearray, text: str) -> None:
     """Append ``DataOutput.writeUTF(text)``: uint16 length, then modified UTF-8 (NUL as
@@ -139,11 +161,11 @@ def read_java_utf(data, pos: int) -> tuple[str, int]:
     """Read ``DataInput.readUTF``; returns ``(text, new_pos)``."""
     if pos + 2 > len(data):
         raise DecodeError("truncated input: expected a 2-byte writeUTF length", offset=pos)
-    n = int.from_bytes(data[pos:pos + 2], "big")
+    n = int.from_bytes(data[pos : pos + 2], "big")
     end = pos + 2 + n
     if end > len(data):
         raise DecodeError(f"writeUTF string: length says {n} bytes but only {len(data) - pos - 2} remain", offset=pos)
-    raw = bytes(data[pos + 2:end]).replace(b"\xc0\x80", b"\x00")
+    raw = bytes(data[pos + 2 : end]).replace(b"\xc0\x80", b"\x00")
     try:
         text = raw.decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass").decode("utf-16-le")
     except UnicodeError as e:
@@ -157,6 +179,7 @@ def _need(data, pos: int, n: int, what: str) -> None:
 
 
 # ---- the Writable coders -------------------------------------------------------------------
+
 
 class WritableCoder(Coder):
     """Base of the Writable coders: Writables are self-delimiting, so both contexts agree."""
@@ -297,8 +320,9 @@ class TextCoder(_OrderedWritable):
         try:
             data = value.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise self._encode_error(value, "a str encodable as UTF-8",
-                                     fix=f"remove the lone surrogate at index {e.start}") from None
+            raise self._encode_error(
+                value, "a str encodable as UTF-8", fix=f"remove the lone surrogate at index {e.start}"
+            ) from None
         write_vlong(out, len(data))
         out += data
 
@@ -312,8 +336,9 @@ class TextCoder(_OrderedWritable):
         try:
             return str(data[start:end], "utf-8"), end
         except UnicodeDecodeError as e:
-            raise DecodeError(f"Text holds invalid UTF-8 ({e.reason} at byte {e.start} of the text)",
-                              offset=start + e.start) from None
+            raise DecodeError(
+                f"Text holds invalid UTF-8 ({e.reason} at byte {e.start} of the text)", offset=start + e.start
+            ) from None
 
     def decode(self, data):
         # fast path for the hot case: a whole Text buffer with a one-byte length
@@ -377,7 +402,7 @@ class BytesWritableCoder(_OrderedWritable):
         start = pos + 4
         if start + n > len(data):
             raise DecodeError(f"BytesWritable: length says {n} bytes but only {len(data) - start} remain", offset=pos)
-        return bytes(data[start:start + n]), start + n
+        return bytes(data[start : start + n]), start + n
 
     def to_type_hint(self):
         return bytes
@@ -439,8 +464,12 @@ class _FloatingWritable(_StructWritable):
     _exactly: str
 
     def own_determinism_issues(self):
-        return [("-0.0 == 0.0 but they encode differently",
-                 "normalise -0.0 to 0.0 before encoding, or key on a Text or LongWritable")]
+        return [
+            (
+                "-0.0 == 0.0 but they encode differently",
+                "normalise -0.0 to 0.0 before encoding, or key on a Text or LongWritable",
+            )
+        ]
 
     def to_type_hint(self):
         return float
@@ -480,11 +509,15 @@ class FloatWritableCoder(_FloatingWritable):
         try:
             packed = _FLOAT32.pack(value)
         except OverflowError:
-            raise self._encode_error(value, "a float within float32 range",
-                                     fix="use DoubleWritable for wider values") from None
+            raise self._encode_error(
+                value, "a float within float32 range", fix="use DoubleWritable for wider values"
+            ) from None
         if not self.allow_rounding and _FLOAT32.unpack(packed)[0] != value:
-            raise self._encode_error(value, "a float that float32 holds exactly",
-                                     fix="use DoubleWritable, or FloatWritableCoder(allow_rounding=True)")
+            raise self._encode_error(
+                value,
+                "a float that float32 holds exactly",
+                fix="use DoubleWritable, or FloatWritableCoder(allow_rounding=True)",
+            )
         out += packed
 
 
@@ -524,7 +557,7 @@ class MD5HashCoder(WritableCoder):
 
     def decode_from(self, data, pos, nested):
         _need(data, pos, 16, "MD5Hash")
-        return bytes(data[pos:pos + 16]), pos + 16
+        return bytes(data[pos : pos + 16]), pos + 16
 
     def to_type_hint(self):
         return bytes
@@ -573,8 +606,9 @@ class ArrayWritableCoder(WritableCoder):
         min_size = getattr(element, "min_size", 1)
         remaining = len(data) - pos - 4
         if (min_size and n * min_size > remaining) or (not min_size and n > _MAX_ZERO_SIZE_ELEMENTS):
-            raise DecodeError(f"ArrayWritable: {n} elements cannot fit in the {remaining} bytes that remain",
-                              offset=pos)
+            raise DecodeError(
+                f"ArrayWritable: {n} elements cannot fit in the {remaining} bytes that remain", offset=pos
+            )
         pos += 4
         items = []
         for i in range(n):
@@ -628,7 +662,11 @@ def _infer_class(value) -> str:
     if type(value) is bool:
         return "org.apache.hadoop.io.BooleanWritable"
     if isinstance(value, int):
-        return "org.apache.hadoop.io.IntWritable" if INT32_MIN <= value <= INT32_MAX else "org.apache.hadoop.io.LongWritable"
+        return (
+            "org.apache.hadoop.io.IntWritable"
+            if INT32_MIN <= value <= INT32_MAX
+            else "org.apache.hadoop.io.LongWritable"
+        )
     if isinstance(value, float):
         return "org.apache.hadoop.io.DoubleWritable"
     if isinstance(value, str):
@@ -666,14 +704,19 @@ class MapWritableCoder(WritableCoder):
         if self.registry is not None:
             return self.registry
         from .classes import writable_registry
+
         return writable_registry
 
     def _params(self):
         return (self.hadoop_class, id(self.registry) if self.registry is not None else None)
 
     def own_determinism_issues(self):
-        return [("MapWritable entries follow the dict's insertion order (Hadoop keeps them in a HashMap)",
-                 "key on a Text or LongWritable instead of a MapWritable")]
+        return [
+            (
+                "MapWritable entries follow the dict's insertion order (Hadoop keeps them in a HashMap)",
+                "key on a Text or LongWritable instead of a MapWritable",
+            )
+        ]
 
     def to_type_hint(self):
         return dict
@@ -702,8 +745,10 @@ class MapWritableCoder(WritableCoder):
                     name = _infer_class(item)
                 except TypeError:
                     raise self._encode_error(
-                        item, "None, bool, int, float, str, bytes, dict or TypedWritable",
-                        fix="wrap the value in coders.hadoop.TypedWritable(hadoop_class, value)").with_path(where) from None
+                        item,
+                        "None, bool, int, float, str, bytes, dict or TypedWritable",
+                        fix="wrap the value in coders.hadoop.TypedWritable(hadoop_class, value)",
+                    ).with_path(where) from None
             coder = registry.coder_for(name)
             body.append(class_id(name) & 0xFF)
             try:
@@ -736,8 +781,9 @@ class MapWritableCoder(WritableCoder):
         _need(data, pos, 4, "MapWritable entry count")
         count = _INT32.unpack_from(data, pos)[0]
         if count < 0 or count * 2 > len(data) - pos - 4:
-            raise DecodeError(f"MapWritable: {count} entries cannot fit in the {len(data) - pos - 4} bytes that remain",
-                              offset=pos)
+            raise DecodeError(
+                f"MapWritable: {count} entries cannot fit in the {len(data) - pos - 4} bytes that remain", offset=pos
+            )
         pos += 4
 
         def take(where: str):
@@ -746,13 +792,15 @@ class MapWritableCoder(WritableCoder):
             ident = data[pos] - 256 if data[pos] > 127 else data[pos]
             name = classes.get(ident)
             if name is None:
-                raise DecodeError(f"MapWritable: class id {ident} is neither predefined nor in the map's class table",
-                                  offset=pos).with_path(where)
+                raise DecodeError(
+                    f"MapWritable: class id {ident} is neither predefined nor in the map's class table", offset=pos
+                ).with_path(where)
             try:
                 coder = registry.coder_for(name)
             except LookupError as e:
-                raise DecodeError(f"MapWritable names class {name!r} (id {ident}) that has no coder: {e}",
-                                  offset=pos).with_path(where) from None
+                raise DecodeError(
+                    f"MapWritable names class {name!r} (id {ident}) that has no coder: {e}", offset=pos
+                ).with_path(where) from None
             try:
                 item, pos = coder.decode_from(data, pos + 1, True)
             except DecodeError as e:
@@ -766,12 +814,15 @@ class MapWritableCoder(WritableCoder):
             try:
                 hash(key)
             except TypeError:
-                raise DecodeError(f"MapWritable key decodes to an unhashable {type(key).__name__}",
-                                  offset=entry_at).with_path(f"[entry {i}](key)") from None
+                raise DecodeError(
+                    f"MapWritable key decodes to an unhashable {type(key).__name__}", offset=entry_at
+                ).with_path(f"[entry {i}](key)") from None
             if key in result:
-                raise DecodeError(f"MapWritable has two keys equal to {key!r} in Python (for example IntWritable 1 "
-                                  "and LongWritable 1); decoding them into one dict would drop one",
-                                  offset=entry_at).with_path(f"[entry {i}](key)")
+                raise DecodeError(
+                    f"MapWritable has two keys equal to {key!r} in Python (for example IntWritable 1 "
+                    "and LongWritable 1); decoding them into one dict would drop one",
+                    offset=entry_at,
+                ).with_path(f"[entry {i}](key)")
             result[key] = take(f"[{key!r}]")
         return result, pos
 
@@ -786,8 +837,12 @@ class SortedMapWritableCoder(MapWritableCoder):
     hadoop_class = "org.apache.hadoop.io.SortedMapWritable"
 
     def own_determinism_issues(self):
-        return [("value classes are chosen per value at run time, and a float -0.0 equals 0.0 but encodes "
-                 "differently", "key on a Text or LongWritable instead of a SortedMapWritable")]
+        return [
+            (
+                "value classes are chosen per value at run time, and a float -0.0 equals 0.0 but encodes differently",
+                "key on a Text or LongWritable instead of a SortedMapWritable",
+            )
+        ]
 
     def encode_to(self, value, out, nested):
         if not isinstance(value, dict):
@@ -797,8 +852,11 @@ class SortedMapWritableCoder(MapWritableCoder):
         for key in value:
             names.add(key.hadoop_class if isinstance(key, TypedWritable) else _safe_infer(key))
         if len(names) > 1:
-            raise self._encode_error(value, "keys of one Writable class (a TreeMap compares them with each other)",
-                                     fix=f"the keys are of {', '.join(sorted(map(str, names)))}")
+            raise self._encode_error(
+                value,
+                "keys of one Writable class (a TreeMap compares them with each other)",
+                fix=f"the keys are of {', '.join(sorted(map(str, names)))}",
+            )
         if value:
             (name,) = names
             try:
@@ -807,8 +865,9 @@ class SortedMapWritableCoder(MapWritableCoder):
                 key_coder = None
             compare = getattr(key_coder, "compare_values", None)
             if compare is None:
-                raise self._encode_error(value, "keys of an ordered Writable class",
-                                         fix="use Text, IntWritable, LongWritable ... keys")
+                raise self._encode_error(
+                    value, "keys of an ordered Writable class", fix="use Text, IntWritable, LongWritable ... keys"
+                )
             import functools
 
             plain = lambda k: k.value if isinstance(k, TypedWritable) else k  # noqa: E731

@@ -86,5 +86,8 @@ def sample_orders() -> list[Order]:
 
 
 def sample_customers() -> list[Customer]:
-    return [Customer(CustomerKey("north", 1), "Ada"), Customer(CustomerKey("south", 2), "Grace"),
-            Customer(CustomerKey("east", 3), "Edsger")]
+    return [
+        Customer(CustomerKey("north", 1), "Ada"),
+        Customer(CustomerKey("south", 2), "Grace"),
+        Customer(CustomerKey("east", 3), "Edsger"),
+    ]

@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coders as c
-from coders.collections import TupleSequenceCoder
 from coders.beam import CoderkitBeamCoder, from_beam, to_beam
 from coders.beam.adapter import NonDeterministicBeamFloatCoder
+from coders.collections import TupleSequenceCoder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,16 +38,26 @@ STANDARD = [
     (c.VarIntCoder(), bc.VarIntCoder(), [0, 1, -1, 127, 128, 2**63 - 1, -(2**63)]),
     (c.FloatCoder(), NonDeterministicBeamFloatCoder(), [0.0, -0.0, 1.5, float("inf"), -2.5e300]),
     (c.BooleanCoder(), bc.BooleanCoder(), [True, False]),
-    (c.TimestampCoder(as_beam_timestamp=True), bc.TimestampCoder(), [Timestamp(0), Timestamp(micros=-5000), Timestamp(1_700_000_000)]),
-    (c.TupleCoder(c.VarIntCoder(), c.StrUtf8Coder()), bc.TupleCoder([bc.VarIntCoder(), bc.StrUtf8Coder()]), [(1, "a"), (-7, "")]),
-    (c.TupleCoder(c.BytesCoder(), c.FloatCoder(), c.BooleanCoder()),
-     bc.TupleCoder([bc.BytesCoder(), NonDeterministicBeamFloatCoder(), bc.BooleanCoder()]), [(b"k", 2.0, True)]),
+    (
+        c.TimestampCoder(as_beam_timestamp=True),
+        bc.TimestampCoder(),
+        [Timestamp(0), Timestamp(micros=-5000), Timestamp(1_700_000_000)],
+    ),
+    (
+        c.TupleCoder(c.VarIntCoder(), c.StrUtf8Coder()),
+        bc.TupleCoder([bc.VarIntCoder(), bc.StrUtf8Coder()]),
+        [(1, "a"), (-7, "")],
+    ),
+    (
+        c.TupleCoder(c.BytesCoder(), c.FloatCoder(), c.BooleanCoder()),
+        bc.TupleCoder([bc.BytesCoder(), NonDeterministicBeamFloatCoder(), bc.BooleanCoder()]),
+        [(b"k", 2.0, True)],
+    ),
     (c.IterableCoder(c.StrUtf8Coder()), bc.IterableCoder(bc.StrUtf8Coder()), [[], ["a", "bb"]]),
     (c.ListCoder(c.VarIntCoder()), bc.ListCoder(bc.VarIntCoder()), [[], [1, 2, 300]]),
     (c.NullableCoder(c.StrUtf8Coder()), bc.NullableCoder(bc.StrUtf8Coder()), [None, "x"]),
     (c.LengthPrefixCoder(c.VarIntCoder()), beam_coders_module.LengthPrefixCoder(bc.VarIntCoder()), [0, 300]),
-    (TupleSequenceCoder(c.VarIntCoder()),
-     bc.TupleSequenceCoder(bc.VarIntCoder()), [(), (1, 2, 3)]),
+    (TupleSequenceCoder(c.VarIntCoder()), bc.TupleSequenceCoder(bc.VarIntCoder()), [(), (1, 2, 3)]),
 ]
 
 
@@ -95,11 +105,20 @@ def test_float_keeps_coderkit_determinism_and_offers_the_canonical_variant():
     assert det.encode(1.5) == mapped.encode(1.5)
 
 
-@pytest.mark.parametrize("ours", [
-    c.CanonicalFloatCoder(), c.NoneCoder(), c.TimestampCoder(), c.DecimalCoder(), POINT,
-    c.MapCoder(c.StrUtf8Coder(), c.VarIntCoder()), c.SetCoder(c.VarIntCoder(), frozen=True),
-    c.PickleCoder(),
-], ids=repr)
+@pytest.mark.parametrize(
+    "ours",
+    [
+        c.CanonicalFloatCoder(),
+        c.NoneCoder(),
+        c.TimestampCoder(),
+        c.DecimalCoder(),
+        POINT,
+        c.MapCoder(c.StrUtf8Coder(), c.VarIntCoder()),
+        c.SetCoder(c.VarIntCoder(), frozen=True),
+        c.PickleCoder(),
+    ],
+    ids=repr,
+)
 def test_other_coders_are_wrapped(ours):
     mapped = to_beam(ours)
     assert mapped == CoderkitBeamCoder(ours)
@@ -227,18 +246,21 @@ def test_wrapped_records_round_trip_through_beams_iterable_coder(points):
 
 def test_timestamp_decodes_to_beams_timestamp():
     ts = to_beam(c.TimestampCoder(as_beam_timestamp=True))
-    new_year_2020 = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    new_year_2020 = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     assert ts.decode(c.TimestampCoder().encode(new_year_2020)) == Timestamp.of(1577836800)
 
 
 # ----------------------------------------------------------------------------- the package
 
+
 def test_import_coders_never_imports_beam_but_coders_beam_does():
     import subprocess
 
-    code = ("import sys, coders; coders.get_coder(int); coders.VarIntCoder().encode(1); "
-            "assert 'apache_beam' not in sys.modules, 'coders imported apache_beam'; "
-            "import coders.beam; assert 'apache_beam' in sys.modules; print('ok')")
+    code = (
+        "import sys, coders; coders.get_coder(int); coders.VarIntCoder().encode(1); "
+        "assert 'apache_beam' not in sys.modules, 'coders imported apache_beam'; "
+        "import coders.beam; assert 'apache_beam' in sys.modules; print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
@@ -246,11 +268,27 @@ def test_import_coders_never_imports_beam_but_coders_beam_does():
 def test_coders_beam_exports_lazily_by_name():
     import coders.beam as cb
 
-    for name in ["to_beam", "from_beam", "CoderkitBeamCoder", "install", "uninstall", "installed_registry",
-                 "DeterministicGroupByKey", "KeyCheckError", "validate_pipeline", "KeyFinding"]:
+    for name in [
+        "to_beam",
+        "from_beam",
+        "CoderkitBeamCoder",
+        "install",
+        "uninstall",
+        "installed_registry",
+        "DeterministicGroupByKey",
+        "KeyCheckError",
+        "validate_pipeline",
+        "KeyFinding",
+    ]:
         assert getattr(cb, name).__module__.startswith("coders.beam.")
-    for name in ["ReadFromSequenceFile", "ReadFromSparkPickleFile", "WriteToSequenceFile",
-                 "SequenceFileSource", "SparkPickleFileSource", "SequenceFileSink"]:
+    for name in [
+        "ReadFromSequenceFile",
+        "ReadFromSparkPickleFile",
+        "WriteToSequenceFile",
+        "SequenceFileSource",
+        "SparkPickleFileSource",
+        "SequenceFileSink",
+    ]:
         assert name in cb.__all__ and name in dir(cb)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         cb.nope

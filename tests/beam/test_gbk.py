@@ -20,7 +20,7 @@ from coders.beam import DeterministicGroupByKey, KeyCheckError
 from coders.beam.gbk import resolve_key_coder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pipeline_types as pt  # noqa: E402
+import pipeline_types as pt
 
 
 def grouped_sorted(pcoll):
@@ -29,14 +29,14 @@ def grouped_sorted(pcoll):
 
 # ----------------------------------------------------------------------------- grouping
 
+
 @pytest.mark.pipeline
 def test_float_keys_minus_zero_and_zero_group_together_where_beam_splits_them():
     data = [(-0.0, "a"), (0.0, "b"), (2.5, "c")]
     with beam.Pipeline(runner="DirectRunner") as p:
         ours = grouped_sorted(p | "Ours" >> beam.Create(data) | DeterministicGroupByKey())
         assert_that(ours, equal_to([(0.0, ["a", "b"]), (2.5, ["c"])]), label="Ours")
-        beams = (p | "Beams" >> beam.Create(data) | beam.GroupByKey()
-                 | beam.MapTuple(lambda k, vs: (str(k), sorted(vs))))
+        beams = p | "Beams" >> beam.Create(data) | beam.GroupByKey() | beam.MapTuple(lambda k, vs: (str(k), sorted(vs)))
         # Beam's FloatCoder says it is deterministic, yet the equal keys land in two groups.
         assert_that(beams, equal_to([("-0.0", ["a"]), ("0.0", ["b"]), ("2.5", ["c"])]), label="Beams")
 
@@ -44,15 +44,21 @@ def test_float_keys_minus_zero_and_zero_group_together_where_beam_splits_them():
 @pytest.mark.pipeline
 def test_record_keys_group_like_groupbykey_and_output_is_typed():
     with beam.Pipeline(runner="DirectRunner") as p:
-        keyed = (p | beam.Create(pt.sample_orders()).with_output_types(pt.Order)
-                 | beam.Map(lambda o: (o.customer, o.order_id)).with_output_types(typing.Tuple[pt.CustomerKey, int]))
+        keyed = (
+            p
+            | beam.Create(pt.sample_orders()).with_output_types(pt.Order)
+            | beam.Map(lambda o: (o.customer, o.order_id)).with_output_types(typing.Tuple[pt.CustomerKey, int])
+        )
         grouped = keyed | "G" >> DeterministicGroupByKey()
         assert grouped.element_type == th.Tuple[pt.CustomerKey, th.Iterable[int]]
-        assert_that(grouped_sorted(grouped), equal_to([(pt.CustomerKey("north", 1), [1, 2, 5]),
-                                                       (pt.CustomerKey("south", 2), [3, 4])]))
+        assert_that(
+            grouped_sorted(grouped),
+            equal_to([(pt.CustomerKey("north", 1), [1, 2, 5]), (pt.CustomerKey("south", 2), [3, 4])]),
+        )
 
 
 # ----------------------------------------------------------------------------- construction-time refusal
+
 
 def test_a_key_type_only_pickle_can_code_is_refused_before_data_moves():
     p = beam.Pipeline(runner="DirectRunner")
@@ -99,7 +105,9 @@ def test_a_union_of_numeric_key_types_is_refused_where_create_infers_one():
 def test_a_numeric_union_inside_a_record_key_names_its_path():
     p = beam.Pipeline(runner="DirectRunner")
     keyed = p | beam.Create([]).with_output_types(typing.Tuple[pt.Measure, int])
-    with pytest.raises(c.NonDeterministicCoderError, match=r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds"):
+    with pytest.raises(
+        c.NonDeterministicCoderError, match=r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds"
+    ):
         keyed | "ByMeasure" >> DeterministicGroupByKey()
 
 
@@ -117,7 +125,9 @@ def test_decimal_keys_are_refused_because_the_scale_is_in_the_bytes():
 def test_input_that_is_not_pairs_is_refused_like_groupbykey_does():
     p = beam.Pipeline(runner="DirectRunner")
     words = p | beam.Create(["a", "b"])
-    with pytest.raises(ValueError, match=r"Input to 'Words' must be compatible with KV\[Any, Any\]. Found <class 'str'>"):
+    with pytest.raises(
+        ValueError, match=r"Input to 'Words' must be compatible with KV\[Any, Any\]. Found <class 'str'>"
+    ):
         words | "Words" >> DeterministicGroupByKey()
 
 
@@ -134,11 +144,14 @@ def test_the_label_is_the_full_label_inside_a_composite():
 
 # ----------------------------------------------------------------------------- runtime key checks
 
+
 def run_expecting_key_error(keys, element_type, registry=None):
-    with pytest.raises(Exception) as info:
-        with beam.Pipeline(runner="DirectRunner") as p:
-            (p | beam.Create([(k, i) for i, k in enumerate(keys)]).with_output_types(element_type)
-             | "Checked" >> DeterministicGroupByKey(check_keys=True, registry=registry))
+    with pytest.raises(Exception) as info, beam.Pipeline(runner="DirectRunner") as p:
+        (
+            p
+            | beam.Create([(k, i) for i, k in enumerate(keys)]).with_output_types(element_type)
+            | "Checked" >> DeterministicGroupByKey(check_keys=True, registry=registry)
+        )
     assert "KeyCheckError" in str(info.value) or isinstance(info.value, KeyCheckError)
     return str(info.value)
 
@@ -179,8 +192,7 @@ def test_check_keys_fails_when_bytes_change_on_re_encoding():
 @pytest.mark.pipeline
 def test_check_keys_passes_good_keys_through():
     with beam.Pipeline(runner="DirectRunner") as p:
-        out = grouped_sorted(p | beam.Create([("a", 1), ("b", 2), ("a", 3)])
-                             | DeterministicGroupByKey(check_keys=True))
+        out = grouped_sorted(p | beam.Create([("a", 1), ("b", 2), ("a", 3)]) | DeterministicGroupByKey(check_keys=True))
         assert_that(out, equal_to([("a", [1, 3]), ("b", [2])]))
 
 

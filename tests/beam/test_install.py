@@ -46,12 +46,14 @@ def beam_coder(hint):
 
 # ----------------------------------------------------------------------------- which hints
 
+
 def test_record_types_get_coderkits_coder_and_uninstall_restores_beams(installed):
     for cls in (pt.Order, pt.CustomerKey, pt.Status, pt.Sku):
         assert beam_coder(cls) == to_beam(c.get_coder(cls))
         assert isinstance(beam_coder(cls), CoderkitBeamCoder)
     assert beam_coder(th.Tuple[pt.CustomerKey, pt.Order]) == beam.coders.TupleCoder(
-        [to_beam(c.get_coder(pt.CustomerKey)), to_beam(c.get_coder(pt.Order))])
+        [to_beam(c.get_coder(pt.CustomerKey)), to_beam(c.get_coder(pt.Order))]
+    )
     assert beam_coder(th.Optional[pt.Sku]) == beam.coders.NullableCoder(to_beam(c.get_coder(pt.Sku)))
     assert installed_registry() is default_registry
     uninstall()
@@ -68,7 +70,9 @@ def test_what_beam_codes_itself_is_left_alone(installed):
     assert beam_coder(object) == beam.coders.FastPrimitivesCoder()
     assert beam_coder(th.Union[int, str]) == beam.coders.FastPrimitivesCoder()
     assert beam_coder(th.Set[int]) == beam.coders.FastPrimitivesCoder()
-    assert beam_coder(th.Tuple[str, int]) == beam.coders.TupleCoder([beam.coders.StrUtf8Coder(), beam.coders.VarIntCoder()])
+    assert beam_coder(th.Tuple[str, int]) == beam.coders.TupleCoder(
+        [beam.coders.StrUtf8Coder(), beam.coders.VarIntCoder()]
+    )
     from apache_beam.utils.timestamp import Timestamp
 
     assert beam_coder(Timestamp) == beam.coders.FastPrimitivesCoder()
@@ -125,7 +129,9 @@ def test_main_types_which_beam_looks_up_by_name_are_found(installed, monkeypatch
 
 def test_install_uses_the_given_registry_and_is_idempotent():
     mine = c.CoderRegistry()
-    mine.register_coder(pt.Sku, c.RecordCoder(pt.Sku, [("code", c.StrUtf8Coder()), ("size", c.NullableCoder(c.VarIntCoder()))]))
+    mine.register_coder(
+        pt.Sku, c.RecordCoder(pt.Sku, [("code", c.StrUtf8Coder()), ("size", c.NullableCoder(c.VarIntCoder()))])
+    )
     beams_own = typecoders.registry._fallback_coder
     try:
         first = install()
@@ -151,35 +157,62 @@ def build_orders_pipeline(p):
     DeterministicGroupByKey with its runtime key check (its DoFns and coder travel to the workers)."""
     orders = p | "Orders" >> beam.Create(pt.sample_orders()).with_output_types(pt.Order)
     by_customer = orders | "ByCustomer" >> beam.Map(lambda o: (o.customer, o)).with_output_types(
-        typing.Tuple[pt.CustomerKey, pt.Order])
-    grouped = (by_customer | "GroupByCustomer" >> beam.GroupByKey()
-               | "Ids" >> beam.MapTuple(lambda k, os_: (k, sorted(o.order_id for o in os_))))
+        typing.Tuple[pt.CustomerKey, pt.Order]
+    )
+    grouped = (
+        by_customer
+        | "GroupByCustomer" >> beam.GroupByKey()
+        | "Ids" >> beam.MapTuple(lambda k, os_: (k, sorted(o.order_id for o in os_)))
+    )
     assert_that(grouped, equal_to([(NORTH, [1, 2, 5]), (SOUTH, [3, 4])]), label="CheckCustomers")
 
-    by_status = (orders | "ByStatus" >> beam.Map(lambda o: (o.status, o.amount_cents)).with_output_types(
-        typing.Tuple[pt.Status, int]) | "GroupByStatus" >> beam.GroupByKey()
-        | "Sum" >> beam.MapTuple(lambda k, v: (k, sum(v))))
-    assert_that(by_status, equal_to([(pt.Status.NEW, 1250), (pt.Status.PAID, 5474), (pt.Status.SHIPPED, 10)]),
-                label="CheckStatus")
+    by_status = (
+        orders
+        | "ByStatus" >> beam.Map(lambda o: (o.status, o.amount_cents)).with_output_types(typing.Tuple[pt.Status, int])
+        | "GroupByStatus" >> beam.GroupByKey()
+        | "Sum" >> beam.MapTuple(lambda k, v: (k, sum(v)))
+    )
+    assert_that(
+        by_status,
+        equal_to([(pt.Status.NEW, 1250), (pt.Status.PAID, 5474), (pt.Status.SHIPPED, 10)]),
+        label="CheckStatus",
+    )
 
-    by_sku = (orders | "BySku" >> beam.Map(lambda o: (o.sku, o)).with_output_types(typing.Tuple[pt.Sku, pt.Order])
-              | "GroupBySku" >> beam.GroupByKey()
-              | "SkuIds" >> beam.MapTuple(lambda k, os_: (k, sorted(o.order_id for o in os_))))
-    assert_that(by_sku, equal_to([(pt.Sku("A", 10), [1, 3, 5]), (pt.Sku("B"), [2]), (pt.Sku("C", 2), [4])]),
-                label="CheckSku")
+    by_sku = (
+        orders
+        | "BySku" >> beam.Map(lambda o: (o.sku, o)).with_output_types(typing.Tuple[pt.Sku, pt.Order])
+        | "GroupBySku" >> beam.GroupByKey()
+        | "SkuIds" >> beam.MapTuple(lambda k, os_: (k, sorted(o.order_id for o in os_)))
+    )
+    assert_that(
+        by_sku, equal_to([(pt.Sku("A", 10), [1, 3, 5]), (pt.Sku("B"), [2]), (pt.Sku("C", 2), [4])]), label="CheckSku"
+    )
 
-    checked = (orders | "ByCustomerAgain" >> beam.Map(lambda o: (o.customer, o.amount_cents)).with_output_types(
-        typing.Tuple[pt.CustomerKey, int]) | "CheckedGroup" >> DeterministicGroupByKey(check_keys=True)
-        | "Total" >> beam.MapTuple(lambda k, v: (k, sum(v))))
+    checked = (
+        orders
+        | "ByCustomerAgain"
+        >> beam.Map(lambda o: (o.customer, o.amount_cents)).with_output_types(typing.Tuple[pt.CustomerKey, int])
+        | "CheckedGroup" >> DeterministicGroupByKey(check_keys=True)
+        | "Total" >> beam.MapTuple(lambda k, v: (k, sum(v)))
+    )
     assert_that(checked, equal_to([(NORTH, 1724), (SOUTH, 5010)]), label="CheckChecked")
 
-    names = (p | "Customers" >> beam.Create(pt.sample_customers()).with_output_types(pt.Customer)
-             | "ByKey" >> beam.Map(lambda cu: (cu.key, cu)).with_output_types(typing.Tuple[pt.CustomerKey, pt.Customer]))
-    joined = ({"orders": by_customer, "customers": names} | "Join" >> beam.CoGroupByKey()
-              | "Shape" >> beam.MapTuple(lambda k, d: (k, sorted(o.order_id for o in d["orders"]),
-                                                       [cu.name for cu in d["customers"]])))
-    assert_that(joined, equal_to([(NORTH, [1, 2, 5], ["Ada"]), (SOUTH, [3, 4], ["Grace"]), (EAST, [], ["Edsger"])]),
-                label="CheckJoin")
+    names = (
+        p
+        | "Customers" >> beam.Create(pt.sample_customers()).with_output_types(pt.Customer)
+        | "ByKey" >> beam.Map(lambda cu: (cu.key, cu)).with_output_types(typing.Tuple[pt.CustomerKey, pt.Customer])
+    )
+    joined = (
+        {"orders": by_customer, "customers": names}
+        | "Join" >> beam.CoGroupByKey()
+        | "Shape"
+        >> beam.MapTuple(lambda k, d: (k, sorted(o.order_id for o in d["orders"]), [cu.name for cu in d["customers"]]))
+    )
+    assert_that(
+        joined,
+        equal_to([(NORTH, [1, 2, 5], ["Ada"]), (SOUTH, [3, 4], ["Grace"]), (EAST, [], ["Edsger"])]),
+        label="CheckJoin",
+    )
 
 
 def pcollection_coders(pipeline) -> dict[str, object]:
@@ -238,20 +271,24 @@ def test_pipeline_proto_round_trip_keeps_coderkits_coder(installed):
 def test_plain_pipelines_still_work_after_install(installed):
     with beam.Pipeline(runner="DirectRunner") as p:
         words = p | "Words" >> beam.Create(["a b", "b c b", ""])
-        counts = (words | beam.FlatMap(str.split) | beam.Map(lambda w: (w, 1))
-                  | beam.CombinePerKey(sum))
+        counts = words | beam.FlatMap(str.split) | beam.Map(lambda w: (w, 1)) | beam.CombinePerKey(sum)
         assert_that(counts, equal_to([("a", 1), ("b", 3), ("c", 1)]), label="WordCount")
         left = p | "L" >> beam.Create([(1, "x"), (2, "y"), (1.5, "z")])
         right = p | "R" >> beam.Create([(1, 10), (3, 30)])
-        joined = ({"l": left, "r": right} | beam.CoGroupByKey()
-                  | beam.MapTuple(lambda k, d: (k, sorted(d["l"]), sorted(d["r"]))))
-        assert_that(joined, equal_to([(1, ["x"], [10]), (2, ["y"], []), (1.5, ["z"], []), (3, [], [30])]),
-                    label="Join")
+        joined = (
+            {"l": left, "r": right}
+            | beam.CoGroupByKey()
+            | beam.MapTuple(lambda k, d: (k, sorted(d["l"]), sorted(d["r"])))
+        )
+        assert_that(joined, equal_to([(1, ["x"], [10]), (2, ["y"], []), (1.5, ["z"], []), (3, [], [30])]), label="Join")
         # Beam's schema transforms on a NamedTuple PCollection (which install() now codes) still work
         keys = p | "Keys" >> beam.Create([NORTH, pt.CustomerKey("north", 5), SOUTH]).with_output_types(pt.CustomerKey)
         totals = keys | beam.GroupBy("region").aggregate_field("customer_id", sum, "total")
-        assert_that(totals | beam.Map(lambda r: (r.region, r.total)), equal_to([("north", 6), ("south", 2)]),
-                    label="SchemaGroupBy")
+        assert_that(
+            totals | beam.Map(lambda r: (r.region, r.total)),
+            equal_to([("north", 6), ("south", 2)]),
+            label="SchemaGroupBy",
+        )
         regions = keys | beam.Select("region") | "Region" >> beam.Map(lambda r: r.region)
         assert_that(regions, equal_to(["north", "north", "south"]), label="Select")
 
@@ -267,5 +304,8 @@ def test_the_registry_pipeline_example_runs_and_prints_the_revenue():
     assert "after install(), Beam codes Sale with CoderkitBeamCoder[RecordCoder[Sale" in out
     assert "GroupByPrice: FloatCoder -> FloatCoder: -0.0 == 0.0" in out
     assert "the revenue pipeline: 0 finding(s)" in out
-    assert ["north store 1:     2.30", "north store 2:     1.20", "south store 7:     6.10"] == [
-        line.strip() for line in out.splitlines() if " store " in line and ":" in line and "key" not in line]
+    assert [line.strip() for line in out.splitlines() if " store " in line and ":" in line and "key" not in line] == [
+        "north store 1:     2.30",
+        "north store 2:     1.20",
+        "south store 7:     6.10",
+    ]

@@ -12,7 +12,11 @@ from apache_beam.io.range_trackers import OffsetRangeTracker
 from apache_beam.testing.util import assert_that, equal_to
 
 from coders.beam.sources import (
-    ReadFromSequenceFile, ReadFromSparkPickleFile, SequenceFileSink, SequenceFileSource, SparkPickleFileSource,
+    ReadFromSequenceFile,
+    ReadFromSparkPickleFile,
+    SequenceFileSink,
+    SequenceFileSource,
+    SparkPickleFileSource,
     WriteToSequenceFile,
 )
 from coders.hadoop import LongWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder
@@ -23,8 +27,9 @@ RECORDS = [(f"key-{i:03d}", i * 1000 - 7) for i in range(40)]
 
 
 def write_seqfile(path, records=RECORDS, **options):
-    with SequenceFileWriter(str(path), "org.apache.hadoop.io.Text", "org.apache.hadoop.io.LongWritable",
-                            **options) as w:
+    with SequenceFileWriter(
+        str(path), "org.apache.hadoop.io.Text", "org.apache.hadoop.io.LongWritable", **options
+    ) as w:
         for k, v in records:
             w.append(k, v)
     return str(path)
@@ -81,8 +86,11 @@ def test_ranges_start_at_the_first_split_point_at_or_after_their_start(seqfile):
 
 def records_between(path, start, stop):
     with SequenceFileReader(path) as r:
-        return [(rec.key, rec.value) for rec in r.positioned_records()
-                if rec.position >= start and (stop is None or rec.position < stop)]
+        return [
+            (rec.key, rec.value)
+            for rec in r.positioned_records()
+            if rec.position >= start and (stop is None or rec.position < stop)
+        ]
 
 
 def test_ranges_that_tile_the_file_read_each_record_once(seqfile):
@@ -100,7 +108,8 @@ def test_initial_splits_equal_the_whole_file(seqfile):
     splits = list(source.split(desired_bundle_size=120))
     assert len(splits) >= 3
     source_test_utils.assert_sources_equal_reference_source(
-        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits])
+        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits]
+    )
 
 
 def test_dynamic_splitting_exhaustive(tmp_path):
@@ -154,14 +163,15 @@ def test_a_directory_means_its_part_files(tmp_path):
 # PySpark pickle files
 # ----------------------------------------------------------------------------------------------
 
+
 def write_pickle_file(path, objects, batch_size=3, **options):
     """A saveAsPickleFile-shaped SequenceFile with many sync markers (spark.dump keeps Hadoop's interval)."""
     import cloudpickle
 
-    batches = [cloudpickle.dumps(objects[i:i + batch_size], protocol=5) for i in range(0, len(objects), batch_size)]
+    batches = [cloudpickle.dumps(objects[i : i + batch_size], protocol=5) for i in range(0, len(objects), batch_size)]
     with SequenceFileWriter(str(path), NULL_WRITABLE, BYTES_WRITABLE, **options) as w:
         for i in range(0, len(batches), 2):
-            w.append(None, java_serialize_byte_arrays(batches[i:i + 2]))
+            w.append(None, java_serialize_byte_arrays(batches[i : i + 2]))
     return str(path)
 
 
@@ -177,7 +187,8 @@ def test_spark_pickle_source_splits(tmp_path, options):
     splits = list(source.split(desired_bundle_size=200))
     assert len(splits) >= 3
     source_test_utils.assert_sources_equal_reference_source(
-        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits])
+        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits]
+    )
 
 
 def test_spark_pickle_source_dynamic_splitting_exhaustive(tmp_path):
@@ -203,14 +214,18 @@ def test_spark_pickle_source_safe_mode(tmp_path):
 
 def test_spark_pickle_source_refuses_other_sequence_files(tmp_path):
     path = write_seqfile(tmp_path / "t.seq", RECORDS[:3])
-    with pytest.raises(Exception, match="is a SequenceFile of \\(org.apache.hadoop.io.Text, "
-                                        "org.apache.hadoop.io.LongWritable\\), not a PySpark pickle file"):
+    with pytest.raises(
+        Exception,
+        match="is a SequenceFile of \\(org.apache.hadoop.io.Text, "
+        "org.apache.hadoop.io.LongWritable\\), not a PySpark pickle file",
+    ):
         source_test_utils.read_from_source(SparkPickleFileSource(path))
 
 
 # ----------------------------------------------------------------------------------------------
 # Sink and pipelines
 # ----------------------------------------------------------------------------------------------
+
 
 def test_sink_checks_its_classes_at_construction(tmp_path):
     with pytest.raises(Exception, match="com.example.Nope"):
@@ -238,16 +253,27 @@ def test_pipeline_reads_transforms_and_writes_sequence_files(tmp_path):
         pairs = p | ReadFromSequenceFile(src)
         doubled = pairs | beam.Map(lambda kv: (kv[0].upper(), kv[1] * 2))
         assert_that(doubled, equal_to([(k.upper(), v * 2) for k, v in RECORDS]))
-        doubled | WriteToSequenceFile(prefix, TextCoder(), LongWritableCoder(), num_shards=2,
-                                      compression="record", codec="gzip", metadata={"made-by": "coderkit"})
+        doubled | WriteToSequenceFile(
+            prefix,
+            TextCoder(),
+            LongWritableCoder(),
+            num_shards=2,
+            compression="record",
+            codec="gzip",
+            metadata={"made-by": "coderkit"},
+        )
     shards = sorted(glob.glob(prefix + "-*"))
     assert [os.path.basename(s) for s in shards] == ["result-00000-of-00002", "result-00001-of-00002"]
     got = []
     for shard in shards:
         with SequenceFileReader(shard) as r:
             assert (r.key_class, r.value_class, r.compression, r.codec, r.metadata) == (
-                "org.apache.hadoop.io.Text", "org.apache.hadoop.io.LongWritable", "record", "gzip",
-                {"made-by": "coderkit"})
+                "org.apache.hadoop.io.Text",
+                "org.apache.hadoop.io.LongWritable",
+                "record",
+                "gzip",
+                {"made-by": "coderkit"},
+            )
             got += list(r)
     assert sorted(got) == sorted((k.upper(), v * 2) for k, v in RECORDS)
 
@@ -274,7 +300,8 @@ def test_pipeline_reads_real_spark_output_split_at_its_sync_markers(spark_contex
     splits = list(source.split(desired_bundle_size=100_000))
     assert len(splits) >= 4
     source_test_utils.assert_sources_equal_reference_source(
-        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits])
+        (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits]
+    )
     with beam.Pipeline("DirectRunner") as p:
         got = p | ReadFromSparkPickleFile(out, safe=True)
         assert_that(got, equal_to(rows))
@@ -289,5 +316,6 @@ def test_raw_mode_yields_the_serialized_bytes(tmp_path):
 @pytest.mark.parametrize("options", [dict(sync_interval=40), dict(compression="block", codec="default", block_size=30)])
 def test_dynamic_splitting_concurrent_with_reading(tmp_path, options):
     path = write_seqfile(tmp_path / "small.seq", RECORDS[:8], **options)
-    source_test_utils.assert_split_at_fraction_exhaustive(single_file(SequenceFileSource(path)),
-                                                          perform_multi_threaded_test=True)
+    source_test_utils.assert_split_at_fraction_exhaustive(
+        single_file(SequenceFileSource(path)), perform_multi_threaded_test=True
+    )

@@ -16,7 +16,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from coders.beam import DeterministicGroupByKey, KeyFinding, install, uninstall, validate_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pipeline_types as pt  # noqa: E402
+import pipeline_types as pt
 
 
 def keyed(p, key_type, data=(), label="Source"):
@@ -27,7 +27,9 @@ def findings_for(key_type, data=()):
     p = beam.Pipeline(runner="DirectRunner")
     keyed(p, key_type, data) | "Group" >> beam.GroupByKey()
     found = validate_pipeline(p)
-    assert found and all(isinstance(f, KeyFinding) and f.label == "Group" and f.transform == "GroupByKey" for f in found)
+    assert found and all(
+        isinstance(f, KeyFinding) and f.label == "Group" and f.transform == "GroupByKey" for f in found
+    )
     return found
 
 
@@ -36,6 +38,7 @@ def reasons(found) -> str:
 
 
 # ----------------------------------------------------------------------------- the cases Beam gets wrong
+
 
 @pytest.mark.pipeline
 def test_float_keys_minus_zero_and_zero_really_group_apart_and_are_found():
@@ -74,7 +77,9 @@ def test_the_union_create_infers_for_mixed_numeric_keys_is_found():
 
 def test_a_numeric_union_inside_a_record_key_is_found_with_its_path():
     found = findings_for(pt.Measure)
-    assert any(re.match(r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds", f.reason) for f in found)
+    assert any(
+        re.match(r"Measure\.value -> UnionCoder: the union of (int, float|float, int) holds", f.reason) for f in found
+    )
 
 
 def test_decimal_keys_are_found():
@@ -84,11 +89,15 @@ def test_decimal_keys_are_found():
     assert any("DecimalCoder: Decimal('1.0') == Decimal('1.00')" in f.reason for f in found)
 
 
-@pytest.mark.parametrize("key_type, expected", [
-    (typing.Dict[str, int], "a dict is written in its iteration (insertion) order"),
-    (typing.Set[int], "a set is written in iteration order"),
-    (typing.FrozenSet[str], "a set is written in iteration order"),
-], ids=["dict", "set", "frozenset"])
+@pytest.mark.parametrize(
+    "key_type, expected",
+    [
+        (typing.Dict[str, int], "a dict is written in its iteration (insertion) order"),
+        (typing.Set[int], "a set is written in iteration order"),
+        (typing.FrozenSet[str], "a set is written in iteration order"),
+    ],
+    ids=["dict", "set", "frozenset"],
+)
 def test_dict_set_and_frozenset_keys_are_found(key_type, expected):
     found = findings_for(key_type)
     assert expected in reasons(found)
@@ -145,6 +154,7 @@ def test_a_key_type_coderkit_can_only_pickle_is_a_fallback():
 
 
 # ----------------------------------------------------------------------------- labels, composites, clean pipelines
+
 
 def test_combine_per_key_and_cogroupbykey_are_reported_once_under_their_own_label():
     p = beam.Pipeline(runner="DirectRunner")
@@ -203,8 +213,11 @@ def test_after_install_beam_asks_coderkit_for_the_deterministic_key_coder_so_flo
     install()
     try:
         p = beam.Pipeline(runner="DirectRunner")
-        grouped = (keyed(p, pt.Price, [(pt.Price(-0.0), "a"), (pt.Price(0.0), "b")]) | "Group" >> beam.GroupByKey()
-                   | beam.MapTuple(lambda k, vs: (k, sorted(vs))))
+        grouped = (
+            keyed(p, pt.Price, [(pt.Price(-0.0), "a"), (pt.Price(0.0), "b")])
+            | "Group" >> beam.GroupByKey()
+            | beam.MapTuple(lambda k, vs: (k, sorted(vs)))
+        )
         assert_that(grouped, equal_to([(pt.Price(0.0), ["a", "b"])]))  # one group: canonical float key bytes
         assert validate_pipeline(p) == []
         p.run().wait_until_finish()

@@ -32,7 +32,7 @@ from coders.primitives import (
 )
 from coders.wrappers import LengthPrefixCoder, NullableCoder
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 small_ints = st.integers(min_value=-(2**40), max_value=2**40) | st.integers(min_value=-3, max_value=200)
@@ -45,7 +45,9 @@ decimals = st.decimals(allow_nan=False, allow_infinity=False).filter(
     lambda d: len(d.as_tuple().digits) <= 28 and -10_000 < d.as_tuple().exponent < 10_000
 )
 beam_timestamps = st.integers(min_value=-(2**60), max_value=2**60).map(lambda ms: Timestamp(micros=ms * 1000))
-aware_datetimes = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+aware_datetimes = st.datetimes(timezones=st.just(UTC)).map(
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+)
 
 
 # (name, our coder, Beam coder, strategy, how to turn a value into what Beam encodes)
@@ -62,26 +64,77 @@ CASES = [
     ("nullable", NullableCoder(VarIntCoder()), beam.NullableCoder(beam.VarIntCoder()), st.none() | ints, None),
     ("nullable str", NullableCoder(StrUtf8Coder()), beam.NullableCoder(beam.StrUtf8Coder()), st.none() | texts, None),
     ("length prefix", LengthPrefixCoder(StrUtf8Coder()), beam.LengthPrefixCoder(beam.StrUtf8Coder()), texts, None),
-    ("length prefix tuple", LengthPrefixCoder(TupleCoder(VarIntCoder(), BytesCoder())),
-     beam.LengthPrefixCoder(beam.TupleCoder([beam.VarIntCoder(), beam.BytesCoder()])), st.tuples(ints, binaries), None),
-    ("kv", TupleCoder(BytesCoder(), VarIntCoder()), beam.TupleCoder([beam.BytesCoder(), beam.VarIntCoder()]),
-     st.tuples(binaries, ints), None),
-    ("tuple", TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
-     beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder(), beam.FloatCoder()]), st.tuples(ints, texts, floats), None),
-    ("tuple ending in bytes", TupleCoder(StrUtf8Coder(), BytesCoder()),
-     beam.TupleCoder([beam.StrUtf8Coder(), beam.BytesCoder()]), st.tuples(texts, binaries), None),
-    ("tuple sequence", TupleSequenceCoder(VarIntCoder()), beam.TupleSequenceCoder(beam.VarIntCoder()),
-     st.lists(ints, max_size=20).map(tuple), None),
+    (
+        "length prefix tuple",
+        LengthPrefixCoder(TupleCoder(VarIntCoder(), BytesCoder())),
+        beam.LengthPrefixCoder(beam.TupleCoder([beam.VarIntCoder(), beam.BytesCoder()])),
+        st.tuples(ints, binaries),
+        None,
+    ),
+    (
+        "kv",
+        TupleCoder(BytesCoder(), VarIntCoder()),
+        beam.TupleCoder([beam.BytesCoder(), beam.VarIntCoder()]),
+        st.tuples(binaries, ints),
+        None,
+    ),
+    (
+        "tuple",
+        TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
+        beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder(), beam.FloatCoder()]),
+        st.tuples(ints, texts, floats),
+        None,
+    ),
+    (
+        "tuple ending in bytes",
+        TupleCoder(StrUtf8Coder(), BytesCoder()),
+        beam.TupleCoder([beam.StrUtf8Coder(), beam.BytesCoder()]),
+        st.tuples(texts, binaries),
+        None,
+    ),
+    (
+        "tuple sequence",
+        TupleSequenceCoder(VarIntCoder()),
+        beam.TupleSequenceCoder(beam.VarIntCoder()),
+        st.lists(ints, max_size=20).map(tuple),
+        None,
+    ),
     ("list", ListCoder(StrUtf8Coder()), beam.ListCoder(beam.StrUtf8Coder()), st.lists(texts, max_size=20), None),
-    ("iterable", IterableCoder(VarIntCoder()), beam.IterableCoder(beam.VarIntCoder()), st.lists(small_ints, max_size=20), None),
-    ("map", MapCoder(StrUtf8Coder(), VarIntCoder()), beam.MapCoder(beam.StrUtf8Coder(), beam.VarIntCoder()),
-     st.dictionaries(texts, ints, max_size=10), None),
-    ("nested", TupleCoder(BytesCoder(), ListCoder(NullableCoder(StrUtf8Coder())),
-                          MapCoder(VarIntCoder(), TupleCoder(BooleanCoder(), FloatCoder()))),
-     beam.TupleCoder([beam.BytesCoder(), beam.ListCoder(beam.NullableCoder(beam.StrUtf8Coder())),
-                      beam.MapCoder(beam.VarIntCoder(), beam.TupleCoder([beam.BooleanCoder(), beam.FloatCoder()]))]),
-     st.tuples(binaries, st.lists(st.none() | texts, max_size=6),
-               st.dictionaries(small_ints, st.tuples(st.booleans(), floats), max_size=5)), None),
+    (
+        "iterable",
+        IterableCoder(VarIntCoder()),
+        beam.IterableCoder(beam.VarIntCoder()),
+        st.lists(small_ints, max_size=20),
+        None,
+    ),
+    (
+        "map",
+        MapCoder(StrUtf8Coder(), VarIntCoder()),
+        beam.MapCoder(beam.StrUtf8Coder(), beam.VarIntCoder()),
+        st.dictionaries(texts, ints, max_size=10),
+        None,
+    ),
+    (
+        "nested",
+        TupleCoder(
+            BytesCoder(),
+            ListCoder(NullableCoder(StrUtf8Coder())),
+            MapCoder(VarIntCoder(), TupleCoder(BooleanCoder(), FloatCoder())),
+        ),
+        beam.TupleCoder(
+            [
+                beam.BytesCoder(),
+                beam.ListCoder(beam.NullableCoder(beam.StrUtf8Coder())),
+                beam.MapCoder(beam.VarIntCoder(), beam.TupleCoder([beam.BooleanCoder(), beam.FloatCoder()])),
+            ]
+        ),
+        st.tuples(
+            binaries,
+            st.lists(st.none() | texts, max_size=6),
+            st.dictionaries(small_ints, st.tuples(st.booleans(), floats), max_size=5),
+        ),
+        None,
+    ),
 ]
 
 

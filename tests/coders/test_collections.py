@@ -201,8 +201,11 @@ def test_as_deterministic_coder_rebuilds_from_components():
     coder = TupleCoder(I, MapCoder(S, F), ListCoder(F), SetCoder(S), NullableCoder(F))
     det = coder.as_deterministic_coder()
     assert det == TupleCoder(
-        I, MapCoder(S, CanonicalFloatCoder(), deterministic=True), ListCoder(CanonicalFloatCoder()),
-        SetCoder(S, deterministic=True), NullableCoder(CanonicalFloatCoder()),
+        I,
+        MapCoder(S, CanonicalFloatCoder(), deterministic=True),
+        ListCoder(CanonicalFloatCoder()),
+        SetCoder(S, deterministic=True),
+        NullableCoder(CanonicalFloatCoder()),
     )
     assert det.is_deterministic()
     assert TupleCoder(I, S).as_deterministic_coder() == TupleCoder(I, S)
@@ -272,7 +275,10 @@ def test_type_hints():
 
 def test_repr_shows_the_tree():
     assert repr(TupleCoder(I, S)) == "TupleCoder[VarIntCoder, StrUtf8Coder]"
-    assert repr(MapCoder(S, ListCoder(I), deterministic=True)) == "MapCoder[StrUtf8Coder, ListCoder[VarIntCoder], deterministic=True]"
+    assert (
+        repr(MapCoder(S, ListCoder(I), deterministic=True))
+        == "MapCoder[StrUtf8Coder, ListCoder[VarIntCoder], deterministic=True]"
+    )
     assert repr(SetCoder(S, frozen=True)) == "SetCoder[StrUtf8Coder, frozen=True]"
     assert TupleCoder(I, S) == TupleCoder([I, S])
     assert MapCoder(S, I) != MapCoder(S, I, deterministic=True)
@@ -287,17 +293,32 @@ def test_estimate_size_is_cheap_for_fixed_width_elements():
 
 
 ALL = [
-    TupleCoder(I, S), TupleCoder(), ListCoder(F), IterableCoder(S), TupleSequenceCoder(I), MapCoder(S, I),
-    MapCoder(S, I, deterministic=True), SetCoder(S), SetCoder(I, frozen=True, deterministic=True),
+    TupleCoder(I, S),
+    TupleCoder(),
+    ListCoder(F),
+    IterableCoder(S),
+    TupleSequenceCoder(I),
+    MapCoder(S, I),
+    MapCoder(S, I, deterministic=True),
+    SetCoder(S),
+    SetCoder(I, frozen=True, deterministic=True),
     TupleCoder(I, MapCoder(S, NullableCoder(ListCoder(F)))),
 ]
 
 
-@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads), (dill.dumps, dill.loads)], ids=["pickle", "cloudpickle", "dill"])
+@pytest.mark.parametrize(
+    "dumps, loads",
+    [(pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads), (dill.dumps, dill.loads)],
+    ids=["pickle", "cloudpickle", "dill"],
+)
 @pytest.mark.parametrize("coder", ALL, ids=repr)
 def test_every_coder_pickles_even_after_use(coder, dumps, loads):
     sample = {
-        TupleCoder: None, ListCoder: [1.0], IterableCoder: ["a"], TupleSequenceCoder: (1,), MapCoder: {"a": 1},
+        TupleCoder: None,
+        ListCoder: [1.0],
+        IterableCoder: ["a"],
+        TupleSequenceCoder: (1,),
+        MapCoder: {"a": 1},
         SetCoder: None,
     }.get(type(coder))
     if sample is not None:

@@ -71,8 +71,9 @@ class HashById:
 
 def _main_class():
     """A class that claims to live in __main__, so dill pickles it by value (as for a script's classes)."""
-    return type("Ghost", (), {"__module__": "__main__", "__eq__": lambda s, o: type(o) is type(s),
-                              "__hash__": lambda s: 1})
+    return type(
+        "Ghost", (), {"__module__": "__main__", "__eq__": lambda s, o: type(o) is type(s), "__hash__": lambda s: 1}
+    )
 
 
 def registry():
@@ -81,12 +82,17 @@ def registry():
 
 # ---- key_problems: one key ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("coder, key", [
-    (VarIntCoder(), 5),
-    (StrUtf8Coder(), "k"),
-    (AnyCoder(deterministic=True), (1, "a", 2.5, None)),
-    (CanonicalFloatCoder(), 1.5),
-], ids=["int", "str", "any-tuple", "float"])
+
+@pytest.mark.parametrize(
+    "coder, key",
+    [
+        (VarIntCoder(), 5),
+        (StrUtf8Coder(), "k"),
+        (AnyCoder(deterministic=True), (1, "a", 2.5, None)),
+        (CanonicalFloatCoder(), 1.5),
+    ],
+    ids=["int", "str", "any-tuple", "float"],
+)
 def test_safe_keys_have_no_problems(coder, key):
     assert key_problems(coder, key) == []
 
@@ -159,15 +165,18 @@ def test_a_key_the_coder_cannot_encode_is_reported_not_raised():
 
 # ---- equal keys, different bytes ---------------------------------------------------------------------
 
+
 def test_one_one_point_oh_and_true_conflict_under_any_coder():
     checker = KeyConsistencyChecker(AnyCoder())
     assert checker.check(1) is None
     first = checker.check(1.0)
     second = checker.check(True)
-    assert first == ("keys 1 (`int`) and 1.0 (`float`) are equal but encode to different bytes under AnyCoder "
-                     "(01 01 vs 02 3f f0 00 00 00 00 00 00), so a GroupByKey puts them in different groups. "
-                     "Fix: convert keys to one type before grouping (for example int(key) or str(key)), and type "
-                     "the key concretely instead of Any so one coder is used")
+    assert first == (
+        "keys 1 (`int`) and 1.0 (`float`) are equal but encode to different bytes under AnyCoder "
+        "(01 01 vs 02 3f f0 00 00 00 00 00 00), so a GroupByKey puts them in different groups. "
+        "Fix: convert keys to one type before grouping (for example int(key) or str(key)), and type "
+        "the key concretely instead of Any so one coder is used"
+    )
     assert "keys 1 (`int`) and True (`bool`)" in second and "(01 01 vs 09 01)" in second
     assert checker.check(1) is None
 
@@ -210,6 +219,7 @@ def test_check_keys_lists_every_problem_once():
 
 # ---- static hazards -------------------------------------------------------------------------------------
 
+
 def test_deterministic_frozen_record_has_no_hazards():
     assert coder_key_hazards(registry().get_coder(FrozenKey)) == []
     assert coder_key_hazards(VarIntCoder()) == []
@@ -239,9 +249,11 @@ def test_any_key_hazards_even_when_deterministic():
 
 def test_mutable_and_identity_dataclass_keys_are_hazards():
     (mutable,) = coder_key_hazards(registry().get_coder(MutableKey))
-    assert mutable == ("MutableKey: `MutableKey` is a mutable dataclass (frozen=False), so its instances are "
-                       "unhashable (eq=True sets __hash__ to None) and a key can change after it was grouped. "
-                       "Fix: @dataclass(frozen=True)")
+    assert mutable == (
+        "MutableKey: `MutableKey` is a mutable dataclass (frozen=False), so its instances are "
+        "unhashable (eq=True sets __hash__ to None) and a key can change after it was grouped. "
+        "Fix: @dataclass(frozen=True)"
+    )
     (identity,) = coder_key_hazards(registry().get_coder(IdentityKey))
     assert "IdentityKey: `" in identity and "has no __eq__, so a decoded key" in identity
 

@@ -84,10 +84,17 @@ def test_nested_context_length_prefixes_bytes_and_str():
 # ---- differential against Beam's FastPrimitivesCoder ---------------------------------------
 
 beam_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
-    | st.binary(max_size=8) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(st.integers(-5, 5) | st.text(max_size=3), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.binary(max_size=8)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.integers(-5, 5) | st.text(max_size=3), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -104,12 +111,14 @@ def test_bytes_equal_beams_fast_primitives_coder_in_both_contexts(value):
 
 
 exact_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.binary(max_size=8)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(st.integers() | st.text(max_size=3), inner, max_size=3)
-    | st.frozensets(st.integers() | st.text(max_size=3), max_size=3)
-    | st.sets(st.integers(), max_size=3),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.binary(max_size=8) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.integers() | st.text(max_size=3), inner, max_size=3)
+        | st.frozensets(st.integers() | st.text(max_size=3), max_size=3)
+        | st.sets(st.integers(), max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -147,6 +156,7 @@ def test_other_types_go_through_the_pickle_fallback_and_keep_their_type():
 
 
 # ---- determinism -----------------------------------------------------------------------------
+
 
 def test_any_coder_is_not_deterministic_and_says_why():
     coder = AnyCoder()
@@ -200,17 +210,20 @@ def test_unencodable_str_is_an_encode_error():
         AnyCoder().encode(["ok", "\ud800"])
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "expected an AnyCoder type tag"),
-    (b"\x42", "unknown AnyCoder type tag 0x42"),
-    (b"\x02\x00", "float: need 8 bytes"),
-    (b"\x09\x02", "bool byte must be 0x00 or 0x01"),
-    (b"\x05\xff\xff\xff\xff\x0f", "element count .* is impossible"),
-    (b"\x05\x02\x01\x01", "expected an AnyCoder type tag"),
-    (b"\x05\x01\x01", "expected a varint, found end of data"),
-    (b"\x04\xff", "invalid UTF-8"),
-    (b"\x07\x01\x05\x00\x00", "not hashable"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "expected an AnyCoder type tag"),
+        (b"\x42", "unknown AnyCoder type tag 0x42"),
+        (b"\x02\x00", "float: need 8 bytes"),
+        (b"\x09\x02", "bool byte must be 0x00 or 0x01"),
+        (b"\x05\xff\xff\xff\xff\x0f", "element count .* is impossible"),
+        (b"\x05\x02\x01\x01", "expected an AnyCoder type tag"),
+        (b"\x05\x01\x01", "expected a varint, found end of data"),
+        (b"\x04\xff", "invalid UTF-8"),
+        (b"\x07\x01\x05\x00\x00", "not hashable"),
+    ],
+)
 def test_malformed_bytes_raise_decode_error(data, message):
     with pytest.raises(DecodeError, match=message):
         AnyCoder().decode(data)
@@ -246,8 +259,9 @@ def test_the_coder_kit_sees_the_deterministic_variant_as_deterministic_and_match
 
     kit.assert_deterministic(AnyCoder(deterministic=True), {"b": 1, "a": {2, 3}}, frozenset({"x", "y"}))
     kit.assert_non_deterministic(AnyCoder(), reason_contains="iteration order")
-    kit.assert_matches_beam(AnyCoder(), FastPrimitivesCoder(), 1, "s", b"b", 2.5, None, True, [1, (2, "x")],
-                            {"k": [None]})
+    kit.assert_matches_beam(
+        AnyCoder(), FastPrimitivesCoder(), 1, "s", b"b", 2.5, None, True, [1, (2, "x")], {"k": [None]}
+    )
     kit.assert_picklable(AnyCoder(), 1, {"k": (1.5, None)})
 
 

@@ -33,7 +33,7 @@ from coders.records import RecordCoder
 from coders.wrappers import LengthPrefixCoder, NullableCoder
 
 I, S, F, B = VarIntCoder(), StrUtf8Coder(), FloatCoder(), BytesCoder()
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @dataclasses.dataclass
@@ -73,7 +73,9 @@ def strategy(coder: Coder):
         BooleanCoder: st.booleans(),
         NoneCoder: st.none(),
         DecimalCoder: st.decimals(allow_nan=False, allow_infinity=False, places=3),
-        TimestampCoder: st.datetimes(timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)),
+        TimestampCoder: st.datetimes(timezones=st.just(UTC)).map(
+            lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+        ),
     }
     if t in leaf:
         return leaf[t]
@@ -96,8 +98,11 @@ def strategy(coder: Coder):
     if coder is POINT:
         return st.builds(Point, strategy(I), st.none() | strategy(S))
     if coder is NODE:
-        return st.recursive(st.builds(Node, strategy(S), st.just([])),
-                            lambda kids: st.builds(Node, strategy(S), st.lists(kids, max_size=3)), max_leaves=6)
+        return st.recursive(
+            st.builds(Node, strategy(S), st.just([])),
+            lambda kids: st.builds(Node, strategy(S), st.lists(kids, max_size=3)),
+            max_leaves=6,
+        )
     raise AssertionError(f"no strategy for {coder!r}")
 
 
@@ -236,8 +241,22 @@ def test_fused_encode_errors_equal_the_reference(coder, value, fragment):
         assert outcome(coder.encode_nested if nested else coder.encode, value) == theirs
 
 
-@pytest.mark.parametrize("values", [[], [0], [1, 127, 5], list(range(200)), [16383, 0], [16384, 1], [-1, 2], [True, 1],
-                                    [1, 2.0], [2**63], list(range(0, 10**6, 997))])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0],
+        [1, 127, 5],
+        list(range(200)),
+        [16383, 0],
+        [16384, 1],
+        [-1, 2],
+        [True, 1],
+        [1, 2.0],
+        [2**63],
+        list(range(0, 10**6, 997)),
+    ],
+)
 def test_lists_of_ints_agree_with_the_reference(values):
     coder = ListCoder(I)
     codec = codec_of(coder)
@@ -250,8 +269,19 @@ def test_lists_of_ints_agree_with_the_reference(values):
             assert (codec.raw_decode_nested if nested else codec.raw_decode)(raw) == (values, len(raw))
 
 
-@pytest.mark.parametrize("values", [[], [0.0, -0.0, float("inf")], [1.5] * 100, [1.0, 2], [1.0, True], [float("nan")],
-                                    [0.5] * 40 + [1], [0.5] * 40 + [None]])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0.0, -0.0, float("inf")],
+        [1.5] * 100,
+        [1.0, 2],
+        [1.0, True],
+        [float("nan")],
+        [0.5] * 40 + [1],
+        [0.5] * 40 + [None],
+    ],
+)
 def test_whole_list_fast_paths_for_floats_agree_with_the_reference(values):
     coder = ListCoder(F)
     codec = codec_of(coder)
@@ -287,7 +317,12 @@ def test_decode_of_bytearray_and_memoryview_and_beams_unknown_length_form():
 
 
 def test_hostile_counts_fail_fast_through_the_fused_path():
-    for coder in (ListCoder(I), ListCoder(NoneCoder()), MapCoder(S, NoneCoder()), TupleCoder(I, ListCoder(TupleCoder()))):
+    for coder in (
+        ListCoder(I),
+        ListCoder(NoneCoder()),
+        MapCoder(S, NoneCoder()),
+        TupleCoder(I, ListCoder(TupleCoder())),
+    ):
         data = (b"\x01" if isinstance(coder, TupleCoder) else b"") + bytes.fromhex("7fffffff")
         with pytest.raises(coders.DecodeError, match="remain|limit"):
             coder.decode(data)
@@ -318,7 +353,11 @@ def test_trees_deeper_than_python_allows_fall_back_to_the_reference():
     assert coder.decode(coder.encode(value)) == value
 
 
-@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads), (dill.dumps, dill.loads)], ids=["pickle", "cloudpickle", "dill"])
+@pytest.mark.parametrize(
+    "dumps, loads",
+    [(pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads), (dill.dumps, dill.loads)],
+    ids=["pickle", "cloudpickle", "dill"],
+)
 def test_coders_with_installed_codecs_pickle_without_them(dumps, loads):
     coder = TupleCoder(I, MapCoder(S, ListCoder(F)))
     value = (1, {"a": [1.5]})

@@ -29,13 +29,13 @@ from coders.primitives import (
 from coders.streams import varint64_bytes
 from coders.wrappers import LengthPrefixCoder, NullableCoder
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 I, S = VarIntCoder(), StrUtf8Coder()
 
 # (coder, a few valid values to mutate)
 CODERS = [
     (BytesCoder(), [b"", b"abc", b"\x00" * 130]),
-    (S, ["", "héllo", "\U0001F600" * 3]),
+    (S, ["", "héllo", "\U0001f600" * 3]),
     (I, [0, 127, 300, -1, 2**63 - 1]),
     (FloatCoder(), [0.0, -1.5, float("inf")]),
     (CanonicalFloatCoder(), [2.5]),
@@ -57,8 +57,10 @@ CODERS = [
     (MapCoder(I, NoneCoder(), deterministic=True), [{1: None, 2: None}]),
     (SetCoder(S, deterministic=True), [{"a", "b"}]),
     (SetCoder(I, frozen=True), [frozenset({1, 2})]),
-    (TupleCoder(BytesCoder(), ListCoder(NullableCoder(S)), MapCoder(I, TupleCoder(BooleanCoder(), DecimalCoder()))),
-     [(b"k", ["a", None], {1: (True, decimal.Decimal("0.5"))})]),
+    (
+        TupleCoder(BytesCoder(), ListCoder(NullableCoder(S)), MapCoder(I, TupleCoder(BooleanCoder(), DecimalCoder()))),
+        [(b"k", ["a", None], {1: (True, decimal.Decimal("0.5"))})],
+    ),
 ]
 IDS = [repr(c) for c, _ in CODERS]
 

@@ -15,8 +15,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coders import (
-    BooleanCoder, CloudpickleCoder, DecodeError, EnumCoder, FloatCoder, ListCoder, MapCoder, NoneCoder,
-    NullableCoder, PickleCoder, RecordCoder, SetCoder, StrUtf8Coder, UnionCoder, VarIntCoder,
+    BooleanCoder,
+    CloudpickleCoder,
+    DecodeError,
+    EnumCoder,
+    FloatCoder,
+    ListCoder,
+    MapCoder,
+    NoneCoder,
+    NullableCoder,
+    PickleCoder,
+    RecordCoder,
+    SetCoder,
+    StrUtf8Coder,
+    UnionCoder,
+    VarIntCoder,
 )
 
 
@@ -53,32 +66,51 @@ class Tree:
 
 
 def item_coder():
-    return RecordCoder(Item, [
-        ("name", StrUtf8Coder()), ("price", FloatCoder()), ("suit", EnumCoder(Suit)),
-        ("tags", SetCoder(VarIntCoder(), frozen=True)), ("note", NullableCoder(StrUtf8Coder())),
-    ])
+    return RecordCoder(
+        Item,
+        [
+            ("name", StrUtf8Coder()),
+            ("price", FloatCoder()),
+            ("suit", EnumCoder(Suit)),
+            ("tags", SetCoder(VarIntCoder(), frozen=True)),
+            ("note", NullableCoder(StrUtf8Coder())),
+        ],
+    )
 
 
 def tree_coder():
     tree = RecordCoder.deferred(Tree)
-    return tree.set_fields([
-        ("label", StrUtf8Coder()), ("kids", ListCoder(tree)), ("meta", MapCoder(StrUtf8Coder(), VarIntCoder())),
-    ])
+    return tree.set_fields(
+        [
+            ("label", StrUtf8Coder()),
+            ("kids", ListCoder(tree)),
+            ("meta", MapCoder(StrUtf8Coder(), VarIntCoder())),
+        ]
+    )
 
 
 def union_coder():
-    return UnionCoder([
-        (int, VarIntCoder()), (bool, BooleanCoder()), (str, StrUtf8Coder()), (None, NoneCoder()),
-        (Pair, RecordCoder(Pair, [("left", VarIntCoder()), ("right", StrUtf8Coder())])), (Suit, EnumCoder(Suit)),
-    ])
+    return UnionCoder(
+        [
+            (int, VarIntCoder()),
+            (bool, BooleanCoder()),
+            (str, StrUtf8Coder()),
+            (None, NoneCoder()),
+            (Pair, RecordCoder(Pair, [("left", VarIntCoder()), ("right", StrUtf8Coder())])),
+            (Suit, EnumCoder(Suit)),
+        ]
+    )
 
 
 # (name, coder, sample values whose encodings seed the mutations)
 SUBJECTS = [
     ("enum", EnumCoder(Suit), [Suit.HEARTS, Suit.SPADES]),
     ("flag", EnumCoder(Mode), [Mode.READ | Mode.EXEC, Mode(0), Mode.WRITE]),
-    ("record", item_coder(), [Item("a", 1.5, Suit.SPADES, frozenset({1, 300}), "n"),
-                              Item("", -0.0, Suit.HEARTS, frozenset())]),
+    (
+        "record",
+        item_coder(),
+        [Item("a", 1.5, Suit.SPADES, frozenset({1, 300}), "n"), Item("", -0.0, Suit.HEARTS, frozenset())],
+    ),
     ("namedtuple", RecordCoder(Pair, [("left", VarIntCoder()), ("right", StrUtf8Coder())]), [Pair(-5, "xy")]),
     ("recursive", tree_coder(), [Tree("r", [Tree("a", [], {"k": 1}), Tree("b", [Tree("c", [], {})], {})], {"x": -1})]),
     ("union", union_coder(), [7, True, "s", None, Pair(1, "p"), Suit.HEARTS]),
@@ -115,9 +147,9 @@ def mutated(draw, seeds: list[bytes]):
             data[i:i] = draw(st.binary(min_size=1, max_size=4))
         elif kind == "delete":
             i = draw(st.integers(0, len(data) - 1))
-            del data[i: i + draw(st.integers(1, 3))]
+            del data[i : i + draw(st.integers(1, 3))]
         elif kind == "truncate":
-            del data[draw(st.integers(0, len(data))):]
+            del data[draw(st.integers(0, len(data))) :]
         else:
             data += draw(st.binary(min_size=1, max_size=6))
     return bytes(data)
@@ -168,8 +200,11 @@ def test_hostile_counts_do_not_allocate():
 def test_deep_nesting_is_decode_error_not_recursion_crash():
     # 5000 nested single-child lists of trees: deeper than the interpreter allows
     depth = 5000
-    data = b"".join(b"\x01a\x00\x00\x00\x01" for _ in range(depth)) + b"\x01a\x00\x00\x00\x00" + \
-        b"\x00\x00\x00\x00" * (depth + 1)
+    data = (
+        b"".join(b"\x01a\x00\x00\x00\x01" for _ in range(depth))
+        + b"\x01a\x00\x00\x00\x00"
+        + b"\x00\x00\x00\x00" * (depth + 1)
+    )
     try:
         tree_coder().decode(data)
     except DecodeError:

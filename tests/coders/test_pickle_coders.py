@@ -28,9 +28,22 @@ class Thing:
 
 
 VALUES = [
-    None, 0, -(2**70), 1.5, float("-inf"), "text ü", b"\x00\xff", [1, [2, 3]], (1, "a"), {"k": {1, 2}},
-    frozenset({1}), Thing("t", [1, 2]), datetime.date(2024, 1, 2), decimal.Decimal("1.10"),
-    collections.OrderedDict(a=1), b"x" * 300,
+    None,
+    0,
+    -(2**70),
+    1.5,
+    float("-inf"),
+    "text ü",
+    b"\x00\xff",
+    [1, [2, 3]],
+    (1, "a"),
+    {"k": {1, 2}},
+    frozenset({1}),
+    Thing("t", [1, 2]),
+    datetime.date(2024, 1, 2),
+    decimal.Decimal("1.10"),
+    collections.OrderedDict(a=1),
+    b"x" * 300,
 ]
 
 
@@ -87,12 +100,21 @@ def test_unpicklable_value_is_encode_error_with_fix(coder):
     message = str(info.value)
     assert "generator" in message and "Fix:" in message and type(coder).__name__ in message
     with pytest.raises(EncodeError):
-        coder.encode_nested((x for x in range(3)))
+        coder.encode_nested(x for x in range(3))
 
 
 @pytest.mark.parametrize("coder", CODERS, ids=ids)
-@pytest.mark.parametrize("data", [b"", b"garbage", b"\x80\x05K", b"\x80\x05\x95\xff\xff\xff\xff\xff\xff\xff\x7f",
-                                  b"\x80\x05cno_such_module_xyz\nthing\n.", b"\x80\x05]\x94(K\x01e"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"garbage",
+        b"\x80\x05K",
+        b"\x80\x05\x95\xff\xff\xff\xff\xff\xff\xff\x7f",
+        b"\x80\x05cno_such_module_xyz\nthing\n.",
+        b"\x80\x05]\x94(K\x01e",
+    ],
+)
 def test_garbage_is_decode_error(coder, data):
     with pytest.raises(DecodeError) as info:
         coder.decode(data)
@@ -172,9 +194,15 @@ def test_docstrings_warn_about_untrusted_data():
 
 
 json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5) | st.binary(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    | st.tuples(inner, inner),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.binary(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3) | st.tuples(inner, inner)
+    ),
     max_leaves=10,
 )
 

@@ -15,13 +15,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import coders
 from coders import (
-    BooleanCoder, DecodeError, EncodeError, EnumCoder, FloatCoder, ListCoder, NoneCoder,
-    NonDeterministicCoderError, NullableCoder, PickleCoder, RecordCoder, SetCoder, StrUtf8Coder,
-    TupleCoder, UnionCoder, VarIntCoder,
+    BooleanCoder,
+    DecodeError,
+    EncodeError,
+    EnumCoder,
+    FloatCoder,
+    ListCoder,
+    NonDeterministicCoderError,
+    NoneCoder,
+    NullableCoder,
+    PickleCoder,
+    RecordCoder,
+    SetCoder,
+    StrUtf8Coder,
+    UnionCoder,
+    VarIntCoder,
 )
-from coders.base import Coder
 
 # ------------------------------------------------------------------------------- test types
 
@@ -157,11 +167,14 @@ def tagged_node_coder():
 
 
 def customer_coder():
-    return RecordCoder(Customer, [
-        ("name", StrUtf8Coder()),
-        ("email", NullableCoder(StrUtf8Coder())),
-        ("orders", ListCoder(order_coder())),
-    ])
+    return RecordCoder(
+        Customer,
+        [
+            ("name", StrUtf8Coder()),
+            ("email", NullableCoder(StrUtf8Coder())),
+            ("orders", ListCoder(order_coder())),
+        ],
+    )
 
 
 def plain(method, coder, arg):
@@ -184,8 +197,12 @@ def check_roundtrip(coder, value, outer_hex=None, nested_hex=None):
         assert outer.hex(" ") == outer_hex
     if nested_hex is not None:
         assert nested.hex(" ") == nested_hex
-    for decoded in (coder.decode(outer), coder.decode_nested(nested),
-                    plain("decode", coder, outer), plain("decode_nested", coder, nested)):
+    for decoded in (
+        coder.decode(outer),
+        coder.decode_nested(nested),
+        plain("decode", coder, outer),
+        plain("decode_nested", coder, nested),
+    ):
         assert decoded == value and type(decoded) is type(value)
     assert coder.estimate_size(value) == len(outer)
     assert coder.estimate_size(value, nested=True) == len(nested)
@@ -311,16 +328,32 @@ def test_namedtuple_bytes_equal_beam_tuple_coder():
 
 RECORD_CASES = [
     (lambda: RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())]), Point(1, 2), "01 02", "01 02"),
-    (lambda: RecordCoder(PairNT, [("name", StrUtf8Coder()), ("count", VarIntCoder())]),
-     PairNT("ab", 3), "02 61 62 03", "02 61 62 03"),
+    (
+        lambda: RecordCoder(PairNT, [("name", StrUtf8Coder()), ("count", VarIntCoder())]),
+        PairNT("ab", 3),
+        "02 61 62 03",
+        "02 61 62 03",
+    ),
     # last field takes the record's context: outer "ab" has no length prefix
-    (lambda: RecordCoder(Slotted, [("a", VarIntCoder()), ("b", StrUtf8Coder())]),
-     Slotted(7, "ab"), "07 61 62", "07 02 61 62"),
+    (
+        lambda: RecordCoder(Slotted, [("a", VarIntCoder()), ("b", StrUtf8Coder())]),
+        Slotted(7, "ab"),
+        "07 61 62",
+        "07 02 61 62",
+    ),
     (order_coder, Order(5, frozenset({"x"})), "05 00 00 00 01 01 78", "05 00 00 00 01 01 78"),
-    (customer_coder, Customer("al", None, [Order(1, frozenset())]),
-     "02 61 6c 00 00 00 00 01 01 00 00 00 00", "02 61 6c 00 00 00 00 01 01 00 00 00 00"),
-    (customer_coder, Customer("al", "a@b"), "02 61 6c 01 03 61 40 62 00 00 00 00",
-     "02 61 6c 01 03 61 40 62 00 00 00 00"),
+    (
+        customer_coder,
+        Customer("al", None, [Order(1, frozenset())]),
+        "02 61 6c 00 00 00 00 01 01 00 00 00 00",
+        "02 61 6c 00 00 00 00 01 01 00 00 00 00",
+    ),
+    (
+        customer_coder,
+        Customer("al", "a@b"),
+        "02 61 6c 01 03 61 40 62 00 00 00 00",
+        "02 61 6c 01 03 61 40 62 00 00 00 00",
+    ),
     (lambda: RecordCoder(Empty, []), Empty(), "", ""),
     (node_coder, Node(1, [Node(2, [])]), "01 00 00 00 01 02 00 00 00 00", "01 00 00 00 01 02 00 00 00 00"),
 ]
@@ -471,8 +504,9 @@ def test_record_that_cannot_be_made_deterministic_lists_the_culprit():
 def test_record_labelled_components_and_repr():
     coder = order_coder()
     assert [label for label, _ in coder.labelled_components()] == [".id", ".tags"]
-    assert repr(coder) == "RecordCoder[Order, id=VarIntCoder, tags=SetCoder[StrUtf8Coder, frozen=True]]" or \
-        repr(coder).startswith("RecordCoder[Order, id=VarIntCoder, tags=SetCoder[")
+    assert repr(coder) == "RecordCoder[Order, id=VarIntCoder, tags=SetCoder[StrUtf8Coder, frozen=True]]" or repr(
+        coder
+    ).startswith("RecordCoder[Order, id=VarIntCoder, tags=SetCoder[")
 
 
 def test_record_equality_and_hash_by_structure():
@@ -582,8 +616,9 @@ def test_union_isinstance_fallback_in_order():
 
 
 def test_union_of_records():
-    union = UnionCoder([(Point, RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())])),
-                        (Order, order_coder())])
+    union = UnionCoder(
+        [(Point, RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())])), (Order, order_coder())]
+    )
     check_roundtrip(union, Point(1, 2), "00 01 02", "00 01 02")
     check_roundtrip(union, Order(3, frozenset()), "01 03 00 00 00 00", "01 03 00 00 00 00")
     assert [label for label, _ in union.labelled_components()] == ["<Point>", "<Order>"]
@@ -695,8 +730,10 @@ def test_property_flag_combinations_roundtrip(a, b):
 # ========================================================================= docs/wire-format.md
 
 WIRE_DOC = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "wire-format.md"
-ROW = __import__("re").compile(r"^\| `(?P<coder>[^`]+)` \| `(?P<value>[^`]+)` \| (?P<outer>[0-9a-f ]+|\(empty\)) \| "
-                               r"(?P<nested>[0-9a-f ]+|\(empty\)) \|$")
+ROW = __import__("re").compile(
+    r"^\| `(?P<coder>[^`]+)` \| `(?P<value>[^`]+)` \| (?P<outer>[0-9a-f ]+|\(empty\)) \| "
+    r"(?P<nested>[0-9a-f ]+|\(empty\)) \|$"
+)
 
 
 def wire_doc_rows():
@@ -713,8 +750,16 @@ def wire_doc_namespace():
     import coders.primitives
     from coders.registry import UUIDCoder
 
-    namespace = {"__name__": __name__, "datetime": datetime, "decimal": decimal, "enum": enum,
-                 "dataclasses": dataclasses, "NamedTuple": NamedTuple, "uuid": uuid, "UUIDCoder": UUIDCoder}
+    namespace = {
+        "__name__": __name__,
+        "datetime": datetime,
+        "decimal": decimal,
+        "enum": enum,
+        "dataclasses": dataclasses,
+        "NamedTuple": NamedTuple,
+        "uuid": uuid,
+        "UUIDCoder": UUIDCoder,
+    }
     for module in (coders, coders.primitives, coders.collections, coders.dynamic):
         namespace.update({name: getattr(module, name) for name in module.__all__})
     text = WIRE_DOC.read_text()
@@ -745,10 +790,32 @@ def test_wire_format_doc_examples():
 def test_wire_format_doc_covers_every_coder_and_urn():
     text = WIRE_DOC.read_text()
     documented = {row["coder"].split("(", 1)[0] for row in wire_doc_rows()}
-    every = {"BytesCoder", "StrUtf8Coder", "VarIntCoder", "FloatCoder", "CanonicalFloatCoder", "BooleanCoder",
-             "NoneCoder", "TimestampCoder", "DecimalCoder", "NullableCoder", "LengthPrefixCoder", "TupleCoder",
-             "TupleSequenceCoder", "ListCoder", "IterableCoder", "MapCoder", "SetCoder", "EnumCoder",
-             "RecordCoder", "UnionCoder", "PickleCoder", "CloudpickleCoder", "AnyCoder", "UUIDCoder"}
+    every = {
+        "BytesCoder",
+        "StrUtf8Coder",
+        "VarIntCoder",
+        "FloatCoder",
+        "CanonicalFloatCoder",
+        "BooleanCoder",
+        "NoneCoder",
+        "TimestampCoder",
+        "DecimalCoder",
+        "NullableCoder",
+        "LengthPrefixCoder",
+        "TupleCoder",
+        "TupleSequenceCoder",
+        "ListCoder",
+        "IterableCoder",
+        "MapCoder",
+        "SetCoder",
+        "EnumCoder",
+        "RecordCoder",
+        "UnionCoder",
+        "PickleCoder",
+        "CloudpickleCoder",
+        "AnyCoder",
+        "UUIDCoder",
+    }
     assert every <= documented, every - documented
     for urn in ("bytes", "varint", "double", "bool", "string_utf8", "kv", "iterable", "nullable", "length_prefix"):
         assert f"`beam:coder:{urn}:v1`" in text
@@ -771,9 +838,12 @@ def test_wire_format_doc_beam_standard_coders_match_beam():
 
     namespace = wire_doc_namespace()
     beam_for = {
-        "BytesCoder()": beam.BytesCoder(), "StrUtf8Coder()": beam.StrUtf8Coder(),
-        "VarIntCoder()": beam.VarIntCoder(), "FloatCoder()": beam.FloatCoder(),
-        "BooleanCoder()": beam.BooleanCoder(), "TimestampCoder()": beam.TimestampCoder(),
+        "BytesCoder()": beam.BytesCoder(),
+        "StrUtf8Coder()": beam.StrUtf8Coder(),
+        "VarIntCoder()": beam.VarIntCoder(),
+        "FloatCoder()": beam.FloatCoder(),
+        "BooleanCoder()": beam.BooleanCoder(),
+        "TimestampCoder()": beam.TimestampCoder(),
         "NullableCoder(StrUtf8Coder())": beam.NullableCoder(beam.StrUtf8Coder()),
         "LengthPrefixCoder(StrUtf8Coder())": beam.LengthPrefixCoder(beam.StrUtf8Coder()),
         "TupleCoder(VarIntCoder(), StrUtf8Coder())": beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder()]),
@@ -822,23 +892,29 @@ def test_mutually_recursive_records_with_a_direct_deferred_field():
     both = RecordCoder.deferred(Wife)
     outer = RecordCoder(Husband, [("name", StrUtf8Coder()), ("wife", both)])  # a direct deferred field
     both.set_fields([("name", StrUtf8Coder()), ("husband", NullableCoder(outer))])
-    check_roundtrip(outer, Husband("a", Wife("b", Husband("c", Wife("d", None)))), )
+    check_roundtrip(
+        outer,
+        Husband("a", Wife("b", Husband("c", Wife("d", None)))),
+    )
 
 
 def _error_of(fn, *args):
     try:
         fn(*args)
-    except Exception as e:  # noqa: BLE001 - the test compares whatever each path raises
+    except Exception as e:
         return type(e), str(e), getattr(e, "path", None), getattr(e, "offset", None)
     return None
 
 
-@pytest.mark.parametrize("make,bad_value,bad_bytes", [
-    (order_coder, Order("x", frozenset()), bytes.fromhex("05 00 00 00 02 01 78")),
-    (customer_coder, Customer("a", 5), bytes.fromhex("02 61 6c 07")),
-    (lambda: RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())]), Point(1, 2**70), b"\x01\x80"),
-    (lambda: RecordCoder(Slotted, [("a", VarIntCoder()), ("b", StrUtf8Coder())]), Slotted(1, b"x"), b"\x01\xff"),
-])
+@pytest.mark.parametrize(
+    "make,bad_value,bad_bytes",
+    [
+        (order_coder, Order("x", frozenset()), bytes.fromhex("05 00 00 00 02 01 78")),
+        (customer_coder, Customer("a", 5), bytes.fromhex("02 61 6c 07")),
+        (lambda: RecordCoder(Point, [("x", VarIntCoder()), ("y", VarIntCoder())]), Point(1, 2**70), b"\x01\x80"),
+        (lambda: RecordCoder(Slotted, [("a", VarIntCoder()), ("b", StrUtf8Coder())]), Slotted(1, b"x"), b"\x01\xff"),
+    ],
+)
 def test_generated_and_reference_paths_raise_the_same_errors(make, bad_value, bad_bytes):
     coder = make()
     for nested in (False, True):
@@ -869,8 +945,9 @@ Span = collections.namedtuple("Span", ["start", "end"], defaults=[None])
 
 
 def test_namedtuples_with_defaults_and_fields_given_as_a_dict():
-    coder = RecordCoder(Reading, {"sensor": StrUtf8Coder(), "value": FloatCoder(),
-                                  "unit": NullableCoder(StrUtf8Coder())})
+    coder = RecordCoder(
+        Reading, {"sensor": StrUtf8Coder(), "value": FloatCoder(), "unit": NullableCoder(StrUtf8Coder())}
+    )
     assert coder.field_names == ("sensor", "value", "unit")
     check_roundtrip(coder, Reading("t1"), "02 74 31 00 00 00 00 00 00 00 00 00", "02 74 31 00 00 00 00 00 00 00 00 00")
     check_roundtrip(coder, Reading("t1", 2.5, "C"))

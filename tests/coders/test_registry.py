@@ -20,18 +20,43 @@ import typing
 import uuid
 import warnings
 from pathlib import Path
-from typing import (AbstractSet, Annotated, Any, Dict, FrozenSet, Generic, Iterable, List, Mapping, NamedTuple,
-                    NewType, Optional, Sequence, Set, Tuple, TypeVar, Union)
+from typing import (
+    AbstractSet,
+    Annotated,
+    Any,
+    Dict,
+    FrozenSet,
+    Generic,
+    Iterable,
+    List,
+    Mapping,
+    NamedTuple,
+    NewType,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 import pytest
 
 import coders
 from coders import CoderNotFoundError, FallbackCoderWarning, NonDeterministicCoderError
-from coders.collections import (IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder)
+from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
 from coders.dynamic import AnyCoder
 from coders.pickle import PickleCoder
-from coders.primitives import (BooleanCoder, BytesCoder, DecimalCoder, FloatCoder, NoneCoder, StrUtf8Coder,
-                               TimestampCoder, VarIntCoder)
+from coders.primitives import (
+    BooleanCoder,
+    BytesCoder,
+    DecimalCoder,
+    FloatCoder,
+    NoneCoder,
+    StrUtf8Coder,
+    TimestampCoder,
+    VarIntCoder,
+)
 from coders.records import EnumCoder, RecordCoder, UnionCoder
 from coders.registry import CoderRegistry, UUIDCoder, type_name
 from coders.wrappers import NullableCoder
@@ -40,6 +65,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- types used below (module level, string annotations) ------------------------------------
+
 
 class Color(enum.Enum):
     RED = "r"
@@ -179,6 +205,7 @@ class AnimalCoder(coders.Coder):
 
 # ---- every hint resolves to the expected coder and round-trips -----------------------------
 
+
 def _address():
     return RecordCoder(Address, [("street", StrUtf8Coder()), ("zip_code", NullableCoder(VarIntCoder()))])
 
@@ -195,8 +222,11 @@ RESOLUTIONS = [
     (object, AnyCoder(), [("x", 2)]),
     (Optional[int], NullableCoder(VarIntCoder()), [None, 5]),
     (int | None, NullableCoder(VarIntCoder()), [None, 5]),
-    (Optional[Union[int, str]], NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
-     [None, 1, "a"]),
+    (
+        Optional[Union[int, str]],
+        NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+        [None, 1, "a"],
+    ),
     (Union[int, str], UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
     (int | str, UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
     (Tuple[int, str], TupleCoder(VarIntCoder(), StrUtf8Coder()), [(1, "a")]),
@@ -231,26 +261,43 @@ RESOLUTIONS = [
     (Point, RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())]), [Point(1, 2.5)]),
     (Pair, RecordCoder(Pair, [("left", AnyCoder()), ("right", AnyCoder())]), [Pair(1, "b")]),
     (Address, _address(), [Address("Main St"), Address("Elm", 12345)]),
-    (Customer, RecordCoder(Customer, [
-        ("name", StrUtf8Coder()), ("address", _address()), ("color", EnumCoder(Color)),
-        ("scores", MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))), ("nickname", NullableCoder(StrUtf8Coder())),
-    ]), [Customer("ann", Address("x"), Color.GREEN, {"m": [1.0, 2.0]}, "a"), Customer("bob", Address("y", 1))]),
+    (
+        Customer,
+        RecordCoder(
+            Customer,
+            [
+                ("name", StrUtf8Coder()),
+                ("address", _address()),
+                ("color", EnumCoder(Color)),
+                ("scores", MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))),
+                ("nickname", NullableCoder(StrUtf8Coder())),
+            ],
+        ),
+        [Customer("ann", Address("x"), Color.GREEN, {"m": [1.0, 2.0]}, "a"), Customer("bob", Address("y", 1))],
+    ),
     (Box[int], RecordCoder(Box, [("item", VarIntCoder()), ("label", StrUtf8Coder())]), [Box(7, "seven")]),
     (Box, RecordCoder(Box, [("item", AnyCoder()), ("label", StrUtf8Coder())]), [Box("any", "")]),
     (UserId, VarIntCoder(), [UserId(42)]),
     (Annotated[str, "meta"], StrUtf8Coder(), ["annotated"]),
     (typing.Literal["open", "closed"], StrUtf8Coder(), ["open"]),
-    (typing.Literal[1, "x", None], NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
-     [1, "x", None]),
+    (
+        typing.Literal[1, "x", None],
+        NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+        [1, "x", None],
+    ),
     (typing.Literal[Color.RED], EnumCoder(Color), [Color.RED]),
     (T, AnyCoder(), [[1, "x"]]),
     (TypeVar("N", bound=int), VarIntCoder(), [9]),
-    (datetime.datetime, TimestampCoder(), [datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)]),
+    (datetime.datetime, TimestampCoder(), [datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.UTC)]),
     (decimal.Decimal, DecimalCoder(), [decimal.Decimal("-12.3400")]),
     (uuid.UUID, UUIDCoder(), [uuid.UUID("12345678-1234-5678-1234-567812345678")]),
-    (Dict[str, List[Optional[Point]]],
-     MapCoder(StrUtf8Coder(), ListCoder(NullableCoder(RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())])))),
-     [{"k": [None, Point(0, 0.0)]}]),
+    (
+        Dict[str, List[Optional[Point]]],
+        MapCoder(
+            StrUtf8Coder(), ListCoder(NullableCoder(RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())])))
+        ),
+        [{"k": [None, Point(0, 0.0)]}],
+    ),
 ]
 
 
@@ -315,6 +362,7 @@ def test_uuid_coder_bytes_are_the_16_uuid_bytes_in_both_contexts():
 
 # ---- recursive and future-annotation records ---------------------------------------------------
 
+
 def test_recursive_dataclass_resolves_to_a_self_referencing_record_coder():
     coder = CoderRegistry(strict=True).get_coder(Node)
     assert isinstance(coder, RecordCoder) and coder.cls is Node
@@ -344,6 +392,7 @@ def test_a_name_that_cannot_be_resolved_falls_back_and_says_so():
 
 
 # ---- registrations -------------------------------------------------------------------------------
+
 
 def test_registered_instance_wins_over_the_built_in_rules():
     registry = CoderRegistry()
@@ -418,10 +467,13 @@ def test_cache_returns_the_same_coder_and_register_coder_clears_it():
     assert registry.get_coder(Dict[str, Point]) == MapCoder(StrUtf8Coder(), BytesCoder())
 
 
-@pytest.mark.parametrize("bad, message", [
-    (42, "takes a coders.Coder instance or a factory that returns one, not int 42"),
-    (str, "not type <class 'str'>"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (42, "takes a coders.Coder instance or a factory that returns one, not int 42"),
+        (str, "not type <class 'str'>"),
+    ],
+)
 def test_register_coder_rejects_what_is_not_a_coder_or_factory(bad, message):
     with pytest.raises(TypeError, match=re.escape(message)):
         CoderRegistry().register_coder(Blob, bad)
@@ -430,8 +482,11 @@ def test_register_coder_rejects_what_is_not_a_coder_or_factory(bad, message):
 def test_a_factory_that_returns_no_coder_is_named_in_the_error():
     registry = CoderRegistry()
     registry.register_coder(MyBox, lambda item: "not a coder")
-    with pytest.raises(TypeError, match=r"the factory registered for `MyBox` returned str 'not a coder' for "
-                                        r"`MyBox\[int\]`, not a coders.Coder"):
+    with pytest.raises(
+        TypeError,
+        match=r"the factory registered for `MyBox` returned str 'not a coder' for "
+        r"`MyBox\[int\]`, not a coders.Coder",
+    ):
         registry.get_coder(MyBox[int])
 
 
@@ -443,6 +498,7 @@ def test_module_level_functions_use_the_default_registry():
 
 
 # ---- the fallback warning -------------------------------------------------------------------------
+
 
 def test_fallback_warning_names_type_where_slowness_and_fix_and_points_at_the_caller():
     registry = CoderRegistry()
@@ -500,6 +556,7 @@ def test_warning_filters_can_escalate_the_fallback_warning_to_an_error():
 
 # ---- strict mode -----------------------------------------------------------------------------------
 
+
 def test_strict_registry_raises_once_naming_every_type_and_where():
     registry = CoderRegistry(strict=True)
     with pytest.raises(CoderNotFoundError) as info:
@@ -542,6 +599,7 @@ def test_the_default_registry_is_switchable_through_the_module():
 
 # ---- determinism of derived coders --------------------------------------------------------------------
 
+
 def test_derived_coders_are_deterministic_exactly_when_their_parts_are():
     registry = CoderRegistry(strict=True)
     assert registry.get_coder(Address).is_deterministic()
@@ -568,6 +626,7 @@ def test_customer_reports_every_nondeterministic_path():
 
 # ---- docs/registry.md lists the rules, in order ------------------------------------------------------------
 
+
 def test_docs_list_every_rule_in_registry_order_and_nothing_else():
     text = (ROOT / "docs" / "registry.md").read_text()
     doc = text.split("## How a hint is resolved", 1)[1].split("\n## ", 1)[0]
@@ -580,8 +639,18 @@ def test_docs_list_every_rule_in_registry_order_and_nothing_else():
 
 # ---- property: values of a hint round-trip through its derived coder ------------------------------------
 
-PROPERTY_HINTS = [Address, Tuple[int, str], Dict[str, List[Optional[int]]], Color,
-                  Tagged, FrozenSet[str], Union[int, str, None], Node, Box[str], Tuple[bytes, ...]]
+PROPERTY_HINTS = [
+    Address,
+    Tuple[int, str],
+    Dict[str, List[Optional[int]]],
+    Color,
+    Tagged,
+    FrozenSet[str],
+    Union[int, str, None],
+    Node,
+    Box[str],
+    Tuple[bytes, ...],
+]
 
 
 def _ints_fit_int64(value) -> bool:
@@ -628,6 +697,7 @@ def test_values_generated_from_the_hint_round_trip_exactly(hint):
 
 # ---- sharing and the fallback-free component cache ------------------------------------------------------
 
+
 def test_a_type_met_twice_in_one_hint_gets_one_shared_coder():
     coder = CoderRegistry(strict=True).get_coder(Tuple[Address, List[Address], Optional[Address]])
     first, in_list, optional = coder.components()
@@ -642,9 +712,10 @@ def test_cached_components_never_hide_a_fallback():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         found = registry.fallbacks_in(Dict[str, Order])
-    assert found == [(Blob, "field `payload` of `Order`, in value of `Dict[str, Order]`"),
-                     (Opaque, "element of `List[Opaque]`, in field `extras` of `Order`, in value of "
-                              "`Dict[str, Order]`")]
+    assert found == [
+        (Blob, "field `payload` of `Order`, in value of `Dict[str, Order]`"),
+        (Opaque, "element of `List[Opaque]`, in field `extras` of `Order`, in value of `Dict[str, Order]`"),
+    ]
     assert registry.fallbacks_in(Dict[str, Address]) == []
 
 
@@ -655,18 +726,30 @@ def test_is_registered_sees_base_classes():
     assert registry.is_registered(Dog) and registry.is_registered(Animal) and not registry.is_registered(Blob)
 
 
-@pytest.mark.parametrize("hint", [collections.OrderedDict, typing.OrderedDict[str, int], collections.Counter,
-                                  typing.DefaultDict[str, int], datetime.date, bytearray])
+@pytest.mark.parametrize(
+    "hint",
+    [
+        collections.OrderedDict,
+        typing.OrderedDict[str, int],
+        collections.Counter,
+        typing.DefaultDict[str, int],
+        datetime.date,
+        bytearray,
+    ],
+)
 def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
-    with pytest.warns(FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")) \
-            as caught:
+    with pytest.warns(
+        FallbackCoderWarning, match=re.escape(f"no coder for `{type_name(hint)}` (the top-level type)")
+    ) as caught:
         assert CoderRegistry().get_coder(hint) == PickleCoder()
     # a standard-library type cannot be made a dataclass: the fix offered is a registration only
-    assert str(caught[0].message).endswith(f"Fix: register a coder with coders.register_coder({type_name(hint)}, "
-                                           f"coder) (or a factory).")
+    assert str(caught[0].message).endswith(
+        f"Fix: register a coder with coders.register_coder({type_name(hint)}, coder) (or a factory)."
+    )
 
 
 # ---- the default registry's warning, threads, pickled coders ------------------------------------------------
+
 
 class OnlyForTheDefaultRegistry:
     """Met only by the test below, so the default registry's once-per-type memory is fresh."""
@@ -706,9 +789,14 @@ def test_derived_coders_pickle_and_still_work(hint):
     coder = CoderRegistry(strict=True).get_coder(hint)
     back = pickle.loads(pickle.dumps(coder))
     assert back == coder and hash(back) == hash(coder)
-    sample = {Node: Node(1, [Node(2)]), Customer: Customer("c", Address("s", 1)),
-              Dict[str, Tagged]: {"t": Tagged(1, {"x"})}, Optional[Union[int, str]]: "u",
-              uuid.UUID: uuid.UUID(int=7), Any: (1, "a")}[hint]
+    sample = {
+        Node: Node(1, [Node(2)]),
+        Customer: Customer("c", Address("s", 1)),
+        Dict[str, Tagged]: {"t": Tagged(1, {"x"})},
+        Optional[Union[int, str]]: "u",
+        uuid.UUID: uuid.UUID(int=7),
+        Any: (1, "a"),
+    }[hint]
     assert back.decode(coder.encode(sample)) == sample
 
 
@@ -728,7 +816,7 @@ def test_quoted_names_inside_generics_resolve_without_the_future_import(monkeypa
     import textwrap
     import types as pytypes
 
-    source = textwrap.dedent('''
+    source = textwrap.dedent("""
         import dataclasses, typing
 
         @dataclasses.dataclass
@@ -737,7 +825,7 @@ def test_quoted_names_inside_generics_resolve_without_the_future_import(monkeypa
             kids: list["Tree"]
             index: typing.Dict[str, "Tree"]
             parent: typing.Optional["Tree"] = None
-    ''')
+    """)
     module = pytypes.ModuleType("d1_quoted_models")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     exec(compile(source, "<d1_quoted_models>", "exec"), module.__dict__)
@@ -752,9 +840,16 @@ def test_quoted_names_inside_generics_resolve_without_the_future_import(monkeypa
 
 
 BEAM_DERIVED = [
-    (int, [0, -7, 2**40]), (float, [0.5, -0.0]), (str, ["", "héllo"]), (bytes, [b"\x00\x01"]),
-    (bool, [True, False]), (Tuple[int, str], [(1, "a"), (-1, "")]), (List[int], [[], [1, 300]]),
-    (Iterable[str], [["a", "bc"]]), (Dict[str, int], [{}, {"a": 1, "b": 2}]), (Optional[int], [None, 5]),
+    (int, [0, -7, 2**40]),
+    (float, [0.5, -0.0]),
+    (str, ["", "héllo"]),
+    (bytes, [b"\x00\x01"]),
+    (bool, [True, False]),
+    (Tuple[int, str], [(1, "a"), (-1, "")]),
+    (List[int], [[], [1, 300]]),
+    (Iterable[str], [["a", "bc"]]),
+    (Dict[str, int], [{}, {"a": 1, "b": 2}]),
+    (Optional[int], [None, 5]),
     (Tuple[Optional[str], List[Tuple[int, bytes]]], [(None, [(1, b"x")]), ("s", [])]),
 ]
 
@@ -775,11 +870,23 @@ def test_where_beams_registry_derives_a_coder_our_bytes_are_beams(hint, values):
 
 # ---- property: a derived coder is deterministic exactly when every part is ---------------------------------
 
+
 def _hint_trees():
     from hypothesis import strategies as st
 
-    leaves = st.sampled_from([(int, True), (str, True), (bytes, True), (bool, True), (Color, True),
-                              (Address, True), (float, False), (Any, False), (Point, False)])
+    leaves = st.sampled_from(
+        [
+            (int, True),
+            (str, True),
+            (bytes, True),
+            (bool, True),
+            (Color, True),
+            (Address, True),
+            (float, False),
+            (Any, False),
+            (Point, False),
+        ]
+    )
 
     def extend(children):
         return st.one_of(
@@ -823,5 +930,6 @@ def test_the_docs_first_example_runs_and_its_coder_is_the_one_shown():
     namespace = module.__dict__
     shown = re.search(r"^# (RecordCoder\[.*\])$", block, re.M).group(1)
     assert repr(namespace["coder"]) == shown
-    assert namespace["coder"].decode(namespace["coder"].encode(namespace["Address"]("Main St", 12345))) == \
-        namespace["Address"]("Main St", 12345)
+    assert namespace["coder"].decode(namespace["coder"].encode(namespace["Address"]("Main St", 12345))) == namespace[
+        "Address"
+    ]("Main St", 12345)

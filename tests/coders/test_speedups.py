@@ -12,7 +12,6 @@ exactly what this process computes with C.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime
 import decimal
@@ -52,7 +51,7 @@ from coders.testing import first_difference, strategy_for
 from coders.wrappers import LengthPrefixCoder, NullableCoder
 
 I, S, F, B = VarIntCoder(), StrUtf8Coder(), FloatCoder(), BytesCoder()
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -108,7 +107,9 @@ TREES = [
     MapCoder(I, NoneCoder()),
     MapCoder(S, MapCoder(S, F, deterministic=True)),
     TupleCoder(NullableCoder(I), NullableCoder(NullableCoder(S)), NullableCoder(TupleCoder(B, B))),
-    TupleCoder(DecimalCoder(), TimestampCoder(), SetCoder(I, deterministic=True), LengthPrefixCoder(S), EnumCoder(Color)),
+    TupleCoder(
+        DecimalCoder(), TimestampCoder(), SetCoder(I, deterministic=True), LengthPrefixCoder(S), EnumCoder(Color)
+    ),
     ORDER,
     LINE,
     POINT,
@@ -133,7 +134,7 @@ def outcome(fn, *args):
     """What a call gives: ('ok', type, value) or ('error', type, message)."""
     try:
         result = fn(*args)
-    except Exception as e:  # noqa: BLE001 - the point is to compare whatever comes out
+    except Exception as e:
         return ("error", type(e), str(e))
     return ("ok", type(result), result)
 
@@ -182,9 +183,11 @@ def test_extension_is_built_and_enabled():
 
 def test_pure_python_switch_in_a_fresh_interpreter():
     env = dict(os.environ, CODERKIT_PURE_PYTHON="1")
-    code = ("import coders.speedups as s, coders, coders.primitives as p\n"
-            "c = coders.TupleCoder(coders.VarIntCoder(), coders.StrUtf8Coder())\n"
-            "print(s.ENABLED, s.REASON, c._fused_codec().accelerated, p.VarIntCoder.encode is p._whole_varint_encode)")
+    code = (
+        "import coders.speedups as s, coders, coders.primitives as p\n"
+        "c = coders.TupleCoder(coders.VarIntCoder(), coders.StrUtf8Coder())\n"
+        "print(s.ENABLED, s.REASON, c._fused_codec().accelerated, p.VarIntCoder.encode is p._whole_varint_encode)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "disabled", "by", "CODERKIT_PURE_PYTHON=1", "None", "True"]
 
@@ -193,9 +196,16 @@ def test_pure_python_switch_in_a_fresh_interpreter():
 
 
 def wrong_ints():
-    return st.one_of(st.integers(INT64_MAX + 1, 2**80), st.integers(-(2**80), INT64_MIN - 1), st.booleans(),
-                     st.floats(), st.text(max_size=3), st.none(), st.binary(max_size=3),
-                     st.sampled_from([enum.IntEnum("N", "A B").A, decimal.Decimal(1), 1 + 0j]))
+    return st.one_of(
+        st.integers(INT64_MAX + 1, 2**80),
+        st.integers(-(2**80), INT64_MIN - 1),
+        st.booleans(),
+        st.floats(),
+        st.text(max_size=3),
+        st.none(),
+        st.binary(max_size=3),
+        st.sampled_from([enum.IntEnum("N", "A B").A, decimal.Decimal(1), 1 + 0j]),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -215,11 +225,28 @@ def test_varint_encode_matches_the_python_paths(value):
 
 def varint_bytes():
     valid = st.integers(INT64_MIN, INT64_MAX).map(VarIntCoder().encode)
-    return st.one_of(valid, st.binary(max_size=12), valid.map(lambda b: b + b"\x00"), valid.map(lambda b: b[:-1]),
-                     st.integers(0, 2**70).map(lambda v: bytes(((v >> (7 * i)) & 0x7F) | (0x80 if v >> (7 * (i + 1)) else 0)
-                                                          for i in range(max(1, (v.bit_length() + 6) // 7)))),
-                     st.sampled_from([b"\x80\x00", b"\xff" * 9 + b"\x01", b"\xff" * 9 + b"\x02", b"\xff" * 10 + b"\x00",
-                                      b"\x80" * 9 + b"\x00", b"\x80" * 10]))
+    return st.one_of(
+        valid,
+        st.binary(max_size=12),
+        valid.map(lambda b: b + b"\x00"),
+        valid.map(lambda b: b[:-1]),
+        st.integers(0, 2**70).map(
+            lambda v: bytes(
+                ((v >> (7 * i)) & 0x7F) | (0x80 if v >> (7 * (i + 1)) else 0)
+                for i in range(max(1, (v.bit_length() + 6) // 7))
+            )
+        ),
+        st.sampled_from(
+            [
+                b"\x80\x00",
+                b"\xff" * 9 + b"\x01",
+                b"\xff" * 9 + b"\x02",
+                b"\xff" * 10 + b"\x00",
+                b"\x80" * 9 + b"\x00",
+                b"\x80" * 10,
+            ]
+        ),
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -266,11 +293,27 @@ def test_tree_valid_values_give_the_reference_bytes_and_values(coder, data):
 
 def near_misses():
     """Plausible wrong values: other types, bools for ints, floats for ints, nested wrong shapes."""
-    leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**65), 2**65), st.floats(), st.text(max_size=5),
-                     st.binary(max_size=5), st.just("\ud800"), st.sampled_from([Color.RED, decimal.Decimal("1.5")]))
-    return st.recursive(leaf, lambda kids: st.one_of(
-        st.lists(kids, max_size=3), st.tuples(kids), st.tuples(kids, kids), st.tuples(kids, kids, kids),
-        st.dictionaries(st.text(max_size=3) | st.integers(0, 5), kids, max_size=3)), max_leaves=8)
+    leaf = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**65), 2**65),
+        st.floats(),
+        st.text(max_size=5),
+        st.binary(max_size=5),
+        st.just("\ud800"),
+        st.sampled_from([Color.RED, decimal.Decimal("1.5")]),
+    )
+    return st.recursive(
+        leaf,
+        lambda kids: st.one_of(
+            st.lists(kids, max_size=3),
+            st.tuples(kids),
+            st.tuples(kids, kids),
+            st.tuples(kids, kids, kids),
+            st.dictionaries(st.text(max_size=3) | st.integers(0, 5), kids, max_size=3),
+        ),
+        max_leaves=8,
+    )
 
 
 @pytest.mark.parametrize("coder", TREES, ids=IDS)
@@ -315,8 +358,10 @@ def test_tree_fuzzed_bytes_give_the_reference_outcome(coder, data, seed):
     value = data.draw(strategy_for(coder))
     rng = random.Random(seed)
     outer, nested = accelerated(coder)
-    for codec, encode_ref, decode_ref in ((outer, Coder.encode, Coder.decode),
-                                          (nested, Coder.encode_nested, Coder.decode_nested)):
+    for codec, encode_ref, decode_ref in (
+        (outer, Coder.encode, Coder.decode),
+        (nested, Coder.encode_nested, Coder.decode_nested),
+    ):
         for bad in mutations(encode_ref(coder, value), rng):
             expected = outcome(decode_ref, coder, bad)
             got = outcome(codec.decode, bad)
@@ -329,8 +374,13 @@ def test_tree_fuzzed_bytes_give_the_reference_outcome(coder, data, seed):
 
 def test_hostile_counts_do_not_allocate():
     ints, maps, nones = ListCoder(I), MapCoder(S, I), ListCoder(NoneCoder())
-    for coder, data in ((ints, b"\x7f\xff\xff\xff\x01"), (maps, b"\x7f\xff\xff\xff"), (nones, b"\x7f\xff\xff\xff"),
-                        (TupleCoder(S, I), b"\xff\xff\xff\xff\x0f"), (TupleCoder(B, I), b"\x80" * 9 + b"\x01")):
+    for coder, data in (
+        (ints, b"\x7f\xff\xff\xff\x01"),
+        (maps, b"\x7f\xff\xff\xff"),
+        (nones, b"\x7f\xff\xff\xff"),
+        (TupleCoder(S, I), b"\xff\xff\xff\xff\x0f"),
+        (TupleCoder(B, I), b"\x80" * 9 + b"\x01"),
+    ):
         with pytest.raises(speedups.Unhandled):
             accelerated(coder)[0].raw_decode(data)
         with pytest.raises(DecodeError):
@@ -364,9 +414,14 @@ def test_bad_specs_are_refused_without_crashing():
     def fallback(x):
         return x
 
-    for spec, error in ((("nope",), ValueError), ("varint", TypeError), ((), TypeError),
-                        (("tuple", [("varint",)]), TypeError), (("list", ("varint",)), TypeError),
-                        (("record", Order, ("a",), fallback, False, ()), ValueError)):
+    for spec, error in (
+        (("nope",), ValueError),
+        ("varint", TypeError),
+        ((), TypeError),
+        (("tuple", [("varint",)]), TypeError),
+        (("list", ("varint",)), TypeError),
+        (("record", Order, ("a",), fallback, False, ()), ValueError),
+    ):
         with pytest.raises(error):
             speedups.Codec(spec, False, fallback, fallback)
     blank = speedups.Codec.__new__(speedups.Codec)
@@ -388,8 +443,9 @@ def test_fallback_errors_keep_their_paths():
 def spark_value(batches, base: int = 0) -> bytes:
     from pickling.spark import java_serialize_byte_arrays
 
-    framed = java_serialize_byte_arrays([pickle.dumps(b, protocol=4) if not isinstance(b, bytes) else b
-                                         for b in batches])
+    framed = java_serialize_byte_arrays(
+        [pickle.dumps(b, protocol=4) if not isinstance(b, bytes) else b for b in batches]
+    )
     return (len(framed).to_bytes(4, "big") + framed) if base else framed
 
 
@@ -452,8 +508,9 @@ def spark_batches():
     return st.lists(st.one_of(st.lists(leaf, max_size=4), odd), max_size=5) | good
 
 
-@settings(max_examples=int(os.environ.get("SPEEDUPS_EXAMPLES", 60)), deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("SPEEDUPS_EXAMPLES", 60)), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(batches=spark_batches(), base=st.sampled_from([0, 4]), seed=st.integers(0, 2**32), safe=st.booleans())
 def test_spark_loop_in_c_gives_the_python_loops_outcome(monkeypatch, batches, base, seed, safe):
     value = spark_value(batches, base)
@@ -476,8 +533,18 @@ def sample_cases() -> list[tuple[str, object, str, object]]:
     """(coder name, coder, method, argument) for a fixed sample of good and bad inputs."""
     rng = random.Random(20261129)
     cases = []
-    named = {"I": I, "ORDER": ORDER, "LINE": LINE, "POINT": POINT, "TREE": TREE, "tuple": TREES[0],
-             "map": TREES[10], "nullables": TREES[13], "generic": TREES[14], "lists": TREES[7]}
+    named = {
+        "I": I,
+        "ORDER": ORDER,
+        "LINE": LINE,
+        "POINT": POINT,
+        "TREE": TREE,
+        "tuple": TREES[0],
+        "map": TREES[10],
+        "nullables": TREES[13],
+        "generic": TREES[14],
+        "lists": TREES[7],
+    }
     values = {
         "I": [0, 1, 127, 128, -1, INT64_MAX, INT64_MIN, 2**63, True, 1.5, "1"],
         "ORDER": [Order(i, f"c{i}é", i * 0.5, i % 2 == 0) for i in range(5)] + [Order("x", "a", 1.0, True), (1, 2)],
@@ -488,8 +555,10 @@ def sample_cases() -> list[tuple[str, object, str, object]]:
         + [(1, "a"), (1, b"a", 1.0), [1, "a", 1.0]],
         "map": [{"a": 1, "b": -2}, {}, {"a": True}, {1: 1}],
         "nullables": [(None, None, None), (5, "x", (b"a", b"b")), (5, "x", (b"a", "b"))],
-        "generic": [(decimal.Decimal("1.25"), datetime.datetime(2020, 1, 1, tzinfo=UTC), {1, 2}, "lp", Color.GREEN),
-                    (1.5, datetime.datetime(2020, 1, 1, tzinfo=UTC), {1}, "lp", Color.RED)],
+        "generic": [
+            (decimal.Decimal("1.25"), datetime.datetime(2020, 1, 1, tzinfo=UTC), {1, 2}, "lp", Color.GREEN),
+            (1.5, datetime.datetime(2020, 1, 1, tzinfo=UTC), {1}, "lp", Color.RED),
+        ],
         "lists": [[[b"a"], []], [[b"a", "b"]], [(b"a",)]],
     }
     for name, items in values.items():
@@ -499,7 +568,7 @@ def sample_cases() -> list[tuple[str, object, str, object]]:
             cases.append((name, coder, "encode_nested", value))
             try:
                 data = Coder.encode(coder, value)
-            except Exception:  # noqa: BLE001 - bad values have no bytes to decode
+            except Exception:
                 continue
             for bad in [data] + mutations(data, rng)[:10]:
                 cases.append((name, coder, "decode", bad))
@@ -518,8 +587,13 @@ def run_sample() -> list[str]:
 
 def test_pure_python_path_gives_the_same_outcomes_as_c():
     env = dict(os.environ, CODERKIT_PURE_PYTHON="1")
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve())],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["enabled"] is False

@@ -30,9 +30,10 @@ from coders.primitives import (
 )
 from coders.records import EnumCoder, RecordCoder, UnionCoder
 from coders.streams import read_length_prefixed, read_varint64, write_varint64
-from coders.wrappers import LengthPrefixCoder, NullableCoder
-from coders.testing import (
+from coders.testing import (  # the kit's NaN-aware == and its typed variant
     CoderAssertions,
+    _same_types,
+    _values_equal,
     assert_consistent_with_equals,
     assert_deterministic,
     assert_encodes_to,
@@ -48,7 +49,7 @@ from coders.testing import (
     register_strategy,
     strategy_for,
 )
-from coders.testing import _same_types, _values_equal  # the kit's NaN-aware == and its typed variant
+from coders.wrappers import LengthPrefixCoder, NullableCoder
 
 # ---- small coders written for these tests: a good one of each shape, and broken ones -------------
 
@@ -208,7 +209,7 @@ class BytesOnlyDecodeCoder(TextCoder):
     def decode_from(self, data, pos, nested):
         if nested:
             n, pos = read_varint64(data, pos)
-            return data[pos:pos + n].decode("utf-8"), pos + n
+            return data[pos : pos + n].decode("utf-8"), pos + n
         return data[pos:].decode("utf-8"), len(data)
 
 
@@ -268,8 +269,11 @@ def test_roundtrip_fails_when_fast_path_and_reference_disagree():
 
 
 def test_roundtrip_fails_when_decode_refuses_a_memoryview():
-    with pytest.raises(AssertionError, match=r"decoding the same bytes given as a memoryview raised DecodeError: "
-                       r"malformed input \(AttributeError: 'memoryview' object has no attribute 'decode'\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"decoding the same bytes given as a memoryview raised DecodeError: "
+        r"malformed input \(AttributeError: 'memoryview' object has no attribute 'decode'\)",
+    ):
         assert_roundtrip(BytesOnlyDecodeCoder(), "abc")
 
 
@@ -281,7 +285,9 @@ class WrongHintCoder(TextCoder):
 
 
 def test_roundtrip_checks_the_decoded_value_against_to_type_hint():
-    with pytest.raises(AssertionError, match=r"the decoded value is a str but the coder's to_type_hint\(\) is typing.List\[int\]"):
+    with pytest.raises(
+        AssertionError, match=r"the decoded value is a str but the coder's to_type_hint\(\) is typing.List\[int\]"
+    ):
         assert_roundtrip(WrongHintCoder(), "abc")
 
 
@@ -372,14 +378,19 @@ def test_deterministic_passes_and_catches_a_coder_that_lies():
     with pytest.raises(AssertionError) as info:
         assert_deterministic(LyingMapCoder(), {"a": 1, "b": 2})
     message = str(info.value)
-    assert "a deterministic coder gave different bytes for a copy with dicts and sets filled in reverse order" in message
+    assert (
+        "a deterministic coder gave different bytes for a copy with dicts and sets filled in reverse order" in message
+    )
     assert "first difference at byte offset 2" in message
 
 
 def test_deterministic_fails_on_a_non_deterministic_coder_listing_the_reason_with_its_path():
     with pytest.raises(AssertionError) as info:
         assert_deterministic(PairCoder(IntCoder(), InsertionOrderMapCoder()))
-    assert "PairCoder[1] -> InsertionOrderMapCoder: dict entries are written in insertion order. Fix: sort the keys" in str(info.value)
+    assert (
+        "PairCoder[1] -> InsertionOrderMapCoder: dict entries are written in insertion order. Fix: sort the keys"
+        in str(info.value)
+    )
 
 
 def test_non_deterministic_passes_and_checks_the_reason():
@@ -424,7 +435,9 @@ def test_roundtrip_includes_the_size_check():
 
 def test_picklable_passes_and_names_the_backend_that_fails():
     assert_picklable(PairCoder(IntCoder(), TextCoder()), (1, "a"))
-    with pytest.raises(AssertionError, match=r"the coder does not survive pickle: TypeError: cannot pickle 'generator' object"):
+    with pytest.raises(
+        AssertionError, match=r"the coder does not survive pickle: TypeError: cannot pickle 'generator' object"
+    ):
         assert_picklable(UnpicklableCoder())
 
 
@@ -444,9 +457,16 @@ def test_rejects_truncated():
 
 def test_fluent_assertions_chain_and_fail_like_the_functions():
     pair = PairCoder(IntCoder(), TextCoder())
-    result = (CoderAssertions(pair).roundtrips((1, "a")).encodes((1, "a"), b"\x01\x01a")
-              .is_deterministic((1, "a")).is_consistent_with_equals((1, "a"), (2, "a"))
-              .estimates_size((1, "a")).is_picklable().rejects_truncated((1, "a")))
+    result = (
+        CoderAssertions(pair)
+        .roundtrips((1, "a"))
+        .encodes((1, "a"), b"\x01\x01a")
+        .is_deterministic((1, "a"))
+        .is_consistent_with_equals((1, "a"), (2, "a"))
+        .estimates_size((1, "a"))
+        .is_picklable()
+        .rejects_truncated((1, "a"))
+    )
     assert isinstance(result, CoderAssertions)
     with pytest.raises(AssertionError, match="type changed from float to int"):
         CoderAssertions(FloatToIntCoder()).roundtrips(2.0)
@@ -510,7 +530,9 @@ class NineByteEstimateFloatCoder(FloatCoder):
 
 def test_a_fixed_width_estimate_must_be_exact():
     assert_size_estimate(FloatCoder(), 1.5)
-    with pytest.raises(AssertionError, match="estimate_size of a fixed-width coder must be exact: estimated 9 bytes, actual 8"):
+    with pytest.raises(
+        AssertionError, match="estimate_size of a fixed-width coder must be exact: estimated 9 bytes, actual 8"
+    ):
         assert_size_estimate(NineByteEstimateFloatCoder(), 1.5)
 
 
@@ -536,19 +558,26 @@ def test_encodes_to_agrees_with_beam_in_both_contexts(ours, beam_name, values):
 def test_matches_beam_passes_on_shared_formats_and_shows_both_byte_strings_otherwise():
     from apache_beam.coders import coders as beam
 
-    assert_matches_beam(TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
-                        beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder(), beam.FloatCoder()]),
-                        (1, "a", 2.5), (-(2**63), "", -0.0))
+    assert_matches_beam(
+        TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
+        beam.TupleCoder([beam.VarIntCoder(), beam.StrUtf8Coder(), beam.FloatCoder()]),
+        (1, "a", 2.5),
+        (-(2**63), "", -0.0),
+    )
     CoderAssertions(MapCoder(StrUtf8Coder(), NullableCoder(VarIntCoder()))).matches_beam(
-        beam.MapCoder(beam.StrUtf8Coder(), beam.NullableCoder(beam.VarIntCoder())), {"a": None, "b": 3}, {})
+        beam.MapCoder(beam.StrUtf8Coder(), beam.NullableCoder(beam.VarIntCoder())), {"a": None, "b": 3}, {}
+    )
     with pytest.raises(AssertionError) as info:
         assert_matches_beam(DropsByteCoder(), beam.StrUtf8Coder(), "abc")
     message = str(info.value)
     assert "'abc' (type str) encodes differently from Beam's StrUtf8Coder in the nested context" in message
     assert re.search(r"beam: +\[4 bytes\] 03 61 62 63", message) and re.search(r"ours: +\[3 bytes\] 02 61 62", message)
     # Same bytes, but Beam's VarIntCoder reads True back as 1: the type change is reported.
-    with pytest.raises(AssertionError, match=r"Beam's VarIntCoder decodes our bytes to a different value in the outer "
-                       r"context(.|\n)*type changed from bool to int \(True became 1\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"Beam's VarIntCoder decodes our bytes to a different value in the outer "
+        r"context(.|\n)*type changed from bool to int \(True became 1\)",
+    ):
         assert_matches_beam(BooleanCoder(), beam.VarIntCoder(), True)
 
 
@@ -561,9 +590,20 @@ def test_wrappers_roundtrip_and_pass_the_full_check():
 def test_strategies_generate_valid_values_for_primitives_and_wrappers():
     from hypothesis import given, settings
 
-    coders_under_test = [VarIntCoder(), StrUtf8Coder(), BytesCoder(), FloatCoder(), CanonicalFloatCoder(),
-                         BooleanCoder(), NoneCoder(), TimestampCoder(), TimestampCoder(as_beam_timestamp=True),
-                         DecimalCoder(), NullableCoder(DecimalCoder()), LengthPrefixCoder(StrUtf8Coder())]
+    coders_under_test = [
+        VarIntCoder(),
+        StrUtf8Coder(),
+        BytesCoder(),
+        FloatCoder(),
+        CanonicalFloatCoder(),
+        BooleanCoder(),
+        NoneCoder(),
+        TimestampCoder(),
+        TimestampCoder(as_beam_timestamp=True),
+        DecimalCoder(),
+        NullableCoder(DecimalCoder()),
+        LengthPrefixCoder(StrUtf8Coder()),
+    ]
     for coder in coders_under_test:
 
         @settings(max_examples=40, deadline=None)
@@ -578,7 +618,10 @@ def test_strategy_for_an_unknown_coder_names_the_fix():
     class Mystery(TextCoder):
         pass
 
-    with pytest.raises(TypeError, match=r"strategy_for does not know how to generate values for Mystery .*register_strategy\(Mystery, factory\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"strategy_for does not know how to generate values for Mystery .*register_strategy\(Mystery, factory\)",
+    ):
         strategy_for(Mystery())
 
 
@@ -608,8 +651,14 @@ class Node:
     children: list
 
 
-ITEM = RecordCoder(Item, [("sku", StrUtf8Coder()), ("price", FloatCoder()),
-                          ("tags", SetCoder(StrUtf8Coder(), frozen=True, deterministic=True))])
+ITEM = RecordCoder(
+    Item,
+    [
+        ("sku", StrUtf8Coder()),
+        ("price", FloatCoder()),
+        ("tags", SetCoder(StrUtf8Coder(), frozen=True, deterministic=True)),
+    ],
+)
 PAIR = RecordCoder(Pair, [("left", VarIntCoder()), ("right", NullableCoder(StrUtf8Coder()))])
 NODE = RecordCoder.deferred(Node)
 NODE.set_fields([("label", StrUtf8Coder()), ("children", ListCoder(NODE))])
@@ -617,14 +666,19 @@ NODE.set_fields([("label", StrUtf8Coder()), ("children", ListCoder(NODE))])
 
 @dataclasses.dataclass
 class Branch:
-    left: typing.Optional["Branch"]
-    right: typing.Optional["Branch"]
+    left: typing.Optional[Branch]
+    right: typing.Optional[Branch]
     by_name: dict
 
 
 BRANCH = RecordCoder.deferred(Branch)
-BRANCH.set_fields([("left", NullableCoder(BRANCH)), ("right", NullableCoder(BRANCH)),
-                   ("by_name", MapCoder(StrUtf8Coder(), BRANCH, deterministic=True))])
+BRANCH.set_fields(
+    [
+        ("left", NullableCoder(BRANCH)),
+        ("right", NullableCoder(BRANCH)),
+        ("by_name", MapCoder(StrUtf8Coder(), BRANCH, deterministic=True)),
+    ]
+)
 
 COMPOSITES = [
     TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder()),
@@ -674,8 +728,15 @@ def test_record_roundtrip_names_the_field_that_changed():
 
 
 def test_fully_compliant_on_records_and_containers():
-    assert_fully_compliant(ITEM, [Item("a", 1.0, frozenset()), Item("a", 1.0, frozenset()),
-                                  Item("b", -0.0, frozenset({"x", "y"})), Item("c", math.nan, frozenset({"z"}))])
+    assert_fully_compliant(
+        ITEM,
+        [
+            Item("a", 1.0, frozenset()),
+            Item("a", 1.0, frozenset()),
+            Item("b", -0.0, frozenset({"x", "y"})),
+            Item("c", math.nan, frozenset({"z"})),
+        ],
+    )
     assert_fully_compliant(PAIR, [Pair(1, None), Pair(1, "x"), Pair(-(2**63), "")])
     assert_fully_compliant(NODE, [Node("root", [Node("a", []), Node("b", [Node("c", [])])])])
     # Not deterministic itself; its deterministic variant (sorted entries) is checked instead.
@@ -703,8 +764,11 @@ class IntifyingVariantCoder(FloatToIntCoder):
 
 
 def test_fully_compliant_checks_the_deterministic_variant_keeps_types():
-    with pytest.raises(AssertionError, match=r"the deterministic variant does not round-trip 1.0 \(type float\)"
-                       r"(.|\n)*type changed from float to int"):
+    with pytest.raises(
+        AssertionError,
+        match=r"the deterministic variant does not round-trip 1.0 \(type float\)"
+        r"(.|\n)*type changed from float to int",
+    ):
         assert_fully_compliant(IntifyingVariantCoder(), [1.5, 1.0])
 
 

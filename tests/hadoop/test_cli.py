@@ -24,8 +24,15 @@ def seqdir(tmp_path):
     d = tmp_path / "out"
     d.mkdir()
     for part in range(2):
-        with SequenceFileWriter(d / f"part-{part:05d}", "Text", "MapWritable", compression="block", codec="gzip",
-                                metadata={"writer": "test"}, block_size=200) as w:
+        with SequenceFileWriter(
+            d / f"part-{part:05d}",
+            "Text",
+            "MapWritable",
+            compression="block",
+            codec="gzip",
+            metadata={"writer": "test"},
+            block_size=200,
+        ) as w:
             for i in range(30):
                 w.append(f"p{part}-{i}", {"n": i, "b": b"\x00\x01", "f": float("nan"), "x": None, 7: "int key"})
     (d / "_SUCCESS").write_bytes(b"")
@@ -54,8 +61,12 @@ def test_dump_json_lines_with_limit(seqdir, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 32
     first = json.loads(lines[0])
-    assert first == {"key": "p0-0", "value": {"$map": [["n", 0], ["b", {"$base64": "AAE="}], ["f", {"$float": "NaN"}],
-                                                      ["x", None], [7, "int key"]]}}
+    assert first == {
+        "key": "p0-0",
+        "value": {
+            "$map": [["n", 0], ["b", {"$base64": "AAE="}], ["f", {"$float": "NaN"}], ["x", None], [7, "int key"]]
+        },
+    }
     assert json.loads(lines[31])["key"] == "p1-1"  # continues into the next part, in part order
 
 
@@ -113,8 +124,12 @@ def test_missing_path_and_bad_limit_exit_2(tmp_path, capsys):
 
 
 def test_to_json_value_is_lossless_for_what_json_lacks():
-    assert cli.to_json_value([b"a", float("inf"), float("-inf"), {1: 2}]) == \
-        [{"$base64": "YQ=="}, {"$float": "Infinity"}, {"$float": "-Infinity"}, {"$map": [[1, 2]]}]
+    assert cli.to_json_value([b"a", float("inf"), float("-inf"), {1: 2}]) == [
+        {"$base64": "YQ=="},
+        {"$float": "Infinity"},
+        {"$float": "-Infinity"},
+        {"$map": [[1, 2]]},
+    ]
 
 
 def test_values_that_would_print_alike_print_differently():
@@ -128,7 +143,8 @@ def test_a_value_json_has_no_form_for_is_wrapped_not_a_crash(tmp_path, capsys):
     import datetime
 
     from coders.primitives import TimestampCoder
-    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
+
+    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)
     p = tmp_path / "ts.seq"
     with SequenceFileWriter(p, "Text", ("com.example.When", TimestampCoder())) as w:
         w.append("a", when)
@@ -138,7 +154,9 @@ def test_a_value_json_has_no_form_for_is_wrapped_not_a_crash(tmp_path, capsys):
     finally:
         writable_registry.unregister("com.example.When")
     assert json.loads(capsys.readouterr().out) == {
-        "key": "a", "value": {"$type": "datetime.datetime", "$repr": repr(when)}}
+        "key": "a",
+        "value": {"$type": "datetime.datetime", "$repr": repr(when)},
+    }
 
 
 def test_the_coderkit_command_stops_quietly_when_its_reader_goes_away(tmp_path):
@@ -148,8 +166,11 @@ def test_the_coderkit_command_stops_quietly_when_its_reader_goes_away(tmp_path):
     with SequenceFileWriter(p, "Text", "LongWritable") as w:
         for i in range(30_000):  # far more output than a pipe buffers
             w.append(f"key-{i}", i)
-    proc = subprocess.Popen([sys.executable, "-m", "pickling.cli", "seqfile", "dump", str(p)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pickling.cli", "seqfile", "dump", str(p)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
     err = proc.stderr.read()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coders import DecodeError
 from coders.hadoop import CODECS, codec_by_name
@@ -75,13 +76,16 @@ def test_corrupt_and_truncated_data_raise_decode_error(name):
         assert result != HELLO * 20
 
 
-@pytest.mark.parametrize("bad,message", [
-    ("00000005" "00000003" "000102", r"snappy codec: corrupt snappy block|more than the 5 bytes"),
-    ("00000005", "promises 5 bytes but the compressed data ends"),
-    ("00000005" "000000ff" "00", "runs past the end"),
-    ("00000000" "00", "after the empty end frame"),
-    ("000000", "truncated block length"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("0000000500000003000102", r"snappy codec: corrupt snappy block|more than the 5 bytes"),
+        ("00000005", "promises 5 bytes but the compressed data ends"),
+        ("00000005000000ff00", "runs past the end"),
+        ("0000000000", "after the empty end frame"),
+        ("000000", "truncated block length"),
+    ],
+)
 def test_snappy_framing_errors(bad, message):
     with pytest.raises(DecodeError, match=message):
         codec_by_name("snappy").decompress(bytes.fromhex(bad))

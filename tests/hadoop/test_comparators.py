@@ -6,12 +6,21 @@ import math
 import struct
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coders import DecodeError
 from coders.hadoop import (
-    BooleanWritableCoder, BytesWritableCoder, DoubleWritableCoder, FloatWritableCoder, IntWritableCoder,
-    LongWritableCoder, TextCoder, VIntWritableCoder, VLongWritableCoder, java_float_compare,
+    BooleanWritableCoder,
+    BytesWritableCoder,
+    DoubleWritableCoder,
+    FloatWritableCoder,
+    IntWritableCoder,
+    LongWritableCoder,
+    TextCoder,
+    VIntWritableCoder,
+    VLongWritableCoder,
+    java_float_compare,
 )
 
 
@@ -41,7 +50,7 @@ def test_compare_encoded_agrees_with_value_order(coder, values):
         a, b = coder.encode(x), coder.encode(y)
         got = coder.compare_encoded(a, b)
         assert got == coder.compare_values(x, y)
-        assert coder.compare_encoded(b, a) == -got            # antisymmetric
+        assert coder.compare_encoded(b, a) == -got  # antisymmetric
         assert coder.compare_encoded(a, a) == 0
 
     check()
@@ -84,9 +93,17 @@ def test_bytes_writable_shorter_prefix_first():
     assert b.compare_encoded(b.encode(b"\xff"), b.encode(b"\x00\x00")) == 1  # unsigned bytes
 
 
-@pytest.mark.parametrize("coder,short", [(IntWritableCoder(), b"\x00"), (LongWritableCoder(), b"\x00" * 7),
-                                         (TextCoder(), b""), (BytesWritableCoder(), b"\x00"),
-                                         (DoubleWritableCoder(), b"\x00"), (VLongWritableCoder(), b"\x8f")])
+@pytest.mark.parametrize(
+    "coder,short",
+    [
+        (IntWritableCoder(), b"\x00"),
+        (LongWritableCoder(), b"\x00" * 7),
+        (TextCoder(), b""),
+        (BytesWritableCoder(), b"\x00"),
+        (DoubleWritableCoder(), b"\x00"),
+        (VLongWritableCoder(), b"\x8f"),
+    ],
+)
 def test_truncated_encodings_raise(coder, short):
     with pytest.raises(DecodeError):
         coder.compare_encoded(short, coder.encode(coder.decode(coder.encode(_sample(coder)))))

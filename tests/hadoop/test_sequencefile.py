@@ -10,8 +10,13 @@ import pytest
 
 import coders
 from coders.hadoop import (
-    CODECS, BytesWritableCoder, NullWritableCoder, SequenceFileReader, SequenceFileWriter,
-    list_part_files, read_sequence_file,
+    CODECS,
+    BytesWritableCoder,
+    NullWritableCoder,
+    SequenceFileReader,
+    SequenceFileWriter,
+    list_part_files,
+    read_sequence_file,
 )
 
 MODES = [("none", None)] + [(c, n) for c in ("record", "block") for n in CODECS]
@@ -32,8 +37,7 @@ def write(path, recs, compression="none", codec=None, **kw):
 @pytest.mark.parametrize("compression,codec", MODES)
 def test_round_trip_every_mode_and_codec(tmp_path, compression, codec):
     recs = records(3000)
-    path = write(tmp_path / "f.seq", recs, compression, codec, metadata={"b": "2", "a": "é"},
-                 block_size=20_000)
+    path = write(tmp_path / "f.seq", recs, compression, codec, metadata={"b": "2", "a": "é"}, block_size=20_000)
     with SequenceFileReader(path) as r:
         assert list(r) == recs
         assert (r.key_class, r.value_class) == ("org.apache.hadoop.io.Text", "org.apache.hadoop.io.LongWritable")
@@ -47,16 +51,22 @@ def test_round_trip_every_mode_and_codec(tmp_path, compression, codec):
 def test_header_bytes_exactly(tmp_path):
     path = write(tmp_path / "h.seq", [], "block", "snappy", metadata={"k": "v"}, sync=SYNC)
     data = open(path, "rb").read()
-    expected = (b"SEQ\x06" + b"\x19org.apache.hadoop.io.Text" + b"\x21org.apache.hadoop.io.LongWritable"
-                + b"\x01\x01" + b"\x29org.apache.hadoop.io.compress.SnappyCodec"
-                + b"\x00\x00\x00\x01\x01k\x01v" + SYNC)
+    expected = (
+        b"SEQ\x06"
+        + b"\x19org.apache.hadoop.io.Text"
+        + b"\x21org.apache.hadoop.io.LongWritable"
+        + b"\x01\x01"
+        + b"\x29org.apache.hadoop.io.compress.SnappyCodec"
+        + b"\x00\x00\x00\x01\x01k\x01v"
+        + SYNC
+    )
     assert data == expected
 
 
 def test_uncompressed_record_bytes_exactly(tmp_path):
     path = write(tmp_path / "r.seq", [("a", 1)], sync=SYNC)
     data = open(path, "rb").read()
-    body = data[len(data) - 18:]
+    body = data[len(data) - 18 :]
     # record length 10 (key 2 + value 8), key length 2, Text "a", LongWritable 1
     assert body == struct.pack(">ii", 10, 2) + b"\x01a" + (1).to_bytes(8, "big")
 
@@ -83,10 +93,19 @@ def test_reads_directory_in_part_order_skipping_markers(tmp_path):
 
 # ---- positions, sync entries and splits ----------------------------------------------------------
 
+
 def small_sync_file(path, compression="none", codec=None, n=2000):
     recs = [(f"k{i}-" + "v" * (i % 50), i) for i in range(n)]
-    with SequenceFileWriter(path, "Text", "LongWritable", compression=compression, codec=codec,
-                            sync_interval=1000, block_size=3000, sync=SYNC) as w:
+    with SequenceFileWriter(
+        path,
+        "Text",
+        "LongWritable",
+        compression=compression,
+        codec=codec,
+        sync_interval=1000,
+        block_size=3000,
+        sync=SYNC,
+    ) as w:
         for k, v in recs:
             w.append(k, v)
     return recs
@@ -108,9 +127,9 @@ def test_positions_point_at_sync_entries_or_record_headers(tmp_path, compression
         assert got[0].at_sync
         assert len(syncs) > 5
         for x in got:
-            field = struct.unpack(">i", data[x.position:x.position + 4])[0]
+            field = struct.unpack(">i", data[x.position : x.position + 4])[0]
             if x.at_sync and x.position != r.header_end:
-                assert data[x.position:x.position + 20] == b"\xff\xff\xff\xff" + SYNC
+                assert data[x.position : x.position + 20] == b"\xff\xff\xff\xff" + SYNC
             elif compression != "block":
                 assert field >= 0  # a record length
         assert list(r.records_with_positions())[:3] == [(x.position, x.key, x.value) for x in got[:3]]
@@ -176,6 +195,7 @@ def test_sync_entries_every_sync_interval_like_hadoop(tmp_path):
 
 # ---- bounded memory ------------------------------------------------------------------------------
 
+
 class CountingFile(io.RawIOBase):
     """A file that records how much each read asks for."""
 
@@ -208,8 +228,9 @@ class CountingFile(io.RawIOBase):
 def test_reader_never_reads_the_whole_file(tmp_path, compression, codec):
     path = tmp_path / "big.seq"
     values = [os.urandom(3000) for _ in range(4000)]  # incompressible: the file stays ~12 MB
-    with SequenceFileWriter(path, "LongWritable", "BytesWritable", compression=compression, codec=codec,
-                            block_size=100_000) as w:
+    with SequenceFileWriter(
+        path, "LongWritable", "BytesWritable", compression=compression, codec=codec, block_size=100_000
+    ) as w:
         for i, value in enumerate(values):
             w.append(i, value)
     size = os.path.getsize(path)
@@ -232,9 +253,10 @@ def test_reader_never_reads_the_whole_file(tmp_path, compression, codec):
 
 # ---- corrupt input --------------------------------------------------------------------------------
 
+
 def corrupt(path, offset, new_bytes):
     data = bytearray(open(path, "rb").read())
-    data[offset:offset + len(new_bytes)] = new_bytes
+    data[offset : offset + len(new_bytes)] = new_bytes
     open(path, "wb").write(bytes(data))
 
 
@@ -246,7 +268,9 @@ def read_all(path):
 def test_bad_magic_and_version(tmp_path):
     p = tmp_path / "x.seq"
     p.write_bytes(b"PAR1" + b"\x00" * 40)
-    with pytest.raises(coders.DecodeError, match=r"x\.seq: not a SequenceFile: starts with b'PAR', expected b'SEQ', at byte offset 0"):
+    with pytest.raises(
+        coders.DecodeError, match=r"x\.seq: not a SequenceFile: starts with b'PAR', expected b'SEQ', at byte offset 0"
+    ):
         read_all(p)
     write(p, records(3))
     corrupt(p, 3, b"\x05")
@@ -262,7 +286,9 @@ def test_unknown_codec_class(tmp_path):
     write(p, records(3), "record", "lz4")
     data = open(p, "rb").read().replace(b"compress.Lz4Codec", b"compress.XyzCodec")
     p.write_bytes(data)
-    with pytest.raises(coders.DecodeError, match=r"unsupported compression codec 'org\.apache\.hadoop\.io\.compress\.XyzCodec'"):
+    with pytest.raises(
+        coders.DecodeError, match=r"unsupported compression codec 'org\.apache\.hadoop\.io\.compress\.XyzCodec'"
+    ):
         read_all(p)
 
 
@@ -283,7 +309,7 @@ def test_every_truncation_is_an_error_or_a_clean_record_boundary(tmp_path, compr
             assert e.offset is not None and 0 <= e.offset <= n
             continue
         # only a cut exactly between records (or sync entries) reads cleanly: a prefix of the records
-        assert n >= header_end and got == recs[:len(got)], n
+        assert n >= header_end and got == recs[: len(got)], n
         assert n in boundaries or n - 20 in boundaries or n == header_end, n
 
 
@@ -293,7 +319,9 @@ def test_length_beyond_end_of_file(tmp_path):
     with SequenceFileReader(p) as r:
         first = r.header_end
     corrupt(p, first, struct.pack(">i", 10_000))
-    with pytest.raises(coders.DecodeError, match=rf"l\.seq: record length 10000 runs past the end of the file.*at byte offset {first}"):
+    with pytest.raises(
+        coders.DecodeError, match=rf"l\.seq: record length 10000 runs past the end of the file.*at byte offset {first}"
+    ):
         read_all(p)
     corrupt(p, first, struct.pack(">ii", 5, 9))
     with pytest.raises(coders.DecodeError, match="corrupt record header: record length 5, key length 9"):
@@ -316,7 +344,9 @@ def test_block_sync_mismatch_and_length_mismatch(tmp_path):
     with SequenceFileReader(p) as r:
         first = r.sync_offsets()[0]
     corrupt(p, first, b"\x00\x00\x00\x05")
-    with pytest.raises(coders.DecodeError, match=rf"expected a sync entry \(-1\) before a block, found 5.*offset {first}"):
+    with pytest.raises(
+        coders.DecodeError, match=rf"expected a sync entry \(-1\) before a block, found 5.*offset {first}"
+    ):
         read_all(p)
 
 
@@ -326,7 +356,10 @@ def test_codec_failure_names_file_and_offset(tmp_path):
     with SequenceFileReader(p) as r:
         first = r.header_end
     corrupt(p, first + 8 + 2 + 2, b"\xff\xff\xff")  # inside the first compressed value
-    with pytest.raises(coders.DecodeError, match=rf"z\.seq: cannot decompress the value of the record at byte offset {first}: default codec"):
+    with pytest.raises(
+        coders.DecodeError,
+        match=rf"z\.seq: cannot decompress the value of the record at byte offset {first}: default codec",
+    ):
         read_all(p)
 
 
@@ -337,11 +370,16 @@ def test_undecodable_value_names_the_class_and_record(tmp_path):
     with SequenceFileReader(p) as r:
         first = r.header_end
     corrupt(p, first + 10, b"\x07")
-    with pytest.raises(coders.DecodeError, match=rf"cannot decode the value \(org\.apache\.hadoop\.io\.BooleanWritable\) of the record at byte offset {first}: BooleanWritable byte is 0x07"):
+    with pytest.raises(
+        coders.DecodeError,
+        match=rf"cannot decode the value \(org\.apache\.hadoop\.io\.BooleanWritable\) of the record at byte offset {first}: BooleanWritable byte is 0x07",
+    ):
         read_all(p)
 
 
-@pytest.mark.parametrize("compression,codec", [("none", None), ("record", "lz4"), ("block", "snappy"), ("block", "bzip2")])
+@pytest.mark.parametrize(
+    "compression,codec", [("none", None), ("record", "lz4"), ("block", "snappy"), ("block", "bzip2")]
+)
 def test_random_corruption_never_escapes_as_another_error(tmp_path, compression, codec):
     import random
 
@@ -363,12 +401,12 @@ def test_random_corruption_never_escapes_as_another_error(tmp_path, compression,
 
 # ---- the writer -------------------------------------------------------------------------------------
 
+
 def test_exception_inside_with_leaves_no_file(tmp_path):
     p = tmp_path / "w.seq"
-    with pytest.raises(RuntimeError):
-        with SequenceFileWriter(p, "Text", "LongWritable") as w:
-            w.append("a", 1)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), SequenceFileWriter(p, "Text", "LongWritable") as w:
+        w.append("a", 1)
+        raise RuntimeError("boom")
     assert os.listdir(tmp_path) == []
 
 
@@ -437,7 +475,8 @@ def test_reads_from_an_open_file_object(tmp_path):
 
 # ---- the laws, as properties ------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -454,8 +493,15 @@ def test_any_records_any_mode_any_tiling_read_back_exactly(recs, mode, sync_inte
     compression, codec = mode
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "p.seq")
-        with SequenceFileWriter(path, "Text", "BytesWritable", compression=compression, codec=codec,
-                                sync_interval=sync_interval, block_size=block_size) as w:
+        with SequenceFileWriter(
+            path,
+            "Text",
+            "BytesWritable",
+            compression=compression,
+            codec=codec,
+            sync_interval=sync_interval,
+            block_size=block_size,
+        ) as w:
             for k, v in recs:
                 w.append(k, v)
         size = os.path.getsize(path)

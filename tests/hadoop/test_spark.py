@@ -22,9 +22,21 @@ import random
 import pytest
 
 from coders.hadoop import (
-    BooleanWritableCoder, BytesWritableCoder, DoubleWritableCoder, FloatWritableCoder, IntWritableCoder,
-    LongWritableCoder, MapWritableCoder, NullWritableCoder, SortedMapWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder,
-    VIntWritableCoder, VLongWritableCoder, read_sequence_file,
+    BooleanWritableCoder,
+    BytesWritableCoder,
+    DoubleWritableCoder,
+    FloatWritableCoder,
+    IntWritableCoder,
+    LongWritableCoder,
+    MapWritableCoder,
+    NullWritableCoder,
+    SequenceFileReader,
+    SequenceFileWriter,
+    SortedMapWritableCoder,
+    TextCoder,
+    VIntWritableCoder,
+    VLongWritableCoder,
+    read_sequence_file,
 )
 
 pytestmark = pytest.mark.spark
@@ -56,10 +68,16 @@ def header(path):
 PLAIN_CASES = {
     # name: (pairs, expected key class, expected value class)
     "text_int": ([("k%d" % i, i - 50) for i in range(100)], "Text", "IntWritable"),
-    "long_double": ([(2**40 + i, i / 7.0) for i in range(100)] + [(-2**62, -0.0), (2**62, float("inf"))],
-                    "LongWritable", "DoubleWritable"),
-    "bool_bytes": ([(i % 2 == 0, bytearray(os.urandom(i % 17))) for i in range(60)], "BooleanWritable",
-                   "BytesWritable"),
+    "long_double": (
+        [(2**40 + i, i / 7.0) for i in range(100)] + [(-(2**62), -0.0), (2**62, float("inf"))],
+        "LongWritable",
+        "DoubleWritable",
+    ),
+    "bool_bytes": (
+        [(i % 2 == 0, bytearray(os.urandom(i % 17))) for i in range(60)],
+        "BooleanWritable",
+        "BytesWritable",
+    ),
     "null_text": ([(None, "välue ✓ 𝄞 %d" % i) for i in range(40)], "NullWritable", "Text"),
     "text_map": ([("m%d" % i, {"a": i, "b": "x" * i, "c": 1.5}) for i in range(20)], "Text", "MapWritable"),
 }
@@ -79,10 +97,14 @@ def spark_written(spark_context, tmp_path_factory):
             path = str(root / f"{codec}_{kind}")
             # (saveAsSequenceFile's compressionCodecClass always means BLOCK: set the job conf instead)
             sc.parallelize(pairs, 1).saveAsHadoopFile(
-                path, "org.apache.hadoop.mapred.SequenceFileOutputFormat",
-                conf={"mapreduce.output.fileoutputformat.compress": "true",
-                      "mapreduce.output.fileoutputformat.compress.codec": cls,
-                      "mapreduce.output.fileoutputformat.compress.type": kind})
+                path,
+                "org.apache.hadoop.mapred.SequenceFileOutputFormat",
+                conf={
+                    "mapreduce.output.fileoutputformat.compress": "true",
+                    "mapreduce.output.fileoutputformat.compress.codec": cls,
+                    "mapreduce.output.fileoutputformat.compress.type": kind,
+                },
+            )
             paths[(codec, kind)] = path
     return paths, pairs
 
@@ -115,6 +137,7 @@ def test_reads_every_codec_spark_writes(spark_written, codec, kind):
 
 # ---- coderkit writes, Spark reads --------------------------------------------------------------
 
+
 def test_spark_reads_what_coderkit_writes_in_every_mode(spark_context, tmp_path):
     sc = spark_context
     modes = [("none", None)] + [(c, n) for c in ("record", "block") for n in SPARK_CODECS]
@@ -125,8 +148,9 @@ def test_spark_reads_what_coderkit_writes_in_every_mode(spark_context, tmp_path)
         path = str(tmp_path / f"{tag}.seq")
         pairs = [(f"{tag}/{i}", i * 1_000_003 - 2**40) for i in range(2500)]
         # a small block size and sync interval give many blocks and sync entries per file
-        with SequenceFileWriter(path, "Text", "LongWritable", compression=compression, codec=codec,
-                                block_size=10_000, sync_interval=2_000) as w:
+        with SequenceFileWriter(
+            path, "Text", "LongWritable", compression=compression, codec=codec, block_size=10_000, sync_interval=2_000
+        ) as w:
             for k, v in pairs:
                 w.append(k, v)
         expected += pairs
@@ -154,13 +178,13 @@ def test_spark_reads_every_writable_coderkit_writes(spark_context, tmp_path):
         if vc == "BytesWritable":
             got = [(k, bytes(v)) for k, v in got]
         if vc == "MapWritable":
-            got = [(k, {mk: (bytes(mv) if isinstance(mv, bytearray) else mv) for mk, mv in v.items()})
-                   for k, v in got]
+            got = [(k, {mk: (bytes(mv) if isinstance(mv, bytearray) else mv) for mk, mv in v.items()}) for k, v in got]
             got[0][1]["f"] = {k: bytes(v) for k, v in got[0][1]["f"].items()}
         assert got == pairs, (kc, vc)
 
 
 # ---- Hadoop's own writer, reader and Writables via the JVM ------------------------------------
+
 
 @pytest.fixture(scope="module")
 def jvm(spark_context):
@@ -193,9 +217,19 @@ def _hadoop_write(sc, path, pairs, compression, codec_class):
     w.close()
 
 
-@pytest.mark.parametrize("compression,codec", [("none", None), ("record", "default"), ("record", "gzip"),
-                                               ("block", "default"), ("block", "lz4"), ("record", "lz4"),
-                                               ("record", "snappy"), ("block", "deflate")])
+@pytest.mark.parametrize(
+    "compression,codec",
+    [
+        ("none", None),
+        ("record", "default"),
+        ("record", "gzip"),
+        ("block", "default"),
+        ("block", "lz4"),
+        ("record", "lz4"),
+        ("record", "snappy"),
+        ("block", "deflate"),
+    ],
+)
 def test_byte_identical_to_hadoop_writer(spark_context, tmp_path, compression, codec):
     """Same records + same sync marker -> the same file: header, sync entries and blocks as Hadoop writes."""
     # ~1.2 MB of records: several sync entries uncompressed, two 1 MB blocks block-compressed
@@ -264,9 +298,10 @@ def _java_bytes(jvm, writable) -> bytes:
 def test_writable_bytes_match_java(jvm):
     rng = random.Random(5)
     io = jvm.org.apache.hadoop.io
-    ints = [0, 1, -1, 127, 128, -112, -113, 163, 255, 256, -129, 2**31 - 1, -2**31] + \
-           [rng.randrange(-2**31, 2**31) for _ in range(20)]
-    longs = ints + [2**63 - 1, -2**63, 2**40, -2**40] + [rng.randrange(-2**63, 2**63) for _ in range(20)]
+    ints = [0, 1, -1, 127, 128, -112, -113, 163, 255, 256, -129, 2**31 - 1, -(2**31)] + [
+        rng.randrange(-(2**31), 2**31) for _ in range(20)
+    ]
+    longs = ints + [2**63 - 1, -(2**63), 2**40, -(2**40)] + [rng.randrange(-(2**63), 2**63) for _ in range(20)]
     checks = []
     checks += [(IntWritableCoder(), v, io.IntWritable(v)) for v in ints]
     checks += [(VIntWritableCoder(), v, io.VIntWritable(v)) for v in ints]
@@ -316,9 +351,9 @@ def test_raw_comparators_match_java(jvm):
 
     floats = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), 0.5, -2.5]
     cases = [
-        ("IntWritable", IntWritableCoder(), [rng.randrange(-2**31, 2**31) for _ in range(6)] + [0, -1]),
-        ("LongWritable", LongWritableCoder(), [rng.randrange(-2**63, 2**63) for _ in range(6)] + [0, -1]),
-        ("VLongWritable", VLongWritableCoder(), [0, -1, 127, 128, -113, 2**40, -2**40]),
+        ("IntWritable", IntWritableCoder(), [rng.randrange(-(2**31), 2**31) for _ in range(6)] + [0, -1]),
+        ("LongWritable", LongWritableCoder(), [rng.randrange(-(2**63), 2**63) for _ in range(6)] + [0, -1]),
+        ("VLongWritable", VLongWritableCoder(), [0, -1, 127, 128, -113, 2**40, -(2**40)]),
         ("Text", TextCoder(), ["", "a", "ab", "b", "é", "\uffff", "𝄞", "Z"]),
         ("BytesWritable", BytesWritableCoder(), [b"", b"\x00", b"\xff", b"\x00\x01", b"\x7f"]),
         ("BooleanWritable", BooleanWritableCoder(), [True, False]),

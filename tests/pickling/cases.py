@@ -65,7 +65,7 @@ class LockDoFn(beam.DoFn):
 
 class FileDoFn(beam.DoFn):
     def __init__(self, path):
-        self.out = open(path, "w")  # noqa: SIM115 - the mistake under test
+        self.out = open(path, "w")
 
     def process(self, element):
         self.out.write(str(element))
@@ -74,7 +74,7 @@ class FileDoFn(beam.DoFn):
 
 class ReadFileDoFn(beam.DoFn):
     def __init__(self, path):
-        self.lookup = open(path)  # noqa: SIM115
+        self.lookup = open(path)
 
     def process(self, element):
         yield element
@@ -90,7 +90,7 @@ class GeneratorDoFn(beam.DoFn):
 
 class LoggingDoFn(beam.DoFn):
     def __init__(self, path):
-        self.handler = logging.StreamHandler(open(path, "w"))  # noqa: SIM115
+        self.handler = logging.StreamHandler(open(path, "w"))
 
     def process(self, element):
         yield element
@@ -196,8 +196,11 @@ class CythonLike:
     """Stands in for a Cython type: pickle fails with Cython's own message."""
 
     def __reduce_ex__(self, protocol):
-        raise TypeError("self._handle cannot be converted to a Python object for pickling"
-                        if protocol < 0 else "no default __reduce__ due to non-trivial __cinit__")
+        raise TypeError(
+            "self._handle cannot be converted to a Python object for pickling"
+            if protocol < 0
+            else "no default __reduce__ due to non-trivial __cinit__"
+        )
 
 
 class EnvBound:
@@ -220,7 +223,7 @@ class UsesDriverOnly(beam.DoFn):
 
 
 class Node:
-    def __init__(self, value, next=None):  # noqa: A002 - a linked list's field
+    def __init__(self, value, next=None):
         self.value = value
         self.next = next
 
@@ -340,8 +343,7 @@ class LossyConfig:
         self.name, self.tags = name, tags
 
     def __eq__(self, other):
-        return isinstance(other, LossyConfig) and (self.name, self.tags) == (other.name,
-                                                                             other.tags)
+        return isinstance(other, LossyConfig) and (self.name, self.tags) == (other.name, other.tags)
 
     def __getstate__(self):
         return {"name": self.name}

@@ -19,11 +19,32 @@ COMPRESS_TYPE = "mapreduce.output.fileoutputformat.compress.type"
 
 # values whose exact type and sign matter: 1 vs 1.0 vs True, -0.0, big ints, bytes vs str
 MIXED = [
-    0, 1, -1, 2**70, -(2**63), 1.0, -0.0, 1e300, True, False, None, "", "héllo ✓", b"\x00\xff",
-    (1, "a"), [1, [2, 3]], {"k": [1, 2]}, {1, 2}, frozenset({"x"}), 3 + 4j,
-    decimal.Decimal("1.10"), datetime.datetime(2024, 2, 29, 12, 30, 1, 5),
-    datetime.date(2020, 1, 1), datetime.timedelta(days=1, microseconds=3),
-    collections.OrderedDict([("b", 1), ("a", 2)]), bytearray(b"ba"),
+    0,
+    1,
+    -1,
+    2**70,
+    -(2**63),
+    1.0,
+    -0.0,
+    1e300,
+    True,
+    False,
+    None,
+    "",
+    "héllo ✓",
+    b"\x00\xff",
+    (1, "a"),
+    [1, [2, 3]],
+    {"k": [1, 2]},
+    {1, 2},
+    frozenset({"x"}),
+    3 + 4j,
+    decimal.Decimal("1.10"),
+    datetime.datetime(2024, 2, 29, 12, 30, 1, 5),
+    datetime.date(2020, 1, 1),
+    datetime.timedelta(days=1, microseconds=3),
+    collections.OrderedDict([("b", 1), ("a", 2)]),
+    bytearray(b"ba"),
 ] + [{"id": i, "name": f"row{i}", "score": i / 4} for i in range(40)]
 
 
@@ -79,8 +100,10 @@ def make_local_classes():
             return f"{self.amount} {self.currency}"
 
         def __eq__(self, other):
-            return (type(other).__name__ == type(self).__name__
-                    and (self.amount, self.currency) == (other.amount, other.currency))
+            return type(other).__name__ == type(self).__name__ and (self.amount, self.currency) == (
+                other.amount,
+                other.currency,
+            )
 
         def __repr__(self):
             return f"Money({self.amount!r}, {self.currency!r})"

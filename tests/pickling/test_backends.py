@@ -16,18 +16,17 @@ from hypothesis import strategies as st
 
 import pickling
 from pickling.backends import BACKENDS, get_backend, resolve_backend_name
-
 from tests.pickling import cases
 
 ALL = [b for b in BACKENDS if b != "beam"]
 
 plain_data = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
-    | st.binary(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
-                                                                 max_size=4)
-    | st.tuples(inner, inner),
-    max_leaves=12)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4) | st.tuples(inner, inner)
+    ),
+    max_leaves=12,
+)
 
 
 def test_backends_listed():
@@ -37,8 +36,9 @@ def test_backends_listed():
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError) as info:
         pickling.dumps(1, backend="marshal")
-    assert str(info.value) == ("unknown pickling backend 'marshal'; choose one of beam, "
-                               "beam:cloudpickle, beam:dill, cloudpickle, dill, pickle")
+    assert str(info.value) == (
+        "unknown pickling backend 'marshal'; choose one of beam, beam:cloudpickle, beam:dill, cloudpickle, dill, pickle"
+    )
     with pytest.raises(ValueError, match="unknown Beam pickle_library 'json'"):
         get_backend("beam", pickle_library="json")
     with pytest.raises(ValueError, match="contradicts pickle_library='dill'"):

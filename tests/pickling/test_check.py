@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 import pickling
 from pickling import PicklabilityReport, Problem, UnpicklableError, check_picklable
 from pickling.check import check_many, worker_sys_path
-
 from tests.pickling import cases
 
 DRIVER_ONLY_DIR = os.path.join(os.path.dirname(__file__), "driver_only")
@@ -38,6 +37,7 @@ def assert_clean(report: PicklabilityReport):
 
 # -- DoFns holding things that cannot travel ------------------------------------------------
 
+
 def test_dofn_holding_a_socket():
     report = check_picklable(cases.SocketDoFn())
     problem = only(report)
@@ -55,11 +55,11 @@ def test_dofn_holding_a_sqlite_connection():
 
 def test_client_with_sockets_deep_inside_is_one_problem_listing_both():
     problem = only(check_picklable(cases.ClientDoFn()))
-    assert (problem.path, problem.type_name) == ("ClientDoFn.client",
-                                                 "tests.pickling.cases.ApiClient")
+    assert (problem.path, problem.type_name) == ("ClientDoFn.client", "tests.pickling.cases.ApiClient")
     assert [(leaf.path, leaf.type_name) for leaf in problem.leaves] == [
         ("ClientDoFn.client._transport._sock", "socket.socket"),
-        ("ClientDoFn.client._transport._pool[0]", "socket.socket")]
+        ("ClientDoFn.client._transport._pool[0]", "socket.socket"),
+    ]
     assert "Pass the value, not the client" in problem.advice
 
 
@@ -77,16 +77,14 @@ def test_lock_is_a_warning_under_beam_and_an_error_under_stock_cloudpickle():
 def test_open_file_for_writing_fails_and_for_reading_changes_meaning(tmp_path):
     problem = only(check_picklable(cases.FileDoFn(str(tmp_path / "out.txt"))))
     assert (problem.path, problem.type_name) == ("FileDoFn.out", "_io.TextIOWrapper")
-    assert problem.error == ("PicklingError: Cannot pickle files that are not opened for "
-                             "reading: w")
+    assert problem.error == ("PicklingError: Cannot pickle files that are not opened for reading: w")
     assert "pass its path" in problem.advice
     (tmp_path / "in.txt").write_text("a,b\n")
     report = check_picklable(cases.ReadFileDoFn(str(tmp_path / "in.txt")))
     warning = only(report, "warning")
     assert (warning.path, warning.type_name) == ("ReadFileDoFn.lookup", "_io.TextIOWrapper")
     assert "in-memory file" in warning.error and report.ok
-    dill_warning = only(check_picklable(cases.ReadFileDoFn(str(tmp_path / "in.txt")),
-                                        backend="beam:dill"), "warning")
+    dill_warning = only(check_picklable(cases.ReadFileDoFn(str(tmp_path / "in.txt")), backend="beam:dill"), "warning")
     assert "reopens it on the worker" in dill_warning.error
 
 
@@ -99,8 +97,7 @@ def test_dofn_holding_a_generator():
 def test_logging_handler_with_a_file_stream(tmp_path):
     report = check_picklable(cases.LoggingDoFn(str(tmp_path / "log.txt")))
     problem = only(report)
-    assert (problem.path, problem.type_name) == ("LoggingDoFn.handler.stream",
-                                                 "_io.TextIOWrapper")
+    assert (problem.path, problem.type_name) == ("LoggingDoFn.handler.stream", "_io.TextIOWrapper")
     warning = only(report, "warning")
     assert (warning.path, warning.type_name) == ("LoggingDoFn.handler.lock", "_thread.RLock")
 
@@ -111,8 +108,7 @@ def test_thread_pool():
         problem = only(check_picklable(dofn))
     finally:
         dofn.pool.shutdown()
-    assert (problem.path, problem.type_name) == ("PoolDoFn.pool._work_queue",
-                                                 "_queue.SimpleQueue")
+    assert (problem.path, problem.type_name) == ("PoolDoFn.pool._work_queue", "_queue.SimpleQueue")
     assert "create them on the worker" in problem.advice
 
 
@@ -125,6 +121,7 @@ def test_grpc_like_channel():
 
 
 # -- functions and what they capture ---------------------------------------------------------
+
 
 def test_lambda_capturing_a_large_numpy_array_warns_with_its_path():
     weights = np.arange(200_000, dtype=np.float64)  # 1.6 MB
@@ -140,8 +137,7 @@ def test_lambda_capturing_a_large_numpy_array_warns_with_its_path():
 
 def test_size_error_above_the_hard_limit():
     weights = np.ones(100_000)
-    report = check_picklable(cases.make_scorer(weights), size_warning_bytes=100_000,
-                             size_error_bytes=500_000)
+    report = check_picklable(cases.make_scorer(weights), size_warning_bytes=100_000, size_error_bytes=500_000)
     problem = only(report)
     assert (problem.path, problem.kind) == ("<lambda>", "size")
     assert "above the 500,000-byte limit" in problem.error
@@ -168,11 +164,9 @@ def test_closure_over_a_local_class():
 def test_nested_function_referring_to_a_module_level_object_with_a_lock():
     report = check_picklable(cases.make_handler(), backend="beam")
     warning = only(report, "warning")
-    assert (warning.path, warning.type_name) == ("handle.<globals>.REGISTRY._lock",
-                                                 "_thread.lock")
+    assert (warning.path, warning.type_name) == ("handle.<globals>.REGISTRY._lock", "_thread.lock")
     problem = only(check_picklable(cases.make_handler(), backend="cloudpickle"))
-    assert (problem.path, problem.type_name) == ("handle.<globals>.REGISTRY._lock",
-                                                 "_thread.lock")
+    assert (problem.path, problem.type_name) == ("handle.<globals>.REGISTRY._lock", "_thread.lock")
     assert "module-level `REGISTRY`" in problem.advice
 
 
@@ -180,15 +174,13 @@ def test_lambda_capturing_self_of_a_job_holding_the_pipeline():
     job = cases.Job(beam.Pipeline(), threshold=3)
     report = check_picklable(job.keep_big())
     warning = only(report, "warning")
-    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.self.pipeline",
-                                                 "apache_beam.pipeline.Pipeline")
+    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.self.pipeline", "apache_beam.pipeline.Pipeline")
     assert "driver-side object" in warning.error
 
 
 def test_bound_method_of_a_service_object():
     problem = only(check_picklable(cases.Service().fetch))
-    assert (problem.path, problem.type_name) == ("Service.fetch.__self__.session",
-                                                 "socket.socket")
+    assert (problem.path, problem.type_name) == ("Service.fetch.__self__.session", "socket.socket")
     assert "bound method pickles its whole object" in problem.advice
 
 
@@ -203,22 +195,19 @@ def test_dataclass_with_a_lock_field():
 
 # -- the object's own pickling code ----------------------------------------------------------
 
+
 def test_reduce_raising_quotes_the_users_message():
     problem = only(check_picklable(cases.LicensedDoFn()))
-    assert (problem.path, problem.type_name) == ("LicensedDoFn.model",
-                                                 "tests.pickling.cases.LicensedModel")
-    assert problem.error == ("TypeError: LicensedModel holds a live license handle; build it "
-                             "on the worker")
+    assert (problem.path, problem.type_name) == ("LicensedDoFn.model", "tests.pickling.cases.LicensedModel")
+    assert problem.error == ("TypeError: LicensedModel holds a live license handle; build it on the worker")
     assert "Its own __reduce__ refused" in problem.advice
 
 
 def test_setstate_failing_on_load():
     problem = only(check_picklable(cases.FragileDoFn()))
-    assert (problem.path, problem.type_name) == ("FragileDoFn.model",
-                                                 "tests.pickling.cases.Fragile")
+    assert (problem.path, problem.type_name) == ("FragileDoFn.model", "tests.pickling.cases.Fragile")
     assert problem.kind == "unloadable"
-    assert problem.error == ("ValueError: schema version 3 is not supported by this reader "
-                             "(raised while unpickling)")
+    assert problem.error == ("ValueError: schema version 3 is not supported by this reader (raised while unpickling)")
     assert "fails to unpickle (__setstate__ raised)" in problem.advice
     # without the round trip, nothing is wrong at pickling time
     assert_clean(check_picklable(cases.FragileDoFn(), roundtrip=False))
@@ -232,6 +221,7 @@ def test_cryptic_cython_error_is_explained():
 
 
 # -- recursion and self-reference -------------------------------------------------------------
+
 
 def test_deep_linked_list_is_summarised():
     problem = only(check_picklable(cases.linked_list(100_000), root_name="head"))
@@ -276,16 +266,17 @@ def test_closure_and_default_argument_paths():
     import socket
 
     with socket.socket() as conn:
+
         def process(x, retries=conn):
             return conn, x
 
         report = check_picklable(process)
-    assert sorted((p.path, p.type_name) for p in report.errors) == [
-        ("process.<closure>.conn", "socket.socket")]
+    assert sorted((p.path, p.type_name) for p in report.errors) == [("process.<closure>.conn", "socket.socket")]
     assert report.errors[0].leaves[0].aliases == ["process.<defaults>[0]"]
 
 
 # -- clean objects -------------------------------------------------------------------------
+
 
 def test_setup_and_teardown_done_right():
     report = check_picklable(cases.GoodDoFn())
@@ -318,6 +309,7 @@ def test_attribute_dropped_by_getstate_is_not_a_problem():
 
 # -- report API ---------------------------------------------------------------------------
 
+
 def test_assert_picklable_raises_with_the_report():
     with pytest.raises(UnpicklableError) as info:
         pickling.assert_picklable(cases.SocketDoFn())
@@ -340,11 +332,12 @@ def test_report_text_json_and_merge():
     data = json.loads(json.dumps(bad.to_dict()))
     assert data["ok"] is False and data["problems"][0]["label"] == "Enrich"
     assert [leaf["path"] for leaf in data["problems"][0]["leaves"]] == [
-        "ClientDoFn.client._transport._sock", "ClientDoFn.client._transport._pool[0]"]
+        "ClientDoFn.client._transport._sock",
+        "ClientDoFn.client._transport._pool[0]",
+    ]
     merged = PicklabilityReport.merge([bad, warn])
     assert merged.checked == 2 and not merged.ok
-    assert [(p.label, p.severity) for p in merged.problems] == [("Enrich", "error"),
-                                                                 ("Count", "warning")]
+    assert [(p.label, p.severity) for p in merged.problems] == [("Enrich", "error"), ("Count", "warning")]
     assert str(merged).startswith("2 objects: NOT picklable")
 
 
@@ -360,12 +353,13 @@ def test_bad_size_thresholds_are_rejected():
 
 # -- the fresh interpreter: one process for every case ---------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fresh_reports():
     sys.path.insert(0, DRIVER_ONLY_DIR)
     os.environ["CODERKIT_TEST_TOKEN"] = "s3cr3t"
     main = sys.modules["__main__"].__dict__
-    exec("def coderkit_lookup(key):\n    return CODERKIT_TABLE[key]\n", main)  # noqa: S102
+    exec("def coderkit_lookup(key):\n    return CODERKIT_TABLE[key]\n", main)
     main["CODERKIT_TABLE"] = {"a": 1}
     try:
         import coderkit_driver_only
@@ -377,8 +371,7 @@ def fresh_reports():
             "main-function": main["coderkit_lookup"],
             "lambda": cases.make_lookup({"a": 1}),
         }
-        reports = check_many(objects, backend="beam:dill", fresh_interpreter=True,
-                             exclude_paths=[DRIVER_ONLY_DIR])
+        reports = check_many(objects, backend="beam:dill", fresh_interpreter=True, exclude_paths=[DRIVER_ONLY_DIR])
         yield dict(zip(objects, reports))
     finally:
         sys.path.remove(DRIVER_ONLY_DIR)
@@ -390,10 +383,8 @@ def fresh_reports():
 def test_class_only_importable_on_the_driver(fresh_reports):
     report = fresh_reports["driver-only"]
     problem = only(report)
-    assert (problem.path, problem.type_name) == ("UsesDriverOnly.config",
-                                                 "coderkit_driver_only.DriverOnlyConfig")
-    assert problem.error == ("ModuleNotFoundError: No module named 'coderkit_driver_only' "
-                             "(in a fresh interpreter)")
+    assert (problem.path, problem.type_name) == ("UsesDriverOnly.config", "coderkit_driver_only.DriverOnlyConfig")
+    assert problem.error == ("ModuleNotFoundError: No module named 'coderkit_driver_only' (in a fresh interpreter)")
     assert "coderkit_driver_only" in report.modules
     assert problem.label == "driver-only"
 
@@ -406,8 +397,7 @@ def test_setstate_needing_the_launchers_environment(fresh_reports):
 
 def test_globals_dill_did_not_capture(fresh_reports):
     problem = only(fresh_reports["main-function"])
-    assert (problem.path, problem.type_name) == ("coderkit_lookup.<globals>.CODERKIT_TABLE",
-                                                 "NameError")
+    assert (problem.path, problem.type_name) == ("coderkit_lookup.<globals>.CODERKIT_TABLE", "NameError")
     assert problem.kind == "unresolved-global"
 
 
@@ -438,8 +428,8 @@ def test_backend_comparison_names_what_depends_on_the_pickler():
     reports = compare_backends(cases.LockDoFn())
     assert list(reports) == ["beam:cloudpickle", "cloudpickle", "dill", "pickle"]
     assert backend_differences(reports) == [
-        "LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; "
-        "warning with beam:cloudpickle, dill"]
+        "LockDoFn.lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, dill"
+    ]
     assert backend_differences(compare_backends(cases.GoodDoFn())) == []
 
 
@@ -459,16 +449,20 @@ def test_verdicts_match_a_real_direct_runner_pipeline():
 
     assert check_picklable(cases.GoodDoFn()).ok and check_picklable(cases.LockDoFn()).ok
     with beam.Pipeline() as p:
-        out = (p | beam.Create([1, 2, 3]) | "good" >> beam.ParDo(cases.GoodDoFn())
-               | "lock" >> beam.ParDo(cases.LockDoFn()))
+        out = (
+            p | beam.Create([1, 2, 3]) | "good" >> beam.ParDo(cases.GoodDoFn()) | "lock" >> beam.ParDo(cases.LockDoFn())
+        )
         assert_that(out, equal_to([1, 2, 3]))
 
 
 _shapes = st.recursive(
     st.sampled_from(["int", "sock"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.text(alphabet="abc", min_size=1, max_size=2), inner, max_size=3),
-    max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet="abc", min_size=1, max_size=2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -515,10 +509,13 @@ def test_bound_method_groups_under_the_objects_attribute():
             s.close()
     assert sorted((p.path, p.type_name) for p in report.errors) == [
         ("Service.fetch.__self__.backup", "list"),
-        ("Service.fetch.__self__.session", "socket.socket")]
+        ("Service.fetch.__self__.session", "socket.socket"),
+    ]
     grouped = [p for p in report.errors if p.type_name == "list"][0]
-    assert [leaf.path for leaf in grouped.leaves] == ["Service.fetch.__self__.backup[0]",
-                                                      "Service.fetch.__self__.backup[1]"]
+    assert [leaf.path for leaf in grouped.leaves] == [
+        "Service.fetch.__self__.backup[0]",
+        "Service.fetch.__self__.backup[1]",
+    ]
 
 
 def test_pcollection_captured_by_a_function_warns():
@@ -526,14 +523,13 @@ def test_pcollection_captured_by_a_function_warns():
     numbers = pipeline | beam.Create([1, 2])
     report = check_picklable(lambda x: (x, numbers))
     warning = only(report, "warning")
-    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.numbers",
-                                                 "apache_beam.pvalue.PCollection")
+    assert (warning.path, warning.type_name) == ("<lambda>.<closure>.numbers", "apache_beam.pvalue.PCollection")
 
 
 def test_main_class_by_name_is_missing_in_a_fresh_interpreter():
     """stdlib pickle stores a __main__ class by name; a worker's __main__ is not the script."""
     main = sys.modules["__main__"].__dict__
-    exec("class CoderkitPoint:\n    def __init__(self):\n        self.x = 1\n", main)  # noqa: S102
+    exec("class CoderkitPoint:\n    def __init__(self):\n        self.x = 1\n", main)
     try:
         holder = {"point": main["CoderkitPoint"]()}
         report = check_many({"holder": holder}, backend="pickle", fresh_interpreter=True)[0]
@@ -549,6 +545,7 @@ def test_class_attribute_of_a_local_class_is_followed():
     import socket
 
     with socket.socket() as sock:
+
         class Local:
             conn = sock
 
@@ -566,8 +563,7 @@ def test_one_socket_among_many_items_is_found_by_bisection():
         table = {f"k{i}": i for i in range(50_000)}
         table["k31337"] = sock
         report = check_picklable({"rows": rows, "table": table}, root_name="batch")
-    assert sorted((p.path, p.type_name) for p in report.errors) == [
-        ("batch['rows'][76543]", "socket.socket")]
+    assert sorted((p.path, p.type_name) for p in report.errors) == [("batch['rows'][76543]", "socket.socket")]
     assert report.errors[0].leaves[0].aliases == ["batch['table']['k31337']"]
 
 
@@ -594,11 +590,12 @@ def test_iterators_and_threads_change_meaning(monkeypatch):
     # a Thread keeps the sys.stderr of its creation; pytest's capture file does not pickle
     # (the checker says so: "state['worker']._stderr ... EncodedFile"), the real one does
     monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-    report = check_picklable({"rows": iter([1, 2, 3]), "worker": threading.Thread(target=print)},
-                             root_name="state")
+    report = check_picklable({"rows": iter([1, 2, 3]), "worker": threading.Thread(target=print)}, root_name="state")
     assert report.ok
     assert sorted((p.path, p.type_name) for p in report.warnings) == [
-        ("state['rows']", "list_iterator"), ("state['worker']", "threading.Thread")]
+        ("state['rows']", "list_iterator"),
+        ("state['worker']", "threading.Thread"),
+    ]
 
 
 def test_object_that_no_longer_equals_itself_after_the_round_trip():

@@ -55,7 +55,9 @@ def test_doctor_reports_both_bad_dofns_where_beam_stops_at_the_first(capsys):
     assert code == 1
     report = json.loads(out)
     assert [(p["label"], p["path"], p["type"]) for p in report["problems"]] == [
-        ("a", "A.sock", "socket.socket"), ("b", "B.gen", "generator")]
+        ("a", "A.sock", "socket.socket"),
+        ("b", "B.gen", "generator"),
+    ]
     assert report["ok"] is False and report["errors"] == 2
 
 
@@ -74,7 +76,10 @@ def test_check_objects_with_backend_comparison(capsys):
     # Beam's pickler recreates locks (a warning), stock cloudpickle and pickle refuse them.
     assert code == 0
     assert "WARNING: [threading:Lock()]" in out
-    assert "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, beam:dill, dill" in out
+    assert (
+        "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, beam:dill, dill"
+        in out
+    )
     code, out, _ = run(capsys, "check", "threading:Lock()", "--strict")
     assert code == 1
     code, out, _ = run(capsys, "check", "threading:Lock()", "--backend", "all")
@@ -92,8 +97,12 @@ def test_usage_and_import_errors_exit_2_with_a_message(capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "coderkit"), "doctor", TWO_BAD],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "coderkit"), "doctor", TWO_BAD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "ERROR: [a] A.sock" in result.stdout
 

@@ -91,4 +91,5 @@ def test_code_after_run_that_wants_the_results_does_not_stop_the_check():
         assert len(loaded.pipelines) == 1 and loaded.ran == loaded.pipelines
         assert "Send" in labels_and_fns(loaded.pipelines[0])
         assert loaded.after_run_error.startswith(
-            f"{os.path.join(HERE, 'reads_its_output.py')} raised FileNotFoundError after running its pipeline")
+            f"{os.path.join(HERE, 'reads_its_output.py')} raised FileNotFoundError after running its pipeline"
+        )

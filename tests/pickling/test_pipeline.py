@@ -96,11 +96,13 @@ def by_label(report):
 
 def test_every_bad_fn_is_found_with_its_transform_label_and_path():
     gen = (i for i in range(3))
-    p = build(lambda: "Sock" >> beam.ParDo(HoldsSocket()),
-              lambda: "Lock" >> beam.Map(make_locked_step()),
-              lambda: "ByRef" >> beam.Map(uses_module_lock),
-              lambda: "Gen" >> beam.Map(lambda x, g: x, gen),
-              lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")))
+    p = build(
+        lambda: "Sock" >> beam.ParDo(HoldsSocket()),
+        lambda: "Lock" >> beam.Map(make_locked_step()),
+        lambda: "ByRef" >> beam.Map(uses_module_lock),
+        lambda: "Gen" >> beam.Map(lambda x, g: x, gen),
+        lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")),
+    )
     report = check_pipeline(p)
     found = by_label(report)
     assert not report.ok
@@ -118,12 +120,14 @@ def test_every_bad_fn_is_found_with_its_transform_label_and_path():
 def test_combine_fns_and_flatmap_filter_maptuple_callables_are_checked():
     sock = socket.socket()
     try:
-        p = build(lambda: "Flat" >> beam.FlatMap(lambda x: [x] if sock else []),
-                  lambda: "Keep" >> beam.Filter(lambda x: sock is not None),
-                  lambda: "Sum" >> beam.CombineGlobally(CombineHoldingSocket()),
-                  lambda: "Pair" >> beam.Map(lambda x: (x, x)),
-                  lambda: "SumPerKey" >> beam.CombinePerKey(CombineHoldingSocket()),
-                  lambda: "Swap" >> beam.MapTuple(lambda k, v: (v, k, sock)))
+        p = build(
+            lambda: "Flat" >> beam.FlatMap(lambda x: [x] if sock else []),
+            lambda: "Keep" >> beam.Filter(lambda x: sock is not None),
+            lambda: "Sum" >> beam.CombineGlobally(CombineHoldingSocket()),
+            lambda: "Pair" >> beam.Map(lambda x: (x, x)),
+            lambda: "SumPerKey" >> beam.CombinePerKey(CombineHoldingSocket()),
+            lambda: "Swap" >> beam.MapTuple(lambda k, v: (v, k, sock)),
+        )
         found = {(p.label, p.path, p.type_name) for p in check_pipeline(p, check_fallbacks=False).errors}
     finally:
         sock.close()
@@ -137,8 +141,9 @@ def test_combine_fns_and_flatmap_filter_maptuple_callables_are_checked():
 
 
 def test_map_callables_are_checked_not_beams_wrapper_and_internal_fns_are_skipped():
-    p = build(lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)),
-              lambda: "Plain" >> beam.Map(uses_module_lock))
+    p = build(
+        lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)), lambda: "Plain" >> beam.Map(uses_module_lock)
+    )
     labels = {label: obj for label, _, obj in pipeline_fns(p)}
     assert isinstance(labels["Scale"], functools.partial)
     assert labels["Plain"] is uses_module_lock
@@ -147,8 +152,10 @@ def test_map_callables_are_checked_not_beams_wrapper_and_internal_fns_are_skippe
 
 
 def test_grouping_keys_and_pickle_fallbacks_are_reported():
-    p = build(lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
-              lambda: "Group" >> beam.GroupByKey())
+    p = build(
+        lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
+        lambda: "Group" >> beam.GroupByKey(),
+    )
     report = check_pipeline(p)
     keys = [pr for pr in report.problems if pr.kind == "key"]
     assert [(k.label, k.type_name) for k in keys] == [("Group", "float")]
@@ -169,8 +176,10 @@ def test_pickler_follows_the_pipeline_options():
 
 
 def test_clean_pipeline_is_ok_and_counts_what_it_checked():
-    p = build(lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")),
-              lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)))
+    p = build(
+        lambda: "Fine" >> beam.ParDo(SetupRight("db:5432")),
+        lambda: "Scale" >> beam.Map(functools.partial(scale, factor=2)),
+    )
     report = check_pipeline(p, fresh_interpreter=True)
     assert report.ok, str(report)
     assert report.errors == []
@@ -179,8 +188,10 @@ def test_clean_pipeline_is_ok_and_counts_what_it_checked():
 
 @pytest.mark.parametrize("option", ["check_keys", "check_fallbacks"])
 def test_key_and_fallback_checks_can_be_turned_off(option):
-    p = build(lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
-              lambda: "Group" >> beam.GroupByKey())
+    p = build(
+        lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
+        lambda: "Group" >> beam.GroupByKey(),
+    )
     kind = {"check_keys": "key", "check_fallbacks": "fallback"}[option]
     report = check_pipeline(p, **{option: False})
     assert not any(pr.kind == kind for pr in report.problems)
@@ -190,12 +201,12 @@ def test_a_pipeline_whose_only_errors_are_keys_is_not_called_unpicklable():
     import typing
 
     p = beam.Pipeline()
-    (p | beam.Create([(0.0, 1)]).with_output_types(typing.Tuple[float, int])
-       | "Group" >> beam.GroupByKey())
+    (p | beam.Create([(0.0, 1)]).with_output_types(typing.Tuple[float, int]) | "Group" >> beam.GroupByKey())
     report = check_pipeline(p)
     assert not report.ok
     assert "NOT picklable" not in report.summary()
     assert report.summary().startswith(
-        "pipeline: picklable with backend 'beam', but grouping keys are not deterministic (1 error(s)")
+        "pipeline: picklable with backend 'beam', but grouping keys are not deterministic (1 error(s)"
+    )
     bad = build(lambda: "Sock" >> beam.ParDo(HoldsSocket()))
     assert check_pipeline(bad).summary().startswith("pipeline: NOT picklable")

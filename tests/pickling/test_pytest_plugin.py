@@ -11,12 +11,26 @@ def run_pytest(tmp_path, source: str, *args: str) -> subprocess.CompletedProcess
     test_file = tmp_path / "test_user_pipeline.py"
     test_file.write_text(textwrap.dedent(source))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-         str(test_file), *args],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            str(test_file),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
 
 
-USER_TESTS = '''
+USER_TESTS = """
     import socket
     import apache_beam as beam
     import pytest
@@ -50,7 +64,7 @@ USER_TESTS = '''
 
     def test_fixture_reports_the_path(assert_picklable):
         assert_picklable({"db": [socket.socket()]})
-'''
+"""
 
 
 def test_check_picklable_option_fails_a_test_with_the_report_and_passes_a_clean_one(tmp_path):
@@ -72,20 +86,23 @@ def test_without_the_option_beam_stops_at_construction_as_usual(tmp_path):
 
 
 def test_marker_checks_one_test_and_pipelines_never_run(tmp_path):
-    source = USER_TESTS + '''
+    source = (
+        USER_TESTS
+        + """
 
     @pytest.mark.check_picklable
     def test_built_but_never_run():
         p = beam.Pipeline()
         p | beam.Create([1]) | "NeverRun" >> beam.ParDo(HoldsSocket())
-    '''
+    """
+    )
     result = run_pytest(tmp_path, source, "-k", "never_run")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[NeverRun] HoldsSocket.conn" in result.stdout
 
 
 def test_marker_with_keys_also_fails_on_grouping_keys_that_are_not_deterministic(tmp_path):
-    source = '''
+    source = """
     import typing
     import apache_beam as beam
     import pytest
@@ -106,7 +123,7 @@ def test_marker_with_keys_also_fails_on_grouping_keys_that_are_not_deterministic
     @pytest.mark.check_picklable
     def test_keys_not_checked():
         build()
-    '''
+    """
     result = run_pytest(tmp_path, source)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr

@@ -77,8 +77,11 @@ def test_stops_quietly_when_its_reader_goes_away(tmp_path):
     import subprocess
 
     spark.dump([f"record-{i}" for i in range(30_000)], tmp_path / "out")  # far more than a pipe buffers
-    proc = subprocess.Popen([sys.executable, "-m", "pickling.cli", "spark-pickle", "dump", str(tmp_path / "out")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pickling.cli", "spark-pickle", "dump", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
     err = proc.stderr.read()

@@ -1,4 +1,5 @@
 """A pipeline file whose pipeline is built by a function that returns it (never run)."""
+
 import apache_beam as beam
 
 

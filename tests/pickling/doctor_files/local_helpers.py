@@ -1,4 +1,5 @@
 """A module that sits next to the pipeline file: importable on the driver only."""
+
 import apache_beam as beam
 
 

@@ -1,4 +1,5 @@
 """A pipeline file that parses its own required arguments, as most real ones do."""
+
 import argparse
 
 import apache_beam as beam

@@ -1,4 +1,5 @@
 """A pipeline file that reads its job's output after running it (which the doctor never does)."""
+
 import socket
 
 import apache_beam as beam

@@ -1,4 +1,5 @@
 """Its DoFn lives in a module beside the file, which workers will not have (no setup.py ships it)."""
+
 import apache_beam as beam
 from local_helpers import Tokenize
 
