@@ -22,7 +22,7 @@ import logging
 from typing import Dict, List, Tuple
 
 from coders.dynamic import AnyCoder
-from coders.registry import CoderRegistry
+from coders.typecoders import CoderRegistry
 
 from .common import Table, ops_per_second, parse_args
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import uuid
 
 from . import speedups
 from .base import Coder
@@ -27,6 +28,7 @@ from .streams import (
     INT64_BE,
     INT64_MAX,
     INT64_MIN,
+    read_exact,
     read_length_prefixed,
     read_varint64,
     varint64_bytes,
@@ -44,6 +46,7 @@ __all__ = [
     "NoneCoder",
     "StrUtf8Coder",
     "TimestampCoder",
+    "UUIDCoder",
     "VarIntCoder",
 ]
 
@@ -723,7 +726,8 @@ class TimestampCoder(_Primitive):
         if rest:
             raise self._encode_error(
                 value,
-                f"a timestamp with millisecond precision (it has {rest} extra microseconds, which the wire format cannot hold)",
+                f"a timestamp with millisecond precision (it has {rest} extra microseconds, "
+                "which the wire format cannot hold)",
                 "truncate to milliseconds first, e.g. dt.replace(microsecond=dt.microsecond // 1000 * 1000)",
             )
         if not INT64_MIN <= millis <= INT64_MAX:
@@ -872,3 +876,30 @@ class CanonicalDecimalCoder(DecimalCoder):
 
     def as_deterministic_coder(self, context=None):
         return self
+
+
+class UUIDCoder(_Primitive):
+    """``uuid.UUID`` as its 16 bytes (``UUID.bytes``, big-endian), in both contexts; deterministic.
+
+    ``UUID("12345678-1234-5678-1234-567812345678")`` -> ``12 34 56 78 12 34 56 78 12 34 56 78 12 34 56 78``.
+    """
+
+    def encode_to(self, value, out: bytearray, nested: bool) -> None:
+        if type(value) is not uuid.UUID:
+            raise self._encode_error(value, "a uuid.UUID", fix="pass uuid.UUID(...) or register a coder for the type")
+        out += value.bytes
+
+    def decode_from(self, data, pos: int, nested: bool):
+        start = pos
+        raw, pos = read_exact(data, pos, 16, "UUID")
+        if not nested and pos != len(data):
+            raise DecodeError(f"UUID: expected exactly 16 bytes, got {len(data) - start}", offset=start)
+        return uuid.UUID(bytes=raw), pos
+
+    FIXED_SIZE = 16
+
+    def estimate_size(self, value, nested: bool = False) -> int:
+        return 16
+
+    def to_type_hint(self):
+        return uuid.UUID

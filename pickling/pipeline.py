@@ -242,7 +242,7 @@ def _what(hint, cls: type) -> str:
 
 
 def _fallback_advice(cls: type) -> str:
-    from coders.registry import registry
+    from coders.typecoders import registry
 
     if not registry.fallbacks_in(cls):
         return (
@@ -292,6 +292,6 @@ def _pickles(coder) -> bool:
 
 
 def _type_name(hint) -> str:
-    from coders.registry import type_name
+    from coders.naming import type_name
 
     return type_name(hint)

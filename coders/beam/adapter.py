@@ -114,7 +114,7 @@ class CoderkitBeamCoder(beam_coders.Coder):
 
         registry = installed_registry()
         if registry is None:
-            from coders.registry import registry
+            from coders.typecoders import registry
         hint = _resolve_main_name(typehint)
         if hint is None:
             raise LookupError(f"CoderkitBeamCoder: cannot find the __main__ class named {typehint!r}")

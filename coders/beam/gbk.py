@@ -99,7 +99,7 @@ def _to_typing(beam_hint) -> Any:
 
 def _type_name(hint) -> str:
     try:
-        from coders.registry import type_name
+        from coders.naming import type_name
 
         return type_name(hint)
     except Exception:
@@ -174,7 +174,7 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
     from coders.dynamic import AnyCoder
 
     if registry is None:
-        from coders.registry import registry
+        from coders.typecoders import registry
     context = f"DeterministicGroupByKey '{label}' (key type `{_type_name(key_hint)}`)"
     coder = registry.get_coder(key_hint)
     if not allow_unknown:

@@ -50,7 +50,7 @@ _installed: dict[str, Any] = {}  # "hook" -> CoderkitFallback, "previous" -> Bea
 
 
 def _default_registry():
-    from coders.registry import registry
+    from coders.typecoders import registry
 
     return registry
 
@@ -110,7 +110,7 @@ def coderkit_coder_for(typehint, registry=None) -> Coder | None:
     None for anything but a user record type (see the module docstring), and for a
     record type whose coder would need the pickle fallback somewhere inside.
     """
-    from coders.registry import ResolutionContext
+    from coders.typecoders import ResolutionContext
 
     registry = registry if registry is not None else _default_registry()
     hint = _resolve_main_name(typehint)

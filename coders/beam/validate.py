@@ -227,7 +227,7 @@ def coderkit_rule(ctx: KeyContext):
     if _is_unknown(ctx):
         return []
     from coders.determinism import coder_key_hazards
-    from coders.registry import ResolutionContext
+    from coders.typecoders import ResolutionContext
 
     context = ResolutionContext()
     try:
@@ -415,7 +415,7 @@ def validate_pipeline(pipeline, registry=None) -> list[KeyFinding]:
     An empty list means no grouping was found at fault.
     """
     if registry is None:
-        from coders.registry import registry
+        from coders.typecoders import registry
     visitor = _GroupingVisitor(registry)
     pipeline.visit(visitor)
     return visitor.findings

@@ -18,7 +18,7 @@ from apache_beam.typehints import typehints as th
 
 import coders as c
 from coders.beam import CoderkitBeamCoder, DeterministicGroupByKey, install, installed_registry, to_beam, uninstall
-from coders.registry import registry as default_registry
+from coders.typecoders import registry as default_registry
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -15,7 +15,7 @@ from coders.dynamic import AnyCoder
 from coders.pickle import PickleCoder
 from coders.primitives import CanonicalFloatCoder, FloatCoder, StrUtf8Coder, VarIntCoder
 from coders.records import RecordCoder
-from coders.registry import CoderRegistry
+from coders.typecoders import CoderRegistry
 
 
 class Point(NamedTuple):

@@ -748,7 +748,7 @@ def wire_doc_namespace():
     import coders.collections
     import coders.dynamic
     import coders.primitives
-    from coders.registry import UUIDCoder
+    from coders.primitives import UUIDCoder
 
     namespace = {
         "__name__": __name__,

@@ -1,4 +1,5 @@
-"""The type-to-coder registry: a list of small named rules, tried in order, then the pickle fallback.
+"""The type-to-coder registry (``coders.registry`` is its default instance; Beam names this module
+``typecoders`` too): a list of small named rules, tried in order, then the pickle fallback.
 
 ``get_coder(hint)`` tries, in order:
 
@@ -31,19 +32,18 @@ import warnings
 from typing import Any, Callable
 
 from .base import Coder
-from .errors import CoderNotFoundError, DecodeError, FallbackCoderWarning
-from .streams import read_exact
+from .errors import CoderNotFoundError, FallbackCoderWarning
+from .naming import type_name
+from .primitives import UUIDCoder
 
 __all__ = [
     "DEFAULT_RULES",
     "CoderRegistry",
     "ResolutionContext",
     "Rule",
-    "UUIDCoder",
     "get_coder",
     "register_coder",
     "registry",
-    "type_name",
 ]
 
 Rule = Callable[[Any, "CoderRegistry", "ResolutionContext"], Coder | None]
@@ -52,42 +52,6 @@ _NONE_TYPE = type(None)
 
 
 # ============================================================================ naming hints
-
-
-def type_name(hint: Any) -> str:
-    """A short readable name for a hint: ``Order``, ``List[Order]``, ``dict[str, int]``, ``int | None``."""
-    if hint is None or hint is _NONE_TYPE:
-        return "None"
-    if hint is Ellipsis:
-        return "..."
-    if isinstance(hint, str):
-        return hint
-    if isinstance(hint, typing.ForwardRef):
-        return hint.__forward_arg__
-    if hint is typing.Any:
-        return "Any"
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is types.UnionType:
-        return " | ".join(type_name(a) for a in args)
-    if origin is typing.Union:
-        if len(args) == 2 and _NONE_TYPE in args:
-            other = args[0] if args[1] is _NONE_TYPE else args[1]
-            return f"Optional[{type_name(other)}]"
-        return f"Union[{', '.join(type_name(a) for a in args)}]"
-    if origin is typing.Annotated:
-        return type_name(args[0])
-    if origin is not None:
-        base = getattr(hint, "_name", None) if not isinstance(hint, types.GenericAlias) else None
-        if not base:
-            base = getattr(origin, "__qualname__", None) or repr(origin)
-        if not args:
-            return base
-        return f"{base}[{', '.join(type_name(a) for a in args) if args != ((),) else '()'}]"
-    if isinstance(hint, type):
-        return hint.__qualname__.rpartition("<locals>.")[2]
-    name = getattr(hint, "_name", None) or getattr(hint, "__name__", None)
-    return name if name else repr(hint).replace("typing.", "")
 
 
 # ============================================================================ context
@@ -328,7 +292,7 @@ def _class_namespace(cls) -> tuple[dict, dict]:
 def _field_hints(cls) -> dict[str, Any]:
     """The class's field annotations, string ones (``from __future__ import annotations``) evaluated
     in the class's module; a name that cannot be evaluated stays a string for the fallback to name."""
-    globalns, localns = _class_namespace(cls)
+    _, localns = _class_namespace(cls)
     try:
         return typing.get_type_hints(cls, globalns=None, localns=localns, include_extras=True)
     except Exception:
@@ -565,34 +529,6 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     decimal_rule,
     uuid_rule,
 )
-
-
-# ============================================================================ UUID
-
-
-class UUIDCoder(Coder):
-    """``uuid.UUID`` as its 16 bytes (``UUID.bytes``, big-endian), in both contexts; deterministic.
-
-    ``UUID("12345678-1234-5678-1234-567812345678")`` -> ``12 34 56 78 12 34 56 78 12 34 56 78 12 34 56 78``.
-    """
-
-    def encode_to(self, value, out: bytearray, nested: bool) -> None:
-        if type(value) is not uuid.UUID:
-            raise self._encode_error(value, "a uuid.UUID", fix="pass uuid.UUID(...) or register a coder for the type")
-        out += value.bytes
-
-    def decode_from(self, data, pos: int, nested: bool):
-        start = pos
-        raw, pos = read_exact(data, pos, 16, "UUID")
-        if not nested and pos != len(data):
-            raise DecodeError(f"UUID: expected exactly 16 bytes, got {len(data) - start}", offset=start)
-        return uuid.UUID(bytes=raw), pos
-
-    def estimate_size(self, value, nested: bool = False) -> int:
-        return 16
-
-    def to_type_hint(self):
-        return uuid.UUID
 
 
 # ============================================================================ the registry
@@ -865,33 +801,3 @@ def get_coder(hint: Any) -> Coder:
 def register_coder(hint: Any, coder_or_factory: Coder | Callable[..., Coder]) -> None:
     """``registry.register_coder(hint, coder_or_factory)`` on the default registry."""
     registry.register_coder(hint, coder_or_factory)
-
-
-_FORWARDED = frozenset({"resolve", "fallbacks_in", "is_registered", "add_rule", "clear_cache"})
-
-
-def __getattr__(name: str):
-    # coders.registry.fallbacks_in(...) works whether coders.registry names this module or the registry.
-    if name in _FORWARDED:
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class _RegistryModule(types.ModuleType):
-    """``coders.registry`` may name this module (after ``import coders.registry``) or the default
-    registry (``coders.registry`` looked up first); forward ``strict`` and ``rules`` so both work."""
-
-    @property
-    def strict(self) -> bool:
-        return registry.strict
-
-    @strict.setter
-    def strict(self, value: bool) -> None:
-        registry.strict = value
-
-    @property
-    def rules(self) -> list:
-        return registry.rules
-
-
-sys.modules[__name__].__class__ = _RegistryModule
