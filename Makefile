@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test demo bench clean
 
-$(STAMP): pyproject.toml setup.py coders/_speedups.c
+$(STAMP): pyproject.toml setup.py coders/accel/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

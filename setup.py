@@ -1,8 +1,8 @@
 """Build script for the optional C accelerator; everything else is declared in pyproject.toml.
 
-``coders._speedups`` is optional: when the compiler or the Python headers are missing the
+``coders.accel._speedups`` is optional: when the compiler or the Python headers are missing the
 build prints a warning and the install goes on, and coderkit runs on its pure-Python path
-(``coders.speedups.ENABLED`` says which one is in use).
+(``coders.accel.ENABLED`` says which one is in use).
 """
 
 from setuptools import Extension, setup
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "coders._speedups",
-            sources=["coders/_speedups.c"],
+            "coders.accel._speedups",
+            sources=["coders/accel/_speedups.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wno-missing-field-initializers"],
         ),

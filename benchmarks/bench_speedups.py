@@ -1,4 +1,4 @@
-"""The C accelerator (coders._speedups) against coderkit's own pure-Python path, in one process.
+"""The C accelerator (coders.accel._speedups) against coderkit's own pure-Python path, in one process.
 
 The same cases as bench_coders (and the PySpark pickle-file reader of bench_spark_pickle),
 each timed twice: through the public methods, which use the C code when it is built, and
@@ -13,7 +13,8 @@ from __future__ import annotations
 import types
 from typing import Sequence
 
-from coders import primitives, speedups
+from coders import accel as speedups
+from coders import primitives
 
 from .bench_coders import FULL_SIZES, QUICK_SIZES, cases, check_roundtrip, roundtrips
 from .common import Table, compare_rates, parse_args

@@ -72,6 +72,7 @@ _SUBMODULES = {
     "dynamic",
     "determinism",
     "fused",
+    "accel",
 }
 
 __all__ = [

@@ -24,7 +24,7 @@ import functools
 import struct
 import threading
 
-from . import speedups
+from . import accel as speedups
 from .base import Coder
 from .collections import ZERO_WIDTH_LIMIT, IterableCoder, ListCoder, MapCoder, TupleCoder, TupleSequenceCoder
 from .primitives import (

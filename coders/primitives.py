@@ -20,7 +20,7 @@ import datetime
 import decimal
 import uuid
 
-from . import speedups
+from . import accel as speedups
 from .base import Coder
 from .errors import DecodeError
 from .streams import (

@@ -46,7 +46,7 @@ import re
 import struct
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from coders import speedups
+from coders import accel as speedups
 from coders.errors import DecodeError
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The C accelerator (coders._speedups) against the pure-Python reference: same bytes, values and errors.
+"""The C accelerator (coders.accel._speedups) against the pure-Python reference: same bytes, values and errors.
 
 The extension must be built and in use here (so a build that silently failed is noticed).
 Every accelerated entry point is checked differentially: VarIntCoder's C encode/decode
@@ -31,7 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coders import primitives, speedups
+from coders import accel as speedups
+from coders import primitives
 from coders.base import Coder
 from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
 from coders.errors import DecodeError, EncodeError
@@ -167,7 +168,7 @@ def mutations(data: bytes, rng: random.Random):
 
 
 def test_extension_is_built_and_enabled():
-    assert speedups.ENABLED, f"coders._speedups is not in use: {speedups.REASON}"
+    assert speedups.ENABLED, f"coders.accel._speedups is not in use: {speedups.REASON}"
     assert speedups.REASON == "enabled"
     assert type(VarIntCoder.__dict__["encode"]).__name__ == "method_descriptor"
     assert VarIntCoder.encode.__qualname__ == "VarIntCoder.encode"
@@ -184,7 +185,7 @@ def test_extension_is_built_and_enabled():
 def test_pure_python_switch_in_a_fresh_interpreter():
     env = dict(os.environ, CODERKIT_PURE_PYTHON="1")
     code = (
-        "import coders.speedups as s, coders, coders.primitives as p\n"
+        "import coders.accel as s, coders, coders.primitives as p\n"
         "c = coders.TupleCoder(coders.VarIntCoder(), coders.StrUtf8Coder())\n"
         "print(s.ENABLED, s.REASON, c._fused_codec().accelerated, p.VarIntCoder.encode is p._whole_varint_encode)"
     )
@@ -388,7 +389,7 @@ def test_hostile_counts_do_not_allocate():
 
 
 def test_zero_width_limit_matches_the_collections_module():
-    from coders import _speedups
+    from coders.accel import _speedups
     from coders.collections import ZERO_WIDTH_LIMIT
 
     assert _speedups.ZERO_WIDTH_LIMIT == ZERO_WIDTH_LIMIT

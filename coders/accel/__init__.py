@@ -1,4 +1,4 @@
-"""Whether coderkit uses its optional C accelerator (``coders._speedups``), decided once at import.
+"""coderkit's one accelerated path: the optional C extension ``coders.accel._speedups``, decided once.
 
 The C functions are used when the extension was built (``pip install`` compiles it when
 a C compiler is available; a failed compile never fails the install) and the
