@@ -151,7 +151,7 @@ class EnumCoder(Coder):
             pos = len(data)
         member = self._by_name.get(raw)
         if member is None:
-            member = self._decode_unlisted(raw, start)
+            member = self._decode_unlisted(raw, start, outer=not nested)
         return member, pos
 
     def _flag_name(self, value) -> bytes:
@@ -167,11 +167,13 @@ class EnumCoder(Coder):
             )
         return name.encode("utf-8")
 
-    def _decode_unlisted(self, raw: bytes, offset: int):
+    def _decode_unlisted(self, raw: bytes, offset: int, outer: bool = False):
         cls = self.enum_cls
         try:
             name = raw.decode("utf-8")
         except UnicodeDecodeError as e:
+            if outer:
+                self._raise_if_cut(raw, offset)
             raise DecodeError(
                 f"{cls.__qualname__} member name is not valid UTF-8 ({e.reason})", offset=offset
             ) from None
@@ -184,11 +186,33 @@ class EnumCoder(Coder):
                 for p in parts:
                     result |= cls.__members__[p]
                 return result
+        if outer:
+            self._raise_if_cut(raw, offset)
         known = ", ".join(cls.__members__)
         raise DecodeError(
             f"unknown member name {name!r} for enum {cls.__qualname__} (known: {known}); the data was "
             f"written with a different version of {cls.__qualname__}: add the member back, or an alias",
             offset=offset,
+        )
+
+    def _raise_if_cut(self, raw: bytes, offset: int) -> None:
+        """Outer context, ``raw`` runs to the end of the data: if it is the start of a member name
+        (for a flag, of its last ``|`` part), the data was cut short, not written by another version."""
+        head, bar, last = raw.rpartition(b"|") if self._is_flag else (b"", b"", raw)
+        parts = head.split(b"|") if bar else []
+        if not all(p in self._by_name for p in parts):
+            return
+        names = [(head + bar + n).decode("utf-8") for n in self._by_name if n.startswith(last) and n not in parts]
+        if not names or last in self._by_name:
+            return
+        what = f"{self.enum_cls.__qualname__} member name"
+        if not raw:
+            raise DecodeError(f"truncated input: expected a {what}, found end of data", offset=offset)
+        shown = raw.decode("utf-8", "ignore")
+        listed = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DecodeError(
+            f"truncated input: the data ends inside a {what} ({shown!r} is the start of {listed})",
+            offset=offset + len(raw),
         )
 
     def _not_a_member(self, value) -> EncodeError:
