@@ -50,7 +50,7 @@ class ColorReordered(enum.Enum):  # the same names, another order and other valu
 
 class Renamed(enum.Enum):
     CRIMSON = 1
-    RED = 1  # alias kept after a rename: old data still decodes
+    RED = 1  # noqa: PIE796 -- alias kept after a rename: old data still decodes
 
 
 class Level(enum.IntEnum):
@@ -150,6 +150,18 @@ class SubOrder(Order):
 class WithBlob:
     id: int
     blob: object
+
+
+class Greeting(enum.Enum):
+    CAFÉ = 1  # a two-byte UTF-8 letter: a cut can fall inside it
+
+
+@dataclasses.dataclass
+class Paint:
+    """Its last field is an Enum, so in the outer context the member name runs to the end of the data."""
+
+    name: str
+    color: Color
 
 
 def order_coder():
@@ -264,6 +276,63 @@ def test_enum_invalid_utf8_and_truncation_are_decode_errors():
         EnumCoder(Color).decode(b"\xff\xfe")
     with pytest.raises(DecodeError, match="only 2 remain"):
         EnumCoder(Color).decode_nested(b"\x05RE")
+
+
+def paint_coder():
+    return RecordCoder(Paint, [("name", StrUtf8Coder()), ("color", EnumCoder(Color))])
+
+
+def test_record_truncated_inside_its_last_field_an_enum_says_truncated_and_where():
+    data = paint_coder().encode(Paint("x", Color.GREEN))
+    assert data.hex(" ") == "01 78 47 52 45 45 4e"
+    with pytest.raises(DecodeError) as info:
+        paint_coder().decode(data[:5])  # cut inside GREEN
+    assert str(info.value) == (
+        "truncated input: the data ends inside a Color member name ('GRE' is the start of GREEN), "
+        "at byte offset 5, while decoding color, with RecordCoder[Paint, name=StrUtf8Coder, color=EnumCoder[Color]]"
+    )
+    assert info.value.offset == 5 and info.value.path == (".color",)
+    with pytest.raises(DecodeError) as info:
+        paint_coder().decode(data[:2])  # cut before the name
+    assert info.value.reason == "truncated input: expected a Color member name, found end of data"
+    assert info.value.offset == 2 and info.value.path == (".color",)
+
+
+@pytest.mark.parametrize(
+    "coder,data,reason,offset",
+    [
+        (EnumCoder(Color), b"BL", "the data ends inside a Color member name ('BL' is the start of BLUE)", 2),
+        (EnumCoder(Color), b"", "expected a Color member name, found end of data", 0),
+        (EnumCoder(Renamed), b"R", "the data ends inside a Renamed member name ('R' is the start of RED)", 1),
+        (
+            EnumCoder(Greeting),
+            "CAFÉ".encode()[:4],
+            "the data ends inside a Greeting member name ('CAF' is the start of CAFÉ)",
+            4,
+        ),
+        (EnumCoder(Perm), b"R|", "the data ends inside a Perm member name ('R|' is the start of R|W, R|X)", 2),
+    ],
+)
+def test_outer_enum_name_cut_short_is_truncated_input(coder, data, reason, offset):
+    # outer context: the name runs to the end of the data, so a proper prefix of a member name means a cut
+    with pytest.raises(DecodeError) as info:
+        coder.decode(data)
+    assert info.value.reason == "truncated input: " + reason
+    assert info.value.offset == offset
+
+
+def test_a_complete_unknown_enum_name_still_says_different_version():
+    # nested, the length prefix says the name is whole; outer, "REDDISH" is the start of no member
+    for decode, data in ((EnumCoder(Color).decode_nested, b"\x03GRE"), (EnumCoder(Color).decode, b"REDDISH")):
+        name = data.lstrip(b"\x03").decode()
+        with pytest.raises(DecodeError) as info:
+            decode(data)
+        assert info.value.reason == (
+            f"unknown member name {name!r} for enum Color (known: RED, GREEN, BLUE); the data was written with a "
+            "different version of Color: add the member back, or an alias"
+        )
+        assert info.value.offset == 0
+    assert EnumCoder(Perm).decode(b"") is Perm(0)  # the empty flag is whole, not cut
 
 
 def test_enum_refuses_raw_value_of_int_enum():
