@@ -497,8 +497,12 @@ def test_encode_error_path_through_nested_records():
     with pytest.raises(EncodeError) as info:
         customer_coder().encode(Customer("al", None, [Order(1, frozenset()), Order(2, frozenset({3}))]))
     message = str(info.value)
-    assert info.value.path == (".orders", "[1]", ".tags", "[0]") or info.value.path[:3] == (".orders", "[1]", ".tags")
-    assert "field Order.tags" in message and "Fix:" in message
+    # a set has no index: its element is named by value
+    assert info.value.path == (".orders", "[1]", ".tags", "<element 3>")
+    assert message == (
+        "at value.orders[1].tags<element 3>: field Order.tags: StrUtf8Coder expected str, got int 3 "
+        "(coder StrUtf8Coder). Fix: pass str(x)"
+    )
 
 
 def test_value_of_another_class_names_both_classes():
@@ -573,9 +577,7 @@ def test_record_that_cannot_be_made_deterministic_lists_the_culprit():
 def test_record_labelled_components_and_repr():
     coder = order_coder()
     assert [label for label, _ in coder.labelled_components()] == [".id", ".tags"]
-    assert repr(coder) == "RecordCoder[Order, id=VarIntCoder, tags=SetCoder[StrUtf8Coder, frozen=True]]" or repr(
-        coder
-    ).startswith("RecordCoder[Order, id=VarIntCoder, tags=SetCoder[")
+    assert repr(coder) == "RecordCoder[Order, id=VarIntCoder, tags=SetCoder[StrUtf8Coder, frozen=True]]"
 
 
 def test_record_equality_and_hash_by_structure():
@@ -724,7 +726,8 @@ def test_union_determinism_and_rebuild():
     assert "UnionCoder<set>" in paths
     fixed = union.as_deterministic_coder()
     assert fixed.is_deterministic() and fixed.member_types == (int, float, set)
-    assert mixed_union().is_deterministic() and mixed_union().as_deterministic_coder() is not None
+    already = mixed_union()
+    assert already.is_deterministic() and already.as_deterministic_coder() is already
     with pytest.raises(NonDeterministicCoderError) as info:
         UnionCoder([(int, VarIntCoder()), (object, PickleCoder())]).as_deterministic_coder()
     assert [i.path for i in info.value.issues] == ["UnionCoder<object>"]
