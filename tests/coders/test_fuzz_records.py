@@ -197,15 +197,34 @@ def test_hostile_counts_do_not_allocate():
         EnumCoder(Suit).decode_nested(b"\x80\x80\x80\x80\x80\x80\x80\x80\x40")
 
 
-def test_deep_nesting_is_decode_error_not_recursion_crash():
-    # 5000 nested single-child lists of trees: deeper than the interpreter allows
-    depth = 5000
-    data = (
+def nested_tree(depth: int) -> Tree:
+    """A chain of ``depth`` single-child trees above one leaf."""
+    tree = Tree("a", [], {})
+    for _ in range(depth):
+        tree = Tree("a", [tree], {})
+    return tree
+
+
+def nested_tree_bytes(depth: int) -> bytes:
+    """``nested_tree(depth)`` encoded, spelled out: each level a label and a one-tree list, then the
+    leaf with an empty list, then every level's empty map."""
+    return (
         b"".join(b"\x01a\x00\x00\x00\x01" for _ in range(depth))
         + b"\x01a\x00\x00\x00\x00"
         + b"\x00\x00\x00\x00" * (depth + 1)
     )
-    try:
+
+
+def test_deep_nesting_is_decode_error_not_recursion_crash():
+    # the bytes are well formed: at a depth the interpreter allows they decode to the exact tree
+    assert tree_coder().encode(nested_tree(50)) == nested_tree_bytes(50)
+    assert tree_coder().decode(nested_tree_bytes(50)) == nested_tree(50)
+    # 5000 nested single-child lists of trees: deeper than the interpreter allows
+    data = nested_tree_bytes(5000)
+    with pytest.raises(DecodeError) as info:
         tree_coder().decode(data)
-    except DecodeError:
-        pass
+    # raised from inside the nesting (not a RecursionError, not a value), at a byte offset inside the data
+    path = info.value.path
+    assert path[0::2] == (".kids",) * len(path[0::2]) and path[1::2] == ("[0]",) * len(path[1::2])
+    assert len(path) > 100
+    assert 0 < info.value.offset < len(data)
