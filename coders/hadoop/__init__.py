@@ -1,15 +1,19 @@
 """Hadoop and Spark files in plain Python: Writable coders, raw comparators, SequenceFiles.
 
+* :mod:`coders.hadoop.javaio`: the VLong and ``writeUTF`` encodings the others share.
 * :mod:`coders.hadoop.writables`: coders byte-compatible with ``org.apache.hadoop.io``
   Writables (IntWritable ... MapWritable), each with its ``hadoop_class``.
 * :mod:`coders.hadoop.comparators`: Hadoop's raw comparators on encoded bytes
   (also ``coder.compare_encoded(a, b)``).
-* :mod:`coders.hadoop.classes`: the registry from Java class names to coders.
+* :mod:`coders.hadoop.classes`: the registry from Java class names to coders (the
+  Writables register themselves in it).
 * :mod:`coders.hadoop.codecs`: Hadoop's compression codecs as SequenceFiles use them.
 * :mod:`coders.hadoop.sequencefile`: ``SequenceFileReader`` (streaming, splittable at
   sync markers), ``SequenceFileWriter`` (crash-safe), ``read_sequence_file``.
 
-See docs/hadoop.md for the formats and the API.
+Imports point one way: each module imports only modules of this list named before it
+(javaio, classes, comparators, writables, codecs, sequencefile, cli); tests/hadoop/test_layering.py
+checks it. See docs/hadoop.md for the formats and the API.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A SequenceFile header and a MapWritable's class table name Java classes
 (``org.apache.hadoop.io.Text``); this registry turns each name into the coder that
-reads and writes it. Hadoop's own Writables are registered; register your own with
+reads and writes it. Hadoop's own Writables are registered (by :mod:`coders.hadoop.writables`,
+which defines them and depends on this module, never the reverse); register your own with
 ``writable_registry.register("com.example.PointWritable", coder)`` (or
 :func:`register_writable`). A name nobody registered raises
 :class:`UnknownWritableClassError`, which names the class and says how to register it.
@@ -15,7 +16,6 @@ from typing import Callable, Union
 
 from ..base import Coder
 from ..errors import CoderNotFoundError
-from . import writables as w
 
 __all__ = [
     "HADOOP_IO",
@@ -96,9 +96,7 @@ class WritableRegistry:
         """The coder for ``class_name``, or UnknownWritableClassError naming it and the fix."""
         entry = self._lookup(self.full_name(class_name))
         if entry is None:
-            raise UnknownWritableClassError(
-                class_name, self.known(), default_registry=self is globals().get("writable_registry")
-            )
+            raise UnknownWritableClassError(class_name, self.known(), default_registry=self is writable_registry)
         coder = entry if isinstance(entry, Coder) else entry()
         if not isinstance(coder, Coder):
             raise TypeError(f"the factory registered for {class_name!r} returned {type(coder).__name__}, not a Coder")
@@ -118,29 +116,9 @@ class WritableRegistry:
         return WritableRegistry(parent=self)
 
 
-def _default_registry() -> WritableRegistry:
-    reg = WritableRegistry()
-    for coder in (
-        w.IntWritableCoder(),
-        w.LongWritableCoder(),
-        w.VIntWritableCoder(),
-        w.VLongWritableCoder(),
-        w.TextCoder(),
-        w.BytesWritableCoder(),
-        w.NullWritableCoder(),
-        w.BooleanWritableCoder(),
-        w.FloatWritableCoder(),
-        w.DoubleWritableCoder(),
-        w.MD5HashCoder(),
-    ):
-        reg.register(coder.hadoop_class, coder)
-    reg.register(w.MapWritableCoder.hadoop_class, w.MapWritableCoder)
-    reg.register(w.SortedMapWritableCoder.hadoop_class, w.SortedMapWritableCoder)
-    return reg
-
-
-#: The process-wide registry the readers, writers and MapWritableCoder use by default.
-writable_registry = _default_registry()
+#: The process-wide registry the readers, writers and MapWritableCoder use by default. Hadoop's own
+#: Writables register themselves here where they are defined (:mod:`coders.hadoop.writables`).
+writable_registry = WritableRegistry()
 
 
 def register_writable(class_name: str, coder: CoderOrFactory) -> None:

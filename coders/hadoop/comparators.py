@@ -22,6 +22,7 @@ import math
 import struct
 
 from ..errors import DecodeError
+from .javaio import decode_vlong_size, read_vlong
 
 __all__ = [
     "compare_boolean",
@@ -70,8 +71,6 @@ def compare_long(a, b) -> int:
 
 def compare_vlong(a, b) -> int:
     """VLongWritable: signed order of two zero-compressed VLongs."""
-    from .writables import read_vlong
-
     return _sign(read_vlong(a, 0)[0] - read_vlong(b, 0)[0])
 
 
@@ -82,11 +81,7 @@ def compare_vint(a, b) -> int:
 
 def _vlong_prefix_size(data, what: str) -> int:
     _check(data, 1, what)
-    first = data[0]
-    if first < 0x80 or first >= 0x90:
-        return 1
-    signed = first - 256
-    return 1 + (-120 - signed if signed < -120 else -112 - signed)
+    return decode_vlong_size(data[0])
 
 
 def compare_text(a, b) -> int:

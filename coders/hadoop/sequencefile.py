@@ -56,7 +56,7 @@ from ..base import Coder
 from ..errors import DecodeError, EncodeError
 from .classes import WritableRegistry, writable_registry
 from .codecs import Codec, codec_by_class, codec_by_name
-from .writables import read_vlong, write_vlong
+from .javaio import read_vlong, write_vlong
 
 __all__ = [
     "BLOCK_SIZE",

@@ -19,6 +19,7 @@ than 0 or 1 and invalid UTF-8 in a Text all raise :class:`coders.DecodeError`.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Any, NamedTuple
@@ -26,6 +27,8 @@ from typing import Any, NamedTuple
 from ..base import Coder
 from ..errors import DecodeError, EncodeError
 from . import comparators as _cmp
+from .classes import writable_registry
+from .javaio import read_java_utf, read_vlong, vlong_size, write_java_utf, write_vlong
 
 __all__ = [
     "ArrayWritableCoder",
@@ -44,11 +47,6 @@ __all__ = [
     "VIntWritableCoder",
     "VLongWritableCoder",
     "WritableCoder",
-    "read_java_utf",
-    "read_vlong",
-    "vlong_size",
-    "write_java_utf",
-    "write_vlong",
 ]
 
 _INT32 = struct.Struct(">i")
@@ -61,116 +59,6 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 # Java's floatToIntBits / doubleToLongBits write every NaN as the canonical one.
 _FLOAT_NAN = bytes.fromhex("7fc00000")
 _DOUBLE_NAN = bytes.fromhex("7ff8000000000000")
-
-
-# ---- WritableUtils' zero-compressed VLong ------------------------------------------------
-
-
-def write_vlong(out: bytearray, value: int) -> None:
-    """Append ``WritableUtils.writeVLong(value)``: -112..127 in one byte, else a prefix byte
-    (-113..-120 for 1..8 positive bytes, -121..-128 for 1..8 bytes of ``~value``) then the
-    big-endian magnitude bytes. ``163`` is ``8f a3``. The caller checks the int64 range."""
-    if -112 <= value <= 127:
-        out.append(value & 0xFF)
-        return
-    prefix = -112
-    if value < 0:
-        value = ~value
-        prefix = -120
-    nbytes = (value.bit_length() + 7) // 8
-    out.append((prefix - nbytes) & 0xFF)
-    out += value.to_bytes(nbytes, "big")
-
-
-def vlong_size(value: int) -> int:
-    """Bytes ``write_vlong(value)`` takes (``WritableUtils.getVIntSize``)."""
-    if -112 <= value <= 127:
-        return 1
-    if value < 0:
-        value = ~value
-    return 1 + (value.bit_length() + 7) // 8
-
-
-def read_vlong(data, pos: int) -> tuple[int, int]:
-    """Read a VLong written by ``write_vlong``; returns ``(value, new_pos)``.
-
-    A truncated or non-minimal encoding (one ``writeVLong`` never produces) raises
-    DecodeError with the offset.
-    """
-    try:
-        first = data[pos]
-    except IndexError:
-        raise DecodeError("truncated input: expected a VLong, found end of data", offset=pos) from None
-    if first < 0x80 or first >= 0x90:  # -112..127 as a signed byte
-        return (first - 256 if first >= 0x80 else first), pos + 1
-    signed = first - 256
-    if signed < -120:
-        nbytes, negative = -120 - signed, True
-    else:
-        nbytes, negative = -112 - signed, False
-    end = pos + 1 + nbytes
-    if end > len(data):
-        raise DecodeError(
-            f"truncated VLong: prefix byte {first:#04x} announces {nbytes} byte(s) but only "
-            f"{len(data) - pos - 1} remain",
-            offset=pos,
-        )
-    magnitude = int.from_bytes(data[pos + 1 : end], "big")
-    value = ~magnitude if negative else magnitude
-    if vlong_size(value) != 1 + nbytes:
-        raise DecodeError(
-            f"non-minimal VLong: {value} takes {vlong_size(value)} byte(s) but is written in {1 + nbytes} "
-            "(Hadoop's WritableUtils.writeVLong never writes this)",
-            offset=pos,
-        )
-    return value, end
-
-
-# ---- Java's DataOutput.writeUTF (modified UTF-8), used by AbstractMapWritable ----------
-
-
-def write_java_utf(out: bytearray, text: str) -> None:
-    """Append ``DataOutput.writeUTF(text)``: uint16 length, then modified UTF-8 (NUL as
-    ``c0 80``, characters beyond the BMP as two 3-byte surrogates)."""
-    encoded = bytearray()
-    for unit in _utf16_units(text):
-        if 1 <= unit <= 0x7F:
-            encoded.append(unit)
-        elif unit <= 0x7FF:
-            encoded += bytes((0xC0 | (unit >> 6), 0x80 | (unit & 0x3F)))
-        else:
-            encoded += bytes((0xE0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3F), 0x80 | (unit & 0x3F)))
-    if len(encoded) > 0xFFFF:
-        raise ValueError(f"writeUTF takes at most 65535 encoded bytes, this string needs {len(encoded)}")
-    out += len(encoded).to_bytes(2, "big")
-    out += encoded
-
-
-def _utf16_units(text: str):
-    for ch in text:
-        cp = ord(ch)
-        if cp > 0xFFFF:
-            cp -= 0x10000
-            yield 0xD800 | (cp >> 10)
-            yield 0xDC00 | (cp & 0x3FF)
-        else:
-            yield cp
-
-
-def read_java_utf(data, pos: int) -> tuple[str, int]:
-    """Read ``DataInput.readUTF``; returns ``(text, new_pos)``."""
-    if pos + 2 > len(data):
-        raise DecodeError("truncated input: expected a 2-byte writeUTF length", offset=pos)
-    n = int.from_bytes(data[pos : pos + 2], "big")
-    end = pos + 2 + n
-    if end > len(data):
-        raise DecodeError(f"writeUTF string: length says {n} bytes but only {len(data) - pos - 2} remain", offset=pos)
-    raw = bytes(data[pos + 2 : end]).replace(b"\xc0\x80", b"\x00")
-    try:
-        text = raw.decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-    except UnicodeError as e:
-        raise DecodeError(f"invalid modified UTF-8 in a writeUTF string: {e}", offset=pos) from None
-    return text, end
 
 
 def _need(data, pos: int, n: int, what: str) -> None:
@@ -701,11 +589,7 @@ class MapWritableCoder(WritableCoder):
         self.registry = registry
 
     def _registry(self):
-        if self.registry is not None:
-            return self.registry
-        from .classes import writable_registry
-
-        return writable_registry
+        return self.registry if self.registry is not None else writable_registry
 
     def _params(self):
         return (self.hadoop_class, id(self.registry) if self.registry is not None else None)
@@ -868,8 +752,6 @@ class SortedMapWritableCoder(MapWritableCoder):
                 raise self._encode_error(
                     value, "keys of an ordered Writable class", fix="use Text, IntWritable, LongWritable ... keys"
                 )
-            import functools
-
             plain = lambda k: k.value if isinstance(k, TypedWritable) else k  # noqa: E731
             keys = sorted(value, key=functools.cmp_to_key(lambda a, b: compare(plain(a), plain(b))))
             value = {k: value[k] for k in keys}
@@ -881,3 +763,24 @@ def _safe_infer(value) -> str:
         return _infer_class(value)
     except TypeError:
         return ""
+
+
+# Hadoop's own Writables, registered under their Java class names in the process-wide registry
+# (a coder instance where one serves every use, the class itself where each use builds its own).
+for _coder in (
+    IntWritableCoder(),
+    LongWritableCoder(),
+    VIntWritableCoder(),
+    VLongWritableCoder(),
+    TextCoder(),
+    BytesWritableCoder(),
+    NullWritableCoder(),
+    BooleanWritableCoder(),
+    FloatWritableCoder(),
+    DoubleWritableCoder(),
+    MD5HashCoder(),
+    MapWritableCoder,
+    SortedMapWritableCoder,
+):
+    writable_registry.register(_coder.hadoop_class, _coder)
+del _coder

@@ -33,7 +33,14 @@ from coders.hadoop import (
     VLongWritableCoder,
     writable_registry,
 )
-from coders.hadoop.writables import read_java_utf, read_vlong, write_java_utf, write_vlong
+from coders.hadoop.javaio import (
+    decode_vlong_size,
+    read_java_utf,
+    read_vlong,
+    vlong_size,
+    write_java_utf,
+    write_vlong,
+)
 
 EXACT = [
     # (coder, value, hex of Hadoop's bytes)
@@ -106,6 +113,7 @@ def test_vlong_table_of_boundaries():
                     out = bytearray()
                     write_vlong(out, v)
                     assert read_vlong(bytes(out), 0) == (v, len(out))
+                    assert decode_vlong_size(out[0]) == len(out) == vlong_size(v)
 
 
 @settings(max_examples=300)
