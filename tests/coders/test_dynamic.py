@@ -230,10 +230,14 @@ def test_malformed_bytes_raise_decode_error(data, message):
 
 
 def test_any_coder_pickles_and_keeps_its_variant():
-    for coder in (AnyCoder(), AnyCoder(deterministic=True)):
+    for coder, value in ((AnyCoder(), {1: Decimal("3")}), (AnyCoder(deterministic=True), {1: 2})):
         back = pickle.loads(pickle.dumps(coder))
-        assert back == coder
-        assert back.decode(back.encode({1: Decimal("3")} if not coder.deterministic else {1: 2})) is not None
+        assert back == coder and back.deterministic is coder.deterministic
+        assert back.encode(value) == coder.encode(value)
+        assert same(back.decode(back.encode(value)), value)
+    # the restored deterministic variant still refuses a value it could only pickle
+    with pytest.raises(EncodeError, match=r"AnyCoder\(deterministic=True\) cannot encode a `decimal.Decimal`"):
+        pickle.loads(pickle.dumps(AnyCoder(deterministic=True))).encode({1: Decimal("3")})
 
 
 def test_hostile_nesting_is_a_decode_error_and_a_cycle_an_encode_error():
