@@ -51,10 +51,12 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from coders.naming import qualified_type_name, short_repr
+
 from . import advice as _advice
 from .backends import Backend, get_backend
 from .report import ERROR, WARNING, Leaf, PicklabilityReport, Problem, UnpicklableError
-from .walk import ATOMIC_TYPES, Edge, children, is_atomic, is_opaque, root_name_for, type_name
+from .walk import ATOMIC_TYPES, Edge, children, is_atomic, is_opaque, root_name_for
 
 __all__ = [
     "assert_picklable",
@@ -346,14 +348,16 @@ class _Check:
             groups.setdefault(owner, []).append(failure)
         for owner, members in groups.items():
             when = "" if phase == "dump" else " (raised while unpickling)"
-            leaves = [Leaf(f.path, type_name(f.obj), _error_text(f.error) + when, list(f.aliases)) for f in members]
+            leaves = [
+                Leaf(f.path, qualified_type_name(f.obj), _error_text(f.error) + when, list(f.aliases)) for f in members
+            ]
             first = members[0]
             kind = first.kind or ("unpicklable" if phase == "dump" else "unloadable")
             if len(members) == 1:
                 path, tname, error_text, obj = first.path, leaves[0].type_name, leaves[0].error, first.obj
             else:
                 obj = first.owner[1]
-                path, tname = owner, type_name(obj)
+                path, tname = owner, qualified_type_name(obj)
                 error_text = (
                     f"{len(members)} objects inside {owner} cannot be "
                     f"{'pickled' if phase == 'dump' else 'unpickled'} "
@@ -396,7 +400,7 @@ class _Check:
             self.report.add(
                 Problem(
                     path=path,
-                    type_name=type_name(obj),
+                    type_name=qualified_type_name(obj),
                     error=change.message,
                     advice=change.advice,
                     severity=WARNING,
@@ -414,7 +418,7 @@ class _Check:
             self.report.add(
                 Problem(
                     path=self.root,
-                    type_name=type_name(self.obj),
+                    type_name=qualified_type_name(self.obj),
                     kind="size",
                     severity=ERROR,
                     error=f"{detail}, above the {self.error_bytes:,}-byte limit",
@@ -429,7 +433,7 @@ class _Check:
             self.report.add(
                 Problem(
                     path=self.root,
-                    type_name=type_name(self.obj),
+                    type_name=qualified_type_name(self.obj),
                     kind="size",
                     severity=WARNING,
                     error=f"{detail}, above the {self.warn_bytes:,}-byte warning threshold",
@@ -454,12 +458,12 @@ class _Check:
             self.report.add(
                 Problem(
                     path=self.root,
-                    type_name=type_name(self.obj),
+                    type_name=qualified_type_name(self.obj),
                     severity=WARNING,
                     kind="changes-meaning",
                     error=(
                         f"after a round trip the object no longer equals itself "
-                        f"({_short_repr(loaded)} != {_short_repr(self.obj)})"
+                        f"({short_repr(loaded)} != {short_repr(self.obj)})"
                     ),
                     advice=(
                         "a class pickled by value, or __reduce__/__setstate__ not restoring "
@@ -503,14 +507,6 @@ def _is_recursion(error: BaseException) -> bool:
 
 def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-def _short_repr(obj, limit: int = 80) -> str:
-    try:
-        text = repr(obj)
-    except Exception:
-        text = f"<{type_name(obj)}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _no_longer_equal(original, loaded) -> bool:
@@ -932,7 +928,7 @@ def _fresh_problem(check: _Check, error: str, missing_module: str | None) -> Pro
         )
     return Problem(
         path=path,
-        type_name=type_name(obj),
+        type_name=qualified_type_name(obj),
         severity=ERROR,
         kind="fresh-interpreter",
         error=f"{error} (in a fresh interpreter)",

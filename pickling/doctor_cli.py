@@ -10,11 +10,13 @@ Exit status: 0 clean, 1 problems found (errors; warnings too with ``--strict``),
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import logging
 import shlex
 import sys
-from typing import Any
+from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 from .backends import BACKENDS
@@ -75,7 +77,14 @@ def _common_options(parser) -> None:
     parser.add_argument(
         "--fresh-interpreter", action="store_true", help="also unpickle in a new Python process, as a worker would"
     )
-    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    parser.add_argument(
+        "--strict", action="store_true", help="warnings fail too (exit 1), and keys of unknown type are errors"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the log lines of Beam and of the checked code on stderr (they are dropped otherwise)",
+    )
 
 
 def _fail_usage(message: str) -> int:
@@ -131,7 +140,37 @@ def _run_check(args) -> int:
     return _finish(report, args, comparison, name="coderkit check")
 
 
+@contextlib.contextmanager
+def _report_only_on_stdout(verbose: bool) -> Iterator[None]:
+    """While the checked code runs: its prints go to stderr, and log lines (Beam's ``apitools not found``,
+    the script's own ``logging.info``) go to stderr with ``--verbose`` and nowhere otherwise, so stdout
+    carries the report alone (valid JSON or JUnit XML with ``--format``)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    handler: logging.Handler = logging.NullHandler()
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+    root.handlers = [handler]  # a handler on root also stops logging.warning() from calling basicConfig()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+
+
 def _run_doctor(args) -> int:
+    with _report_only_on_stdout(args.verbose):
+        outcome = _doctor_report(args)
+    if isinstance(outcome, int):
+        return outcome
+    report, comparison = outcome
+    return _finish(report, args, comparison, name=f"coderkit doctor {args.target}")
+
+
+def _doctor_report(args) -> int | tuple[PicklabilityReport, list[str] | None]:
+    """The doctor's report (and the comparison with other picklers), or an exit status for a usage error."""
     _comparison_mode(args)
     from .loader import LoadError, load_pipelines
     from .pipeline import check_pipeline
@@ -152,7 +191,13 @@ def _run_doctor(args) -> int:
         exclude = [loaded.directory]
         report = PicklabilityReport.merge(
             [
-                check_pipeline(p, backend=args.backend, fresh_interpreter=args.fresh_interpreter, exclude_paths=exclude)
+                check_pipeline(
+                    p,
+                    backend=args.backend,
+                    fresh_interpreter=args.fresh_interpreter,
+                    strict=args.strict,
+                    exclude_paths=exclude,
+                )
                 for p in loaded.pipelines
             ]
         )
@@ -169,7 +214,7 @@ def _run_doctor(args) -> int:
                 ),
                 report,
             )
-    return _finish(report, args, comparison, name=f"coderkit doctor {args.target}")
+    return report, comparison
 
 
 def _compare(check_with, report: PicklabilityReport) -> list[str]:

@@ -6,12 +6,13 @@ so the rest of the file never runs. While a file is loaded here:
 
 * Beam's construction-time ``pickler.roundtrip`` is deferred (it returns the object
   unchanged), so the pipeline builds in full and the checker finds every problem;
-* ``Pipeline.run`` records the pipeline and returns a result that says it did not
-  run: no DoFn ``setup()`` is called, no data moves;
+* ``Pipeline.run`` records the pipeline and returns a stand-in result (``DONE``, no
+  metrics), so a script that waits for its job or queries its metrics goes on to
+  build every pipeline it defines: no DoFn ``setup()`` is called, no data moves;
 * every ``beam.Pipeline`` the file creates is captured, including ones built inside
   a function that is never run;
-* code after ``run()`` that needs the job's results (reading its output files, its
-  metrics) fails, since the job never ran: once a pipeline has been "run", such an
+* code after ``run()`` that needs the job's output (reading its files) fails, since
+  the job never ran: once a pipeline has been "run", such an
   error is kept in ``LoadedPipelines.after_run_error`` and the pipelines are still
   checked, instead of the whole load failing.
 
@@ -37,9 +38,15 @@ class LoadError(Exception):
 
 
 class NotRunResult:
-    """What ``Pipeline.run`` returns while a file is loaded by the doctor: the job never ran."""
+    """What ``Pipeline.run`` returns while the doctor loads a file: a job that finished at once with no metrics.
 
-    state = "NOT_RUN"
+    Scripts commonly wait for their job and print its metrics after ``run()``; answering
+    like a finished DirectRunner job (``state`` ``DONE``, every metrics query empty) lets
+    them go on and build the rest of their pipelines instead of stopping the load.
+    """
+
+    state = "DONE"
+    has_job = True
 
     def wait_until_finish(self, duration=None):
         return self.state
@@ -48,7 +55,19 @@ class NotRunResult:
         return self.state
 
     def metrics(self):
-        raise LoadError("the pipeline was not run (coderkit doctor only builds it), so it has no metrics")
+        return EmptyMetrics()
+
+    def monitoring_infos(self):
+        return []
+
+
+class EmptyMetrics:
+    """``result.metrics()`` of a job that never ran: every query answers each metric kind with no results."""
+
+    _KINDS = ("counters", "distributions", "gauges", "string_sets", "bounded_tries", "histograms")
+
+    def query(self, filter=None):
+        return {kind: [] for kind in self._KINDS}
 
 
 @contextlib.contextmanager
@@ -152,6 +171,8 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
     ``sys.argv[1:]`` for the file's own argument parsing.
     """
     path, function = _split_target(target)
+    if os.path.isdir(path):
+        raise LoadError(_directory_message(path))
     if not os.path.isfile(path):
         raise LoadError(f"no such pipeline file: {path!r}")
     with open(path, "rb") as f:
@@ -187,9 +208,9 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
                     if not callable(fn):
                         raise LoadError(f"{path} defines no function {function!r}")
                     result = fn()
-                    if result is not None and type(result).__name__ in {"Pipeline", "TestPipeline"}:
-                        if not any(p is result for p in loaded.pipelines):
-                            loaded.pipelines.append(result)
+                    is_pipeline = result is not None and type(result).__name__ in {"Pipeline", "TestPipeline"}
+                    if is_pipeline and not any(p is result for p in loaded.pipelines):
+                        loaded.pipelines.append(result)
             except LoadError:
                 raise
             except SystemExit as e:
@@ -200,7 +221,9 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
                     ) from e
             except Exception as e:
                 if not loaded.ran:
-                    raise LoadError(f"{path} raised {type(e).__name__} while building its pipeline: {e}") from e
+                    raise LoadError(
+                        f"{_where(e, path)} raised {type(e).__name__} while building its pipeline: {e}"
+                    ) from e
                 # the pipeline was built and "run"; what failed wanted the results of a job that never ran
                 loaded.after_run_error = (
                     f"{path} raised {type(e).__name__} after running its pipeline: {e} (the doctor does not "
@@ -217,3 +240,33 @@ def load_pipelines(target: str, argv: list[str] | None = None) -> LoadedPipeline
 def _module_name_for(path: str) -> str:
     name = os.path.splitext(os.path.basename(path))[0]
     return name if name.isidentifier() else "coderkit_doctor_target"
+
+
+def _where(error: BaseException, path: str) -> str:
+    """``path:line`` of the deepest frame of ``path`` in the traceback, plus where the error was raised when
+    that is another file (an import inside the pipeline file, a helper module)."""
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    own = [line for filename, line in frames if filename == path]
+    where = f"{path}:{own[-1]}" if own else path
+    if frames and frames[-1][0] != path and not frames[-1][0].startswith("<"):
+        where += f" (raised at {frames[-1][0]}:{frames[-1][1]})"
+    return where
+
+
+def _directory_message(path: str) -> str:
+    """What to pass instead of a directory: its Python files that build a ``beam.Pipeline``, when any do."""
+    candidates = []
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if name.endswith(".py") and os.path.isfile(full):
+            with open(full, "rb") as f:
+                if b"Pipeline(" in f.read():
+                    candidates.append(full)
+    hint = f" ({', '.join(candidates[:5])}{' ...' if len(candidates) > 5 else ''} build one)" if candidates else ""
+    return (
+        f"{path!r} is a directory: pass the Python file that builds the pipeline, as PATH.py or PATH.py:FUNCTION{hint}"
+    )

@@ -75,14 +75,6 @@ def is_opaque(obj) -> bool:
 _OPAQUE_BY_TYPE: dict[type, bool] = {}
 
 
-def type_name(obj) -> str:
-    """``module.QualName`` of obj's type (``builtins`` omitted): socket.socket, _thread.lock."""
-    t = type(obj)
-    module = getattr(t, "__module__", None)
-    name = getattr(t, "__qualname__", t.__name__)
-    return name if module in (None, "builtins") else f"{module}.{name}"
-
-
 def attr_segment(name) -> str:
     if isinstance(name, str) and name.isidentifier():
         return f".{name}"

@@ -38,6 +38,7 @@ from apache_beam.typehints import typehints as beam_typehints
 from coders.base import Coder
 from coders.determinism import walk_with_paths
 from coders.errors import CoderError, DeterminismIssue, NonDeterministicCoderError
+from coders.naming import type_name
 
 __all__ = [
     "DeterministicGroupByKey",
@@ -95,15 +96,6 @@ def _to_typing(beam_hint) -> Any:
         return native_type_compatibility.convert_to_python_type(beam_hint)
     except Exception:  # a hint Beam cannot express in typing: treat as unknown
         return typing.Any
-
-
-def _type_name(hint) -> str:
-    try:
-        from coders.naming import type_name
-
-        return type_name(hint)
-    except Exception:
-        return getattr(hint, "__qualname__", None) or repr(hint)
 
 
 def _unknown_key_issue(coder: Coder, label: str, where: str) -> DeterminismIssue:
@@ -175,7 +167,7 @@ def resolve_key_coder(key_hint, label: str, registry=None, allow_unknown: bool =
 
     if registry is None:
         from coders.typecoders import registry
-    context = f"DeterministicGroupByKey '{label}' (key type `{_type_name(key_hint)}`)"
+    context = f"DeterministicGroupByKey '{label}' (key type `{type_name(key_hint)}`)"
     coder = registry.get_coder(key_hint)
     if not allow_unknown:
         unknown = [(path, c) for path, c in walk_with_paths(coder) if isinstance(c, AnyCoder)]

@@ -43,9 +43,11 @@ from apache_beam.coders import typecoders
 from apache_beam.pipeline import PipelineVisitor
 from apache_beam.typehints import typehints as beam_typehints
 
-from .gbk import DeterministicGroupByKey, _to_typing, _type_name, beam_key_value_types
+from coders.naming import type_name
 
-__all__ = ["RULES", "KeyFinding", "validate_pipeline"]
+from .gbk import DeterministicGroupByKey, _to_typing, beam_key_value_types
+
+__all__ = ["RULES", "KeyFinding", "runtime_type", "users_beam_coder", "validate_pipeline", "workers_rebuild_main"]
 
 
 @dataclasses.dataclass
@@ -59,9 +61,11 @@ class KeyFinding:
     transform: str = "GroupByKey"  # the kind of grouping: GroupByKey, CoGroupByKey, CombinePerKey ...
     fix: str | None = None
     rule: str = ""
+    severity: str = "error"  # "warning" for what the pipeline does not tell (a key of unknown type)
 
     def __str__(self) -> str:
-        text = f"{self.label} ({self.transform}, key type `{_type_name(self.key_type)}`, coder {self.coder!r}): {self.reason}"
+        key = type_name(self.key_type)
+        text = f"{self.label} ({self.transform}, key type `{key}`, coder {self.coder!r}): {self.reason}"
         if self.fix and "Fix:" not in self.reason:
             text += f" Fix: {self.fix}"
         return text
@@ -72,10 +76,21 @@ class KeyContext:
     """What every rule sees about one grouping input."""
 
     label: str
-    beam_key_hint: Any
     key_type: Any  # typing hint (typing.Any when unknown)
     beam_coder: Any
     registry: Any
+    workers_rebuild_main: bool = False  # dill with save_main_session: workers get the driver's __main__
+
+
+def users_beam_coder(coder) -> bool:
+    """True when Beam's coder is one the user chose (``beam.coders.registry.register_coder(T, MyCoder)``):
+    the job encodes with it, so it is what gets judged, not the fallback that would apply without it."""
+    from .adapter import CoderkitBeamCoder
+
+    if coder is None or isinstance(coder, CoderkitBeamCoder):
+        return False
+    module = type(coder).__module__
+    return not (module == "apache_beam" or module.startswith(("apache_beam.", "coders.")))
 
 
 _PICKLING_BEAM_CODERS = (
@@ -179,11 +194,20 @@ def main_class_rule(ctx: KeyContext):
             and not isinstance(ctx.beam_coder, CoderkitBeamCoder)
             and beam_coder_pickles(ctx.beam_coder)
         ):
+            if ctx.workers_rebuild_main:
+                what = (
+                    "each worker decodes keys into a re-created copy of the class, so decoded keys no longer "
+                    "equal the originals (or keys pickled in different processes differ in bytes)"
+                )
+            else:
+                what = (
+                    f"a worker has no `__main__.{cls.__qualname__}` (Beam's cloudpickle pickler does not restore "
+                    "the driver's __main__, even with save_main_session), so encoding the keys there fails with "
+                    f"PicklingError: Can't pickle <class '__main__.{cls.__qualname__}'>"
+                )
             out.append(
                 (
-                    f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it, by value: "
-                    "each worker decodes keys into a re-created copy of the class, so decoded keys no longer equal "
-                    "the originals (or keys pickled in different processes differ in bytes)",
+                    f"`{cls.__qualname__}` is defined in __main__ and Beam's {ctx.beam_coder!r} pickles it: {what}",
                     f"move `{cls.__qualname__}` into an importable module, and call coders.beam.install() so Beam "
                     "uses coderkit's derived coder for it",
                 )
@@ -211,7 +235,7 @@ def beam_coder_rule(ctx: KeyContext):
         if c not in _BEAM_PRIMITIVES and not _is_numpy(c) and c.__module__ != "__main__"
     ]
     if classes and beam_coder_pickles(coder):
-        names = ", ".join(f"`{_type_name(c)}`" for c in classes)
+        names = ", ".join(f"`{type_name(c)}`" for c in classes)
         return [
             (
                 f"pickle fallback: Beam has no coder for {names} and codes the keys with {coder!r}, which pickles "
@@ -224,7 +248,7 @@ def beam_coder_rule(ctx: KeyContext):
 
 
 def coderkit_rule(ctx: KeyContext):
-    if _is_unknown(ctx):
+    if _is_unknown(ctx) or users_beam_coder(ctx.beam_coder):
         return []
     from coders.determinism import coder_key_hazards
     from coders.typecoders import ResolutionContext
@@ -262,9 +286,9 @@ def coderkit_rule(ctx: KeyContext):
     for hint, where in fallbacks:
         out.append(
             (
-                f"pickle fallback: coderkit has no coder for `{_type_name(hint)}` ({where}) and would pickle it, which "
+                f"pickle fallback: coderkit has no coder for `{type_name(hint)}` ({where}) and would pickle it, which "
                 "is not deterministic",
-                f"register a coder with coders.register_coder({_type_name(hint)}, coder), or make it a frozen "
+                f"register a coder with coders.register_coder({type_name(hint)}, coder), or make it a frozen "
                 "dataclass or NamedTuple",
             )
         )
@@ -272,6 +296,7 @@ def coderkit_rule(ctx: KeyContext):
 
 
 _MUTABLE_BUILTINS = (dict, set, list, bytearray)
+_WARNING_RULES = {"unknown_key_rule"}  # the pipeline does not say what the keys are: a warning unless strict
 
 
 def unhashable_key_rule(ctx: KeyContext):
@@ -280,7 +305,7 @@ def unhashable_key_rule(ctx: KeyContext):
         return []
     return [
         (
-            f"`{_type_name(ctx.key_type)}` keys are mutable and unhashable: equal {base.__name__}s can be built in "
+            f"`{type_name(ctx.key_type)}` keys are mutable and unhashable: equal {base.__name__}s can be built in "
             "different orders (different bytes unless the coder sorts them), and a key can change after it was "
             "grouped",
             "key by an immutable, canonical form: tuple(sorted(d.items())) for a dict, frozenset or "
@@ -341,9 +366,39 @@ def _inputs(applied) -> list:
     ]
 
 
+def runtime_type(hint) -> Any:
+    """What the elements of a hint are at run time: Beam unwraps a ``TimestampedValue`` or ``WindowedValue`` a
+    fn yields, so its inferred type says nothing about the value (``Any``); a union with ``Any`` is ``Any``."""
+    from apache_beam.transforms.window import TimestampedValue
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    if hint in (TimestampedValue, WindowedValue):
+        return typing.Any
+    if typing.get_origin(hint) is typing.Union:
+        members = [runtime_type(a) for a in typing.get_args(hint)]
+        if typing.Any in members:
+            return typing.Any
+    return hint
+
+
+def workers_rebuild_main(pipeline) -> bool:
+    """True when workers get the driver's ``__main__`` back: dill with ``save_main_session``. Beam's default
+    pickler (cloudpickle) saves only its registries, so ``__main__`` classes exist on workers only inside the
+    fns that carry them by value."""
+    from apache_beam.options.pipeline_options import SetupOptions
+
+    options = getattr(pipeline, "_options", None)
+    if options is None:
+        return False
+    setup = options.view_as(SetupOptions)
+    return bool(setup.save_main_session) and setup.pickle_library in ("dill", "dill_unsafe")
+
+
 class _GroupingVisitor(PipelineVisitor):
-    def __init__(self, registry):
+    def __init__(self, registry, strict: bool = False, rebuild_main: bool = False):
         self.registry = registry
+        self.strict = strict
+        self.rebuild_main = rebuild_main
         self.findings: list[KeyFinding] = []
         self._inside: list = []  # grouping composites being walked (inner groupings are theirs)
         self._composites: list = []  # every composite being walked, outermost first
@@ -397,25 +452,29 @@ class _GroupingVisitor(PipelineVisitor):
                 beam_coder = typecoders.registry.get_coder(beam_key)
             except Exception:
                 beam_coder = None
-            ctx = KeyContext(label, beam_key, _to_typing(beam_key), beam_coder, self.registry)
+            ctx = KeyContext(label, runtime_type(_to_typing(beam_key)), beam_coder, self.registry, self.rebuild_main)
             if ctx.key_type is typing.Any and self._beams_own_key():
                 continue
             for rule in RULES:
+                severity = "warning" if rule.__name__ in _WARNING_RULES and not self.strict else "error"
                 for reason, fix in rule(ctx):
                     if reason in seen:
                         continue
                     seen.add(reason)
-                    self.findings.append(KeyFinding(label, reason, ctx.key_type, beam_coder, kind, fix, rule.__name__))
+                    self.findings.append(
+                        KeyFinding(label, reason, ctx.key_type, beam_coder, kind, fix, rule.__name__, severity)
+                    )
 
 
-def validate_pipeline(pipeline, registry=None) -> list[KeyFinding]:
+def validate_pipeline(pipeline, registry=None, *, strict: bool = False) -> list[KeyFinding]:
     """Every key problem of every grouping in ``pipeline`` (built, not run), each with its label and reason.
 
-    ``registry`` (default ``coders.registry``) is coderkit's view of the key types.
-    An empty list means no grouping was found at fault.
+    ``registry`` (default ``coders.registry``) is coderkit's view of the key types. A key of
+    unknown type (``Any``) is a ``"warning"`` finding, an ``"error"`` with ``strict``; every other
+    finding is an error. An empty list means no grouping was found at fault.
     """
     if registry is None:
         from coders.typecoders import registry
-    visitor = _GroupingVisitor(registry)
+    visitor = _GroupingVisitor(registry, strict, workers_rebuild_main(pipeline))
     pipeline.visit(visitor)
     return visitor.findings

@@ -58,8 +58,10 @@ def test_keys_typed_any_mixing_1_1_0_and_true_really_form_three_groups_and_are_f
     grouped = keyed(p, typing.Any, [(1, "a"), (1.0, "b"), (True, "c")]) | "Group" >> beam.GroupByKey()
     assert_that(grouped | beam.Map(lambda kv: sorted(kv[1])), equal_to([["a"], ["b"], ["c"]]))
     found = validate_pipeline(p)
-    assert [f.rule for f in found] == ["unknown_key_rule"]
+    # most pipelines never declare key types: unknown is a warning, an error only when asked to be strict
+    assert [(f.rule, f.severity) for f in found] == [("unknown_key_rule", "warning")]
     assert "1, 1.0 and True" in found[0].reason and "with_output_types" in found[0].fix
+    assert [(f.rule, f.severity) for f in validate_pipeline(p, strict=True)] == [("unknown_key_rule", "error")]
     p.run().wait_until_finish()
 
 
@@ -124,8 +126,15 @@ def test_classes_defined_in_main_that_beam_pickles_by_value_are_found(monkeypatc
     Script.__module__ = "__main__"
     found = findings_for(Script)
     main = [f for f in found if f.rule == "main_class_rule"]
-    assert main and "defined in __main__" in main[0].reason and "no longer equal the originals" in main[0].reason
+    # Beam's default pickler (cloudpickle) does not restore __main__ on workers: encoding the keys fails there
+    assert main and "defined in __main__" in main[0].reason
+    assert "PicklingError: Can't pickle <class '__main__." in main[0].reason
     assert "importable module" in main[0].fix
+    # dill with save_main_session restores it: the keys decode into a re-created class
+    p = beam.Pipeline(argv=["--pickle_library=dill_unsafe", "--save_main_session"])
+    keyed(p, Script) | "Group" >> beam.GroupByKey()
+    main = [f for f in validate_pipeline(p) if f.rule == "main_class_rule"]
+    assert main and "no longer equal the originals" in main[0].reason
 
 
 @pytest.mark.parametrize("scalar", [np.float64, np.int64])
@@ -228,3 +237,68 @@ def test_after_install_beam_asks_coderkit_for_the_deterministic_key_coder_so_flo
 def test_without_install_the_same_record_key_is_reported():
     found = findings_for(pt.Price)
     assert any("Price.amount -> FloatCoder: -0.0 == 0.0" in f.reason for f in found)
+
+
+class Player:
+    """group_with_coder's key class: a plain class Beam would pickle, with the user's own deterministic coder."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, Player) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class PlayerCoder(beam.coders.Coder):
+    def encode(self, player):
+        return player.name.encode("utf-8")
+
+    def decode(self, data):
+        return Player(data.decode("utf-8"))
+
+    def is_deterministic(self):
+        return True
+
+
+@pytest.mark.pipeline
+def test_a_key_coder_the_user_registered_with_beam_is_the_one_judged():
+    beam.coders.registry.register_coder(Player, PlayerCoder)
+    try:
+        p = beam.Pipeline(runner="DirectRunner")
+        totals = (
+            p
+            | beam.Create([(Player("alice"), 5), (Player("bob"), 5), (Player("alice"), 8)]).with_output_types(
+                typing.Tuple[Player, int]
+            )
+            | "Sum" >> beam.CombinePerKey(sum)
+            | beam.Map(lambda kv: (kv[0].name, kv[1]))
+        )
+        assert_that(totals, equal_to([("alice", 13), ("bob", 5)]))  # Beam groups with PlayerCoder, rightly
+        assert validate_pipeline(p) == []
+        p.run().wait_until_finish()
+
+        class Loose(PlayerCoder):
+            def is_deterministic(self):
+                return False
+
+        beam.coders.registry.register_coder(Player, Loose)
+        p = beam.Pipeline(runner="DirectRunner")
+        keyed(p, Player) | "Group" >> beam.GroupByKey()
+        [finding] = validate_pipeline(p)
+        assert (finding.rule, finding.severity) == ("beam_coder_rule", "error")
+        assert finding.reason.startswith("Beam refuses its key coder")
+    finally:
+        beam.coders.registry._coders.pop(Player, None)
+
+
+def test_timestamped_values_are_unwrapped_so_their_type_says_nothing_about_the_key():
+    def stamp(word):
+        yield beam.window.TimestampedValue(word, 1)
+
+    p = beam.Pipeline(runner="DirectRunner")
+    p | beam.Create(["a"]) | beam.FlatMap(stamp) | beam.Map(lambda w: (w, 1)) | "Group" >> beam.GroupByKey()
+    found = validate_pipeline(p)
+    assert [(f.rule, f.severity, f.key_type) for f in found] == [("unknown_key_rule", "warning", typing.Any)]

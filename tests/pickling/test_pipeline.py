@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import socket
 import threading
+import typing
 
 import apache_beam as beam
 import pytest
@@ -151,9 +152,19 @@ def test_map_callables_are_checked_not_beams_wrapper_and_internal_fns_are_skippe
     assert any(label.startswith("Create/") for label, _, _ in pipeline_fns(p, include_internal=True))
 
 
+class ScriptOrder:
+    """Stands for a class the launched script defines: Beam's pickle fallback pickles it by reference."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+ScriptOrder.__module__ = "__main__"
+
+
 def test_grouping_keys_and_pickle_fallbacks_are_reported():
     p = build(
-        lambda: "Pair" >> beam.Map(lambda x: (float(x), Opaque(x))).with_output_types(tuple[float, Opaque]),
+        lambda: "Pair" >> beam.Map(lambda x: (float(x), ScriptOrder(x))).with_output_types(tuple[float, ScriptOrder]),
         lambda: "Group" >> beam.GroupByKey(),
     )
     report = check_pipeline(p)
@@ -161,9 +172,67 @@ def test_grouping_keys_and_pickle_fallbacks_are_reported():
     assert [(k.label, k.type_name) for k in keys] == [("Group", "float")]
     assert "-0.0" in keys[0].error
     fallbacks = [pr for pr in report.problems if pr.kind == "fallback"]
-    assert [(f.label, f.type_name, f.severity) for f in fallbacks] == [("Pair", "Opaque", "warning")]
-    assert "pickles each value" in fallbacks[0].error
-    assert "register_coder(Opaque" in fallbacks[0].advice
+    # the values reach a grouping, where a worker must pickle them, and it has no __main__.ScriptOrder
+    assert [(f.label, f.type_name, f.severity) for f in fallbacks] == [("Pair", "ScriptOrder", "error")]
+    assert "Can't pickle <class '__main__.ScriptOrder'>" in fallbacks[0].error
+    assert "they reach a grouping" in fallbacks[0].error
+    assert fallbacks[0].advice.startswith("move ScriptOrder into a module the workers can import")
+
+
+def test_a_pickle_fallback_for_an_importable_class_is_not_reported():
+    # Opaque is importable (this test module), so the pickle fallback pickles it by reference and works.
+    p = build(
+        lambda: "Pair" >> beam.Map(lambda x: (str(x), Opaque(x))).with_output_types(tuple[str, Opaque]),
+        lambda: "Group" >> beam.GroupByKey(),
+    )
+    assert check_pipeline(p).problems == []
+
+
+def test_a_main_class_that_never_reaches_a_grouping_is_a_warning():
+    p = build(lambda: "Wrap" >> beam.Map(ScriptOrder).with_output_types(ScriptOrder))
+    [problem] = check_pipeline(p).problems
+    assert (problem.label, problem.kind, problem.severity) == ("Wrap", "fallback", "warning")
+    assert "wherever the runner encodes them" in problem.error
+
+
+def test_dill_with_save_main_session_gives_workers_the_main_class():
+    options = PipelineOptions(["--pickle_library=dill_unsafe", "--save_main_session"])
+    p = beam.Pipeline(options=options)
+    with deferred_pickling_checks():
+        (
+            p
+            | beam.Create([1])
+            | "Pair" >> beam.Map(lambda x: (str(x), ScriptOrder(x))).with_output_types(tuple[str, ScriptOrder])
+            | "Group" >> beam.GroupByKey()
+        )
+    assert [pr for pr in check_pipeline(p).problems if pr.kind == "fallback"] == []
+
+
+def test_beams_view_and_coderkits_view_of_one_key_are_one_problem():
+    p = build(
+        lambda: "Pair" >> beam.Map(lambda x: (Opaque(x), x)).with_output_types(tuple[Opaque, int]),
+        lambda: "Group" >> beam.GroupByKey(),
+    )
+    [problem] = [pr for pr in check_pipeline(p).problems if pr.kind == "key"]
+    assert (problem.label, problem.severity, problem.error) == ("Group", "error", "2 reasons, each listed below")
+    assert [leaf.path for leaf in problem.leaves] == [
+        "GroupByKey key (Beam's view)",
+        "GroupByKey key (coderkit's view)",
+    ]
+    assert problem.leaves[0].error.startswith("pickle fallback: Beam has no coder for `Opaque`")
+    assert problem.leaves[1].error.startswith("pickle fallback: coderkit has no coder for `Opaque`")
+
+
+def test_an_untyped_key_is_a_warning_and_an_error_with_strict():
+    p = build(
+        lambda: "Pair" >> beam.Map(lambda x: (x, 1)).with_output_types(tuple[typing.Any, int]),
+        lambda: "Group" >> beam.GroupByKey(),
+    )
+    [problem] = check_pipeline(p).problems
+    assert (problem.label, problem.type_name, problem.severity) == ("Group", "Any", "warning")
+    assert problem.error.startswith("the key type is unknown (Any)")
+    [problem] = check_pipeline(p, strict=True).problems
+    assert problem.severity == "error"
 
 
 def test_pickler_follows_the_pipeline_options():
