@@ -536,6 +536,157 @@ def test_fallback_warns_once_per_type_per_registry():
     assert [str(w.message).split(" (")[0] for w in caught] == ["no coder for `Blob`"] * 2
 
 
+# The warn-once rule, one direction per test: once per type per registry, wherever and however
+# often the type is met, whatever clears the cache, from any thread.
+
+
+@dataclasses.dataclass
+class TwoBlobs:
+    first: Blob
+    second: Optional[Blob] = None
+    more: List[Blob] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class BlobTree:
+    payload: Blob
+    kids: List[BlobTree] = dataclasses.field(default_factory=list)
+
+
+class MetByTwoRegistries:
+    """Met only by the test below, in a new registry and in the default one."""
+
+
+def fallback_warnings(action) -> list[str]:
+    """What ``action()`` warns, each as its first clause (the type and where it was met); Python's own
+    once-per-line filter is off, so every warning the registry emits is seen."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action()
+    assert all(w.category is FallbackCoderWarning for w in caught)
+    return [str(w.message).split(";")[0] for w in caught]
+
+
+def test_the_same_type_warns_once_in_one_registry_however_often_and_wherever_it_is_met():
+    registry = CoderRegistry()
+    assert fallback_warnings(lambda: registry.get_coder(Blob)) == ["no coder for `Blob` (the top-level type)"]
+    later = {}
+
+    def meet_it_again():
+        for hint in (Blob, List[Blob], Dict[str, Blob], Optional[Blob], Tuple[int, Blob], TwoBlobs):
+            later[hint] = registry.get_coder(hint)
+
+    assert fallback_warnings(meet_it_again) == []
+    # still the pickle fallback each time: silence is the warn-once memory, not a coder found
+    assert later[List[Blob]] == ListCoder(PickleCoder())
+    assert later[TwoBlobs].field_coders[0] == PickleCoder()
+
+
+def test_a_second_type_warns_after_the_first():
+    registry = CoderRegistry()
+    assert fallback_warnings(lambda: registry.get_coder(Blob)) == ["no coder for `Blob` (the top-level type)"]
+    assert fallback_warnings(lambda: registry.get_coder(Opaque)) == ["no coder for `Opaque` (the top-level type)"]
+    assert fallback_warnings(lambda: registry.get_coder(Tuple[Opaque, Blob])) == []
+    # two new types in one hint: one warning each, in the order they are met
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(Tuple[Opaque, List[Blob]])) == [
+        "no coder for `Opaque` (item 0 of `Tuple[Opaque, List[Blob]]`)",
+        "no coder for `Blob` (element of `List[Blob]`, in item 1 of `Tuple[Opaque, List[Blob]]`)",
+    ]
+
+
+def test_a_second_independent_registry_warns_on_its_own():
+    first, second = CoderRegistry(), CoderRegistry()
+    assert fallback_warnings(lambda: first.get_coder(Blob)) == ["no coder for `Blob` (the top-level type)"]
+    assert fallback_warnings(lambda: second.get_coder(List[Blob])) == ["no coder for `Blob` (element of `List[Blob]`)"]
+    # and the second one's warning did not reset the first one's memory
+    assert fallback_warnings(lambda: first.get_coder(List[Blob])) == []
+    # the default registry is one more independent registry
+    top = "no coder for `MetByTwoRegistries` (the top-level type)"
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(MetByTwoRegistries)) == [top]
+    assert fallback_warnings(lambda: coders.get_coder(MetByTwoRegistries)) == [top]
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(MetByTwoRegistries)) == [top]
+
+
+def test_nested_uses_of_one_type_in_one_hint_warn_once_naming_the_first_place():
+    hint = Tuple[Blob, List[Blob], Dict[str, Blob]]
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(hint)) == [
+        "no coder for `Blob` (item 0 of `Tuple[Blob, List[Blob], Dict[str, Blob]]`)"
+    ]
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(TwoBlobs)) == [
+        "no coder for `Blob` (field `first` of `TwoBlobs`)"
+    ]
+    # a recursive record meets its field's type at every level it resolves
+    assert fallback_warnings(lambda: CoderRegistry().get_coder(BlobTree)) == [
+        "no coder for `Blob` (field `payload` of `BlobTree`)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "clear",
+    [
+        lambda r: r.register_coder(Point, BytesCoder()),
+        lambda r: r.clear_cache(),
+        lambda r: r.add_rule(lambda hint, registry, context: None),
+        lambda r: setattr(r, "strict", False),
+    ],
+    ids=["register_coder", "clear_cache", "add_rule", "strict"],
+)
+def test_clearing_the_cache_keeps_the_warn_once_memory(clear):
+    registry = CoderRegistry()
+    assert fallback_warnings(lambda: registry.get_coder(Blob)) == ["no coder for `Blob` (the top-level type)"]
+    first = registry.get_coder(Blob)
+    clear(registry)
+    again = []
+    assert fallback_warnings(lambda: again.append(registry.get_coder(Blob))) == []
+    # resolved again (a new fallback coder, not the cached one), and still not warned
+    assert again[0] == PickleCoder() and again[0] is not first
+
+
+def test_registering_the_type_itself_ends_the_fallback_without_a_warning():
+    registry = CoderRegistry()
+    assert fallback_warnings(lambda: registry.get_coder(Blob)) == ["no coder for `Blob` (the top-level type)"]
+    registry.register_coder(Blob, BytesCoder())
+    found = []
+    assert fallback_warnings(lambda: found.append(registry.get_coder(List[Blob]))) == []
+    assert found == [ListCoder(BytesCoder())]
+
+
+def test_threads_warn_once_per_type_per_registry():
+    import threading
+    import time
+
+    registries = [CoderRegistry(), CoderRegistry()]
+    # every thread resolves its own hint (no cache hit), so each one reaches the warn-once check
+    hints = [Blob, List[Blob], Dict[str, Blob], Optional[Blob], Tuple[Blob, Opaque], List[Opaque], Order, TwoBlobs]
+    jobs = [(r, h) for r in registries for h in hints]
+    barrier = threading.Barrier(len(jobs))
+    caught, failures = [], []
+
+    def slow_record(message, category, filename, lineno, file=None, line=None):
+        # a slow warning handler widens any gap between "not warned yet?" and "warned": two threads
+        # that both pass the check would both be recorded here
+        caught.append(str(message).split(" (")[0])
+        time.sleep(0.005)
+
+    def work(registry, hint):
+        barrier.wait()
+        try:
+            registry.get_coder(hint)
+        except Exception as e:  # reported after the join, with the other threads done
+            failures.append(e)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = slow_record
+        threads = [threading.Thread(target=work, args=job) for job in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert sorted(caught) == ["no coder for `Blob`"] * 2 + ["no coder for `Opaque`"] * 2
+
+
 def test_warning_filters_can_silence_the_fallback_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
