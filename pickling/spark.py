@@ -46,8 +46,9 @@ import re
 import struct
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from coders import accel as speedups
+from coders import accel
 from coders.errors import DecodeError
+from coders.hadoop.sequencefile import SequenceFileReader, SequenceFileWriter, list_part_files
 
 __all__ = [
     "BATCHES_PER_RECORD",
@@ -58,6 +59,8 @@ __all__ = [
     "SafeUnpickler",
     "SparkRow",
     "UnsafeGlobalError",
+    "check_classes",
+    "check_raw_record",
     "dump",
     "iter_batches",
     "iter_records",
@@ -96,8 +99,8 @@ _SPARK_FIRST = bytes.fromhex("75720002") + b"[B" + bytes.fromhex("acf317f8060854
 _SPARK_REF = bytes.fromhex("7571007e0002")
 _ELEMENT_HEAD = struct.Struct(">6sI")
 # PickleFileDecoder's fast loop and its per-value substring test in C, when the accelerator is built
-_load_spark_batches = speedups.load_spark_batches  # None on the pure-Python path
-_contains = speedups.contains or operator.contains
+_load_spark_batches = accel.load_spark_batches  # None on the pure-Python path
+_contains = accel.contains or operator.contains
 _SPARK_PREFIX = struct.Struct(
     ">24si19sI"
 )  # head, count, first element's head, its length: 51 bytes  # TC_ARRAY TC_REFERENCE <handle> <length>: the common case
@@ -590,7 +593,7 @@ class PickleFileDecoder:
             pos = end
             done = count = 0  # elements loaded by the fast path, of how many
             if _load_spark_batches is not None:
-                # the loop below in C (coders.speedups): it stops where the loop would break or fail
+                # the loop below in C (coders.accel): it stops where the loop would break or fail
                 done, count, pos, bad = _load_spark_batches(
                     data, base, loads, out, _SPARK_HEAD, _SPARK_FIRST, _SPARK_REF
                 )
@@ -617,7 +620,7 @@ class PickleFileDecoder:
                     extend(batch)
                     unpack_head = _ELEMENT_HEAD.unpack_from
                     ref = _SPARK_REF
-                    for i in range(1, count):
+                    for i in range(1, count):  # noqa: B007 (i names the failing batch and where the loop stopped)
                         # every later element: 75 71 00 7e 00 02 <length>, a reference to the [B descriptor;
                         # a length past the end only shortens the slice: the check after the loop catches it
                         try:
@@ -699,8 +702,6 @@ def part_files(path) -> list[str]:
     directory, so this is :func:`coders.hadoop.list_part_files`: ``_SUCCESS``, ``_*``
     and ``.*`` files are skipped, and a subdirectory is an error.
     """
-    from coders.hadoop.sequencefile import list_part_files
-
     return list_part_files(path)
 
 
@@ -710,17 +711,15 @@ def iter_values(file: str) -> Iterator[tuple[bytes, int, int]]:
     The offset is the one :class:`coders.hadoop.SequenceFileReader` reports: the record's
     sync entry or length field (the block's, in a block-compressed file).
     """
-    from coders.hadoop.sequencefile import SequenceFileReader
-
     with SequenceFileReader(file) as reader:
-        _check_classes(file, reader.key_class, reader.value_class)
-        number = 0
-        for position, _key, value in reader.records_with_positions():
+        check_classes(file, reader.key_class, reader.value_class)
+        for number, (position, _key, value) in enumerate(reader.records_with_positions()):
             yield value, number, position
-            number += 1
 
 
-def _check_classes(file: str, key_class: str, value_class: str) -> None:
+def check_classes(file: str, key_class: str, value_class: str) -> None:
+    """Raise :class:`coders.DecodeError` unless a SequenceFile's header classes are a pickle file's
+    (NullWritable keys, BytesWritable values), naming the file, its classes and the reader to use."""
     if key_class != NULL_WRITABLE or value_class != BYTES_WRITABLE:
         raise DecodeError(
             f"{file} is a SequenceFile of ({key_class}, {value_class}), not a PySpark pickle file "
@@ -729,8 +728,10 @@ def _check_classes(file: str, key_class: str, value_class: str) -> None:
         )
 
 
-def _check_raw_record(file: str, number: int | None, position: int, key: bytes, raw: bytes) -> None:
-    """Raise unless ``key``/``raw`` are a NullWritable key and a BytesWritable value's serialized bytes."""
+def check_raw_record(file: str, number: int | None, position: int, key: bytes, raw: bytes) -> None:
+    """Raise :class:`coders.DecodeError` unless ``key``/``raw`` (a record read with ``raw=True``) are a
+    NullWritable key and a BytesWritable value's serialized bytes; ``number`` (or else ``position``)
+    names the record in the message."""
     declared = _INT32.unpack_from(raw, 0)[0] if len(raw) >= 4 else None
     if len(key) or declared != len(raw) - 4:
         raise DecodeError(
@@ -743,16 +744,12 @@ def _check_raw_record(file: str, number: int | None, position: int, key: bytes, 
 def _iter_raw_values(file: str) -> Iterator[tuple[bytes, int, int]]:
     """Like :func:`iter_values` but each value is the BytesWritable's raw bytes (int32 length, then
     the bytes): the Java stream starts at offset 4, and nothing is copied to get there."""
-    from coders.hadoop.sequencefile import SequenceFileReader
-
     with SequenceFileReader(file, raw=True) as reader:
-        _check_classes(file, reader.key_class, reader.value_class)
-        number = 0
-        for position, key, raw in reader.records_with_positions():
+        check_classes(file, reader.key_class, reader.value_class)
+        for number, (position, key, raw) in enumerate(reader.records_with_positions()):
             if key or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
-                _check_raw_record(file, number, position, key, raw)
+                check_raw_record(file, number, position, key, raw)
             yield raw, number, position
-            number += 1
 
 
 def iter_batches(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterator[list]:
@@ -777,18 +774,16 @@ def iter_records(path, safe: bool = False, allow: Iterable[str] = ()) -> Iterato
 
 def load(path, safe: bool = False, allow: Iterable[str] = ()) -> list:
     """All objects of a ``saveAsPickleFile`` file or directory, in partition order."""
-    from coders.hadoop.sequencefile import SequenceFileReader
-
     decoder = PickleFileDecoder(safe, allow)
     decode_into = decoder.decode_into
     out: list = []
     for file in part_files(path):
         # the loop of _iter_raw_values, inlined: this is the hot path of reading a whole file
         with SequenceFileReader(file, raw=True) as reader:
-            _check_classes(file, reader.key_class, reader.value_class)
+            check_classes(file, reader.key_class, reader.value_class)
             for number, (position, key, raw, _) in enumerate(reader.positioned_records()):
                 if key or len(raw) < 4 or _INT32.unpack_from(raw, 0)[0] != len(raw) - 4:
-                    _check_raw_record(file, number, position, key, raw)
+                    check_raw_record(file, number, position, key, raw)
                 decode_into(raw, out, file, number, position, 4)
     return out
 
@@ -858,8 +853,6 @@ def dump(
     go in each SequenceFile record, as Spark groups them. ``compression`` and ``codec``
     are passed to :class:`coders.hadoop.SequenceFileWriter`.
     """
-    from coders.hadoop.sequencefile import SequenceFileWriter
-
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if pickler is None:

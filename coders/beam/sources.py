@@ -1,4 +1,4 @@
-"""Beam I/O for Hadoop SequenceFiles and PySpark pickle files: splittable sources and a sink.
+"""Beam I/O for Hadoop SequenceFiles: a splittable source and a sink.
 
 Splitting follows Hadoop's rule, restated as Beam RangeTracker semantics:
 
@@ -19,24 +19,29 @@ The sources extend :class:`apache_beam.io.filebasedsource.FileBasedSource` (the 
 pattern, initial splitting by size and the concatenation of files come from Beam);
 the sink extends :class:`apache_beam.io.filebasedsink.FileBasedSink` and writes each
 shard with :class:`coders.hadoop.SequenceFileWriter`.
+
+A source for a format stored in SequenceFiles subclasses :class:`SequenceFileSource` and
+overrides its two public hooks, ``check_header`` and ``elements``; the splitting stays here.
+PySpark pickle files are read that way by :mod:`pickling.spark_beam` (their values are
+unpickled, which is the ``pickling`` package's business: ``coders`` never imports it).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, Iterable
 
 import apache_beam as beam
 from apache_beam.io import filebasedsink, filebasedsource
 from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.transforms.display import DisplayDataItem
+
+from coders.hadoop import SequenceFileReader, SequenceFileWriter
 
 __all__ = [
     "ReadFromSequenceFile",
-    "ReadFromSparkPickleFile",
     "SequenceFileSink",
     "SequenceFileSource",
-    "SparkPickleFileSource",
     "WriteToSequenceFile",
 ]
 
@@ -77,16 +82,15 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
 
     # ---- what a subclass changes -------------------------------------------------------------
 
-    def _check_header(self, file_name: str, reader) -> None:
-        """Refuse a file this source cannot read (a subclass checks the classes)."""
+    def check_header(self, file_name: str, reader) -> None:
+        """Raise if this source cannot read the file whose header ``reader`` has read (for example
+        the wrong key or value class); called once per file, before any record."""
 
-    def _outputs(self, file_name: str, reader, record) -> Iterable[Any]:
-        """The elements one record gives."""
+    def elements(self, file_name: str, reader, record) -> Iterable[Any]:
+        """The elements one :class:`coders.hadoop.PositionedRecord` gives: here its ``(key, value)``."""
         return ((record.key, record.value),)
 
     def _open_reader(self, f):
-        from coders.hadoop import SequenceFileReader
-
         return SequenceFileReader(f, **self._reader_options)
 
     # ---- reading a range ----------------------------------------------------------------------
@@ -95,7 +99,7 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
         # (no split_points_unclaimed callback: how many sync entries lie ahead is unknown until read)
         start = range_tracker.start_position() or 0
         with self.open_file(file_name) as f, self._open_reader(f) as reader:
-            self._check_header(file_name, reader)
+            self.check_header(file_name, reader)
             # from the first sync entry at or after start (the first record if start is in the header);
             # the file's first record is a split point even with no sync entry before it
             unclaimed_first = reader.header_end  # cleared once anything is read
@@ -106,47 +110,7 @@ class SequenceFileSource(filebasedsource.FileBasedSource):
                         return
                 else:
                     range_tracker.set_current_position(record.position)
-                yield from self._outputs(file_name, reader, record)
-
-
-class SparkPickleFileSource(SequenceFileSource):
-    """Reads the objects of PySpark ``saveAsPickleFile`` output, splittable at sync markers.
-
-    ``safe`` and ``allow`` are those of :func:`pickling.spark.load`: with ``safe=True``
-    only plain data and the allowlisted globals unpickle.
-    """
-
-    def __init__(
-        self,
-        file_pattern,
-        safe: bool = False,
-        allow: Iterable[str] = (),
-        min_bundle_size: int = 0,
-        validate: bool = True,
-    ):
-        from pickling.spark import PickleFileDecoder
-
-        self._decoder = PickleFileDecoder(safe=safe, allow=allow)  # checks the allowlist now
-        # raw values: the BytesWritable's int32 length then the Java stream, decoded in place
-        super().__init__(file_pattern, min_bundle_size=min_bundle_size, validate=validate, raw=True)
-
-    def display_data(self):
-        data = super().display_data()
-        data["safe"] = DisplayDataItem(self._decoder.safe, label="Safe unpickling")
-        return data
-
-    def _check_header(self, file_name, reader):
-        from pickling.spark import _check_classes
-
-        _check_classes(file_name, reader.key_class, reader.value_class)
-
-    def _outputs(self, file_name, reader, record):
-        from pickling.spark import _check_raw_record
-
-        _check_raw_record(file_name, None, record.position, record.key, record.value)
-        out: list = []
-        self._decoder.decode_into(record.value, out, file_name, None, record.position, base=4)
-        return out
+                yield from self.elements(file_name, reader, record)
 
 
 class ReadFromSequenceFile(beam.PTransform):
@@ -170,26 +134,6 @@ class ReadFromSequenceFile(beam.PTransform):
             raw=raw,
             key_coder=key_coder,
             value_coder=value_coder,
-        )
-
-    def expand(self, pbegin):
-        return pbegin | beam.io.Read(self._source)
-
-
-class ReadFromSparkPickleFile(beam.PTransform):
-    """Read the objects of PySpark ``saveAsPickleFile`` output matching ``pattern`` (or its directory)."""
-
-    def __init__(
-        self,
-        file_pattern,
-        safe: bool = False,
-        allow: Iterable[str] = (),
-        min_bundle_size: int = 0,
-        validate: bool = True,
-    ):
-        super().__init__()
-        self._source = SparkPickleFileSource(
-            file_pattern, safe=safe, allow=allow, min_bundle_size=min_bundle_size, validate=validate
         )
 
     def expand(self, pbegin):
@@ -244,16 +188,12 @@ class SequenceFileSink(filebasedsink.FileBasedSink):
         self.key_class, self.value_class = self._check_writer()
 
     def _check_writer(self) -> tuple[str, str]:
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="coderkit-sink-check") as d:
             writer = self._writer(os.path.join(d, "probe"))
             writer.abort()
         return writer.key_class, writer.value_class
 
     def _writer(self, path):
-        from coders.hadoop import SequenceFileWriter
-
         return SequenceFileWriter(path, self.key_coder, self.value_coder, **self.writer_options)
 
     def display_data(self):

@@ -1,4 +1,5 @@
-"""coders.beam.sources: SequenceFile and PySpark pickle-file sources split at sync markers, and the sink."""
+"""coders.beam.sources (SequenceFile source and sink) and pickling.spark_beam (the PySpark pickle-file
+source built on it): sources split at sync markers, and the sink."""
 
 from __future__ import annotations
 
@@ -11,17 +12,11 @@ from apache_beam.io import source_test_utils
 from apache_beam.io.range_trackers import OffsetRangeTracker
 from apache_beam.testing.util import assert_that, equal_to
 
-from coders.beam.sources import (
-    ReadFromSequenceFile,
-    ReadFromSparkPickleFile,
-    SequenceFileSink,
-    SequenceFileSource,
-    SparkPickleFileSource,
-    WriteToSequenceFile,
-)
+from coders.beam.sources import ReadFromSequenceFile, SequenceFileSink, SequenceFileSource, WriteToSequenceFile
 from coders.hadoop import LongWritableCoder, SequenceFileReader, SequenceFileWriter, TextCoder
 from pickling import spark
 from pickling.spark import BYTES_WRITABLE, NULL_WRITABLE, UnsafeGlobalError, java_serialize_byte_arrays
+from pickling.spark_beam import ReadFromSparkPickleFile, SparkPickleFileSource
 
 RECORDS = [(f"key-{i:03d}", i * 1000 - 7) for i in range(40)]
 
@@ -110,6 +105,32 @@ def test_initial_splits_equal_the_whole_file(seqfile):
     source_test_utils.assert_sources_equal_reference_source(
         (source, None, None), [(s.source, s.start_position, s.stop_position) for s in splits]
     )
+
+
+class KeysOfTextFiles(SequenceFileSource):
+    """A format stored in SequenceFiles, built the way pickling.spark_beam builds its source."""
+
+    def check_header(self, file_name, reader):
+        if reader.key_class != "org.apache.hadoop.io.Text":
+            raise ValueError(f"{file_name}: keys are {reader.key_class}, not Text")
+
+    def elements(self, file_name, reader, record):
+        return [record.key] if record.value % 3 == 0 else []  # a record gives zero or one element
+
+
+def test_a_subclass_changes_the_elements_through_the_public_hooks_and_keeps_the_splits(seqfile, tmp_path):
+    source = KeysOfTextFiles(seqfile)
+    want = [k for k, v in RECORDS if v % 3 == 0]
+    assert 0 < len(want) < len(RECORDS)
+    assert source_test_utils.read_from_source(source) == want
+    size = os.path.getsize(seqfile)
+    one = single_file(source)
+    assert [k for a in range(0, size, 50) for k in source_test_utils.read_from_source(one, a, a + 50)] == want
+    other = tmp_path / "long-keys.seq"
+    with SequenceFileWriter(other, "LongWritable", "LongWritable") as w:
+        w.append(1, 1)
+    with pytest.raises(ValueError, match=r"long-keys.seq: keys are org.apache.hadoop.io.LongWritable, not Text"):
+        source_test_utils.read_from_source(KeysOfTextFiles(str(other)))
 
 
 def test_dynamic_splitting_exhaustive(tmp_path):
