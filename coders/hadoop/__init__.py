@@ -29,6 +29,7 @@ from .codecs import CODECS, codec_by_name
 from .comparators import java_float_compare
 from .sequencefile import (
     BLOCK_SIZE,
+    READ_BUFFER_SIZE,
     SYNC_INTERVAL,
     PositionedRecord,
     SequenceFileReader,
@@ -58,6 +59,7 @@ from .writables import (
 __all__ = [
     "BLOCK_SIZE",
     "CODECS",
+    "READ_BUFFER_SIZE",
     "SYNC_INTERVAL",
     "ArrayWritableCoder",
     "BooleanWritableCoder",

@@ -61,6 +61,7 @@ from .javaio import read_vlong, write_vlong
 __all__ = [
     "BLOCK_SIZE",
     "MAGIC",
+    "READ_BUFFER_SIZE",
     "SYNC_INTERVAL",
     "SYNC_SIZE",
     "VERSION",
@@ -78,6 +79,7 @@ SYNC_ESCAPE = -1
 SYNC_SIZE = 4 + SYNC_HASH_SIZE
 SYNC_INTERVAL = 5 * 1024 * SYNC_SIZE  # Hadoop's SequenceFile.SYNC_INTERVAL: 102,400 bytes
 BLOCK_SIZE = 1_000_000  # io.seqfile.compress.blocksize
+READ_BUFFER_SIZE = 256 * 1024  # the reader's window: the most it holds (a longer record or block is read whole)
 _ESCAPE_BYTES = b"\xff\xff\xff\xff"
 
 _INT32 = struct.Struct(">i")
@@ -230,7 +232,7 @@ class SequenceFileReader:
         key_coder: Coder | None = None,
         value_coder: Coder | None = None,
         registry: WritableRegistry | None = None,
-        buffer_size: int = 256 * 1024,
+        buffer_size: int = READ_BUFFER_SIZE,
     ):
         if start < 0 or (end is not None and end < start):
             raise ValueError(f"invalid range start={start}, end={end}: need 0 <= start <= end")
@@ -655,14 +657,35 @@ def list_part_files(path) -> list[str]:
     return files
 
 
-def read_sequence_file(path, **reader_options) -> Iterator[tuple[Any, Any]]:
+def read_sequence_file(
+    path,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    raw: bool = False,
+    key_coder: Coder | None = None,
+    value_coder: Coder | None = None,
+    registry: WritableRegistry | None = None,
+    buffer_size: int = READ_BUFFER_SIZE,
+) -> Iterator[tuple[Any, Any]]:
     """Iterate ``(key, value)`` over a SequenceFile or a directory of part files, in part order.
 
-    ``reader_options`` go to :class:`SequenceFileReader` (``raw``, ``key_coder``, ...).
-    Each file is opened only when reached and closed when done.
+    The keyword arguments are :class:`SequenceFileReader`'s and apply to each file: ``raw=True``
+    yields the serialized bytes, ``key_coder``/``value_coder`` override the ``registry``'s
+    coders for the header's classes, ``start``/``end`` select a split, ``buffer_size`` bounds
+    the reader's memory. Each file is opened only when reached and closed when done.
     """
     for part in list_part_files(path):
-        with SequenceFileReader(part, **reader_options) as reader:
+        with SequenceFileReader(
+            part,
+            start,
+            end,
+            raw=raw,
+            key_coder=key_coder,
+            value_coder=value_coder,
+            registry=registry,
+            buffer_size=buffer_size,
+        ) as reader:
             yield from reader
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import struct
@@ -11,6 +12,7 @@ import pytest
 import coders
 from coders.hadoop import (
     CODECS,
+    READ_BUFFER_SIZE,
     BytesWritableCoder,
     NullWritableCoder,
     SequenceFileReader,
@@ -89,6 +91,38 @@ def test_reads_directory_in_part_order_skipping_markers(tmp_path):
         list_part_files(d)
     with pytest.raises(FileNotFoundError, match="no such file or directory"):
         list_part_files(tmp_path / "missing")
+
+
+def test_read_sequence_file_states_the_readers_keyword_parameters():
+    params = inspect.signature(read_sequence_file).parameters
+    reader = inspect.signature(SequenceFileReader).parameters
+    assert list(params) == ["path", "start", "end", "raw", "key_coder", "value_coder", "registry", "buffer_size"]
+    assert list(params) == list(reader)
+    for name in list(params)[1:]:
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert (params[name].default, params[name].annotation) == (reader[name].default, reader[name].annotation)
+    assert params["buffer_size"].default == READ_BUFFER_SIZE == 256 * 1024
+    # what help() and signature-based tools show
+    assert str(inspect.signature(read_sequence_file)) == (
+        "(path, *, start: 'int' = 0, end: 'int | None' = None, raw: 'bool' = False, "
+        "key_coder: 'Coder | None' = None, value_coder: 'Coder | None' = None, "
+        "registry: 'WritableRegistry | None' = None, buffer_size: 'int' = 262144) -> 'Iterator[tuple[Any, Any]]'"
+    )
+
+
+def test_read_sequence_file_passes_each_option_to_every_part(tmp_path):
+    d = tmp_path / "out"
+    d.mkdir()
+    write(d / "part-00000", [("a", 1)])
+    write(d / "part-00001", [("b", 2)])
+    assert list(read_sequence_file(d, raw=True)) == [
+        (b"\x01a", (1).to_bytes(8, "big")),
+        (b"\x01b", (2).to_bytes(8, "big")),
+    ]
+    assert list(read_sequence_file(d, end=1)) == []  # each file's first record is past byte 1
+    assert list(read_sequence_file(d, buffer_size=3)) == [("a", 1), ("b", 2)]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'compression'"):
+        list(read_sequence_file(d, compression="block"))
 
 
 # ---- positions, sync entries and splits ----------------------------------------------------------
