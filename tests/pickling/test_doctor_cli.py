@@ -23,9 +23,11 @@ def beam_registry_left_as_found():
     """The fixed example calls coders.beam.install() while the doctor loads it (in this process):
     undo it, so later tests see Beam's own coders."""
     yield
-    import coders.beam
+    # `install` first: coders.beam's lazy loader would otherwise leave the attribute `install` bound to the
+    # submodule coders.beam.install once `uninstall` has imported it, and the fixed example calls install()
+    from coders.beam import install, uninstall  # noqa: F401
 
-    coders.beam.uninstall()
+    uninstall()
 
 
 def run(capsys, *argv):
@@ -45,8 +47,8 @@ def test_doctor_finds_every_mistake_of_the_broken_example_and_exits_1(capsys):
 
 
 def test_doctor_says_the_fixed_example_is_clean_and_exits_0(capsys):
-    code, out, _ = run(capsys, "doctor", FIXED)
-    assert code == 0, out
+    code, out, err = run(capsys, "doctor", FIXED)
+    assert code == 0, out + err
     assert "(0 error(s), 0 warning(s)" in out
 
 
@@ -77,8 +79,8 @@ def test_check_objects_with_backend_comparison(capsys):
     assert code == 0
     assert "WARNING: [threading:Lock()]" in out
     assert (
-        "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; warning with beam:cloudpickle, beam:dill, dill"
-        in out
+        "[threading:Lock()] lock (_thread.lock): error with cloudpickle, pickle; "
+        "warning with beam:cloudpickle, beam:dill, dill" in out
     )
     code, out, _ = run(capsys, "check", "threading:Lock()", "--strict")
     assert code == 1
@@ -162,3 +164,69 @@ def test_a_file_that_needs_arguments_says_how_to_pass_them(capsys):
     assert "exited with status 2 while building its pipeline" in err and "--pipeline-args" in err
     code, out, _ = run(capsys, "doctor", target, "--pipeline-args", "--input gs://bucket/in.txt")
     assert code == 0, out
+
+
+def test_json_and_junit_stdout_is_the_report_alone_and_a_script_reading_metrics_keeps_going(capsys):
+    target = os.path.join(ROOT, "tests", "pickling", "doctor_files", "prints_while_building.py")
+    code, out, err = run(capsys, "doctor", target, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["checked"] == 1  # the lambda; the report is valid JSON
+    assert "building the pipeline" in err and "state DONE, 0 counters" in err  # the script's prints, on stderr
+    assert "a log line from the script" not in out + err  # log lines are dropped ...
+    code, out, err = run(capsys, "doctor", target, "--format", "junit", "--verbose")
+    assert ET.fromstring(out).get("failures") == "0"
+    assert "WARNING:root:a log line from the script" in err  # ... or shown on stderr with --verbose
+
+
+def test_a_directory_says_it_is_one_and_what_to_pass(capsys):
+    directory = os.path.join(ROOT, "examples", "doctor")
+    code, _, err = run(capsys, "doctor", directory)
+    assert code == 2
+    assert f"coderkit: {directory!r} is a directory: pass the Python file that builds the pipeline" in err
+    assert os.path.join(directory, "orders_pipeline_broken.py") in err
+
+
+def test_a_file_that_fails_at_import_names_the_file_and_line(capsys):
+    target = os.path.join(ROOT, "tests", "pickling", "doctor_files", "fails_at_import.py")
+    code, _, err = run(capsys, "doctor", target)
+    assert code == 2
+    assert f"coderkit: {target}:4 raised ModuleNotFoundError while building its pipeline" in err
+    assert "No module named 'no_such_module_for_the_doctor'" in err
+
+
+MAIN_NAMEDTUPLE = os.path.join(ROOT, "tests", "pickling", "doctor_files", "main_namedtuple.py")
+
+
+def test_a_main_namedtuple_that_reaches_a_grouping_is_an_error(capsys):
+    code, out, _ = run(capsys, "doctor", MAIN_NAMEDTUPLE, "--format", "json")
+    assert code == 1
+    [error] = [p for p in json.loads(out)["problems"] if p["severity"] == "error"]
+    assert (error["label"], error["kind"], error["type"]) == (
+        "Map(<lambda at main_namedtuple.py:29>)",
+        "fallback",
+        "Order",
+    )
+    assert (
+        "PicklingError: Can't pickle <class '__main__.Order'>: attribute lookup Order on __main__ failed"
+        in error["error"]
+    )
+    assert error["advice"].startswith("move Order into a module the workers can import")
+
+
+@pytest.mark.pipeline
+def test_the_main_namedtuple_really_breaks_workers_on_the_direct_runner():
+    """The evidence for the error above: Beam's own run, in worker processes, fails the way the doctor says."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            MAIN_NAMEDTUPLE,
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+            "--save_main_session",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "Can't pickle <class '__main__.Order'>: attribute lookup Order on __main__ failed" in result.stderr
