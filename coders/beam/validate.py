@@ -6,7 +6,8 @@ reads its key type from the input's element type, and asks small rules what can 
 wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
 
 * ``unknown_key_rule``: the key type is ``Any``; Beam codes such keys by runtime
-  type, so 1, 1.0 and True (equal) form three groups;
+  type, so 1, 1.0 and True (equal) form three groups. Most pipelines never declare key
+  types, so this one is a warning (an error with ``strict``); every other rule is an error;
 * ``unhashable_key_rule``: dict, set and list keys (mutable, unhashable, order-dependent);
 * ``equal_across_types_rule``: a Union of types whose values compare equal across
   types (bool, int, float, Decimal ...), which is what Beam infers for
@@ -17,7 +18,8 @@ wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
   workers decode instances of a re-created class that no longer compare equal;
 * ``beam_coder_rule``: what Beam will do with the key coder it picked (refuse it, or
   fall back to FastPrimitivesCoder/pickle);
-* ``coderkit_rule``: what coderkit knows about the key type: every determinism issue
+* ``coderkit_rule``: (skipped when the key coder is one the user registered with Beam) what
+  coderkit knows about the key type: every determinism issue
   of its coder with the path (``-0.0`` vs ``0.0`` for floats, iteration order for
   dicts, sets and frozensets, pickle fallbacks) and key hazards from
   :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts), and
