@@ -35,6 +35,7 @@ _LAZY = {
     # wrappers
     "NullableCoder": ".wrappers",
     "LengthPrefixCoder": ".wrappers",
+    "XmapCoder": ".wrappers",
     # collections
     "TupleCoder": ".collections",
     "TupleSequenceCoder": ".collections",
@@ -71,7 +72,6 @@ _SUBMODULES = {
     "streams",
     "dynamic",
     "determinism",
-    "fused",
     "accel",
 }
 

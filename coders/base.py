@@ -17,18 +17,37 @@ composite coders call their components without copying:
 
 They may also override the public methods with faster specialised versions; the
 test kit checks that both paths give the same bytes.
+
+A coder class also declares the facts the rest of coderkit reads about it, so that adding
+a coder is adding its class (plus its docs row and tests), never a row in a table elsewhere:
+
+* ``accel_node(child)``: how the C accelerator (``coders.accel``) runs it; the default is a
+  generic call of its Python methods, which is always correct.
+* ``beam_coder``: the name of Beam's byte-identical coder class, or ``WRAPPED``.
+* ``value_strategy(child, st)``: hypothesis values for the test kit.
+* ``fixed_width``: the bytes every nested value takes, when that never varies.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 import typing
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 from .errors import DecodeError, DeterminismIssue, EncodeError, NonDeterministicCoderError
+from .naming import short_repr
 
-__all__ = ["Coder"]
+__all__ = ["MAX_GENERATED_SIZE", "WRAPPED", "Coder", "any_value_strategy", "depth_decode_error", "depth_encode_error", "min_nested_size", "width_of_all"]
+
+#: Most elements a generated test value's collection holds (``Coder.value_strategy``), so nested and
+#: recursive values stay fast to generate.
+MAX_GENERATED_SIZE = 5
+
+#: ``Coder.beam_coder`` of a coder Beam has no byte-identical coder for: ``coders.beam.to_beam``
+#: wraps it (its bytes travel through Beam unchanged, inside a pickled-coder URN).
+WRAPPED = "wrapped"
 
 # Errors a decoder may hit on malformed input that are not already DecodeError; the
 # public decode methods turn them into DecodeError so callers catch one type.
@@ -46,6 +65,84 @@ _MALFORMED = (
 
 _guard = threading.local()
 
+_DEPTH_FIX = (
+    "raise Python's recursion limit before encoding or decoding such values (sys.setrecursionlimit(n)), "
+    "or store the structure flat (a list of nodes with parent indexes) instead of nested"
+)
+
+
+def depth_encode_error(coder: Coder, value: Any) -> EncodeError:
+    """The EncodeError for a value nested deeper than Python's recursion limit lets a coder follow."""
+    return EncodeError(
+        f"the value is nested too deeply to encode: its depth reached Python's recursion limit "
+        f"(sys.getrecursionlimit() = {sys.getrecursionlimit()})",
+        coder=coder,
+        fix=_DEPTH_FIX,
+    )
+
+
+def depth_decode_error(coder: Coder) -> DecodeError:
+    """The DecodeError for bytes describing a value nested deeper than Python's recursion limit."""
+    return DecodeError(
+        f"the encoded value is nested too deeply to decode: its depth reached Python's recursion limit "
+        f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}). Fix: {_DEPTH_FIX}",
+        coder=coder,
+    )
+
+
+def any_value_strategy(st, canonical_floats: bool = False):
+    """Hypothesis values for coders that take any value (AnyCoder, the pickle coders): scalars and
+    small containers of them. ``canonical_floats`` generates 0.0 for -0.0 (a deterministic mode writes
+    -0.0 as 0.0, as CanonicalFloatCoder does)."""
+    floats = st.floats()
+    if canonical_floats:
+        floats = floats.map(lambda x: 0.0 if x == 0.0 else x)
+    ints = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1) | st.integers()
+    hashable = st.none() | st.booleans() | ints | st.text(max_size=16) | st.binary(max_size=16)
+    scalars = hashable | floats
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.lists(inner, max_size=4).map(tuple)
+            | st.dictionaries(hashable, inner, max_size=4)
+            | st.sets(hashable, max_size=4)
+            | st.frozensets(hashable, max_size=4)
+        ),
+        max_leaves=10,
+    )
+
+
+def width_of_all(coders) -> int | None:
+    """The summed ``nested_width()`` of ``coders``, or None when one varies (or the tree is recursive)."""
+    busy = _in_progress("width")
+    total = 0
+    for coder in coders:
+        if id(coder) in busy:
+            return None
+        busy.add(id(coder))
+        try:
+            width = coder.nested_width()
+        finally:
+            busy.discard(id(coder))
+        if width is None:
+            return None
+        total += width
+    return total
+
+
+def min_nested_size(coder: Coder) -> int:
+    """Fewest bytes one nested value of ``coder`` takes (0 when unknown), so a collection can refuse a
+    count the remaining bytes cannot hold. A recursive coder met again while sizing adds nothing."""
+    busy = _in_progress("sizing")
+    if id(coder) in busy:
+        return 0
+    busy.add(id(coder))
+    try:
+        return max(int(coder.min_nested_size()), 0)
+    finally:
+        busy.discard(id(coder))
+
 
 def _in_progress(kind: str) -> set:
     s = getattr(_guard, kind, None)
@@ -56,7 +153,51 @@ def _in_progress(kind: str) -> set:
 
 
 class Coder:
-    """Base of every coderkit coder. See the module docstring for the two contexts."""
+    """Base of every coderkit coder. See the module docstring for the two contexts and the declared facts."""
+
+    # ---- facts a coder class declares (read by coders.accel, coders.beam and coders.testing) -------
+
+    #: Name of Beam's coder class (in ``apache_beam.coders.coders``) that writes exactly this coder's
+    #: bytes in both contexts, or ``WRAPPED`` when there is none (the default, right for any user coder).
+    beam_coder: ClassVar[str] = WRAPPED
+
+    #: Bytes every value takes in the nested context when that never varies (None when it varies).
+    fixed_width: ClassVar[int | None] = None
+
+    #: True for the coders that pickle values (the registry's fallback): slow, not deterministic.
+    is_pickle_fallback: ClassVar[bool] = False
+
+    def beam_mapping(self) -> str:
+        """``beam_coder`` for this instance (a parameter can rule the mapping out: see TimestampCoder)."""
+        return self.beam_coder
+
+    @classmethod
+    def from_beam_components(cls, components: list[Coder]) -> Coder:
+        """This coder from the coderkit equivalents of a Beam coder's components (``coders.beam.from_beam``)."""
+        return cls(*components)
+
+    def accel_node(self, child) -> tuple:
+        """This coder as a node of the C accelerator's tree (kinds in ``coders/accel/spec.py``).
+
+        ``child(coder)`` gives a component's node. The default is a generic call of this coder's
+        own Python methods, which any coder (a user's included) is correct under.
+        """
+        return ("generic", self.encode, self.encode_nested, self.decode_from)
+
+    def value_strategy(self, child, st):
+        """A hypothesis strategy of valid values (``coders.testing.strategy_for``); ``child(coder)`` gives a
+        component's strategy and ``child.recursive(coder)`` says whether it lies on a cycle. Override it."""
+        raise NotImplementedError(type(self).__name__)
+
+    def nested_width(self) -> int | None:
+        """Bytes every nested value takes when that never varies, else None. A leaf says ``fixed_width``;
+        a coder whose bytes are its components' one after another (a tuple, a record) adds theirs up."""
+        return self.fixed_width
+
+    def min_nested_size(self) -> int:
+        """Fewest bytes one nested value takes (0 when unknown). Composites add up their components
+        through ``coders.base.min_nested_size``, which stops at recursion."""
+        return self.fixed_width or 0
 
     # ---- the two methods a subclass implements -------------------------------------------
 
@@ -73,13 +214,19 @@ class Coder:
     def encode(self, value: Any) -> bytes:
         """Encode ``value`` in the outer context (the bytes belong to this value alone)."""
         out = bytearray()
-        self.encode_to(value, out, False)
+        try:
+            self.encode_to(value, out, False)
+        except RecursionError:
+            raise depth_encode_error(self, value) from None
         return bytes(out)
 
     def encode_nested(self, value: Any) -> bytes:
         """Encode ``value`` in the nested context (self-delimiting; other bytes may follow)."""
         out = bytearray()
-        self.encode_to(value, out, True)
+        try:
+            self.encode_to(value, out, True)
+        except RecursionError:
+            raise depth_encode_error(self, value) from None
         return bytes(out)
 
     def decode(self, data) -> Any:
@@ -98,6 +245,8 @@ class Coder:
             if e.coder is None:
                 e.coder = self
             raise
+        except RecursionError:
+            raise depth_decode_error(self) from None
         except _MALFORMED as e:
             raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
 
@@ -110,6 +259,8 @@ class Coder:
             if e.coder is None:
                 e.coder = self
             raise
+        except RecursionError:
+            raise depth_decode_error(self) from None
         except _MALFORMED as e:
             raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
         if pos != len(data):
@@ -121,7 +272,10 @@ class Coder:
     def estimate_size(self, value: Any, nested: bool = False) -> int:
         """Estimated encoded size in bytes: exact for fixed-width coders, never wildly off."""
         out = bytearray()
-        self.encode_to(value, out, nested)
+        try:
+            self.encode_to(value, out, nested)
+        except RecursionError:
+            raise depth_encode_error(self, value) from None
         return len(out)
 
     # ---- determinism -----------------------------------------------------------------------
@@ -255,9 +409,7 @@ class Coder:
 
     def _encode_error(self, value: Any, expected: str, fix: str | None = None) -> EncodeError:
         """An EncodeError saying this coder expected ``expected`` and got ``value``."""
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        shown = short_repr(value, 80)
         return EncodeError(
             f"{type(self).__name__} expected {expected}, got {type(value).__name__} {shown}",
             coder=self,

@@ -30,10 +30,12 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping
 
-from .base import Coder
+from .accel.codec import PUBLIC_METHODS, Accelerated
+from .base import MAX_GENERATED_SIZE, Coder, min_nested_size, width_of_all
 from .errors import DecodeError, EncodeError
+from .naming import short_repr
 from .streams import INT32_BE, read_varint64, write_varint64
-from .wrappers import deterministic_components, min_nested_size
+from .wrappers import deterministic_components
 
 __all__ = [
     "ZERO_WIDTH_LIMIT",
@@ -52,14 +54,9 @@ INT32_MAX = (1 << 31) - 1
 _BLOCK_BYTES = 64 * 1024
 
 
-def _short(value, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _check_component(coder, owner: str) -> Coder:
     if not isinstance(coder, Coder):
-        raise TypeError(f"{owner} takes coders.Coder components, not {type(coder).__name__} {_short(coder)}")
+        raise TypeError(f"{owner} takes coders.Coder components, not {type(coder).__name__} {short_repr(coder, 40)}")
     return coder
 
 
@@ -87,53 +84,14 @@ def _check_count(count: int, total: int, data, pos: int, per_element: int, what:
         )
 
 
-class _Composite(Coder):
-    """Shared pickling: cached generated codecs are dropped and rebuilt on first use."""
-
-    _CACHED = ("_fused", "encode", "decode", "encode_nested", "decode_nested")
+class _Composite(Accelerated, Coder):
+    """A container the C accelerator runs whole (``coders.accel.codec``); pickles without its bound codec."""
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in self._CACHED:
+        for name in PUBLIC_METHODS:
             state.pop(name, None)
         return state
-
-    def _fused_codec(self):
-        """The generated codec for this tree (see coders.fused), built on first use; False when not fusable.
-
-        Its entry points are then installed on the instance, so later ``coder.encode(v)``
-        calls go straight to the generated function.
-        """
-        codec = self.__dict__.get("_fused")
-        if codec is None:
-            from . import fused
-
-            codec = fused.codec_for(self) or False
-            self._fused = codec
-            if codec:
-                self.encode = codec.encode
-                self.decode = codec.decode
-                self.encode_nested = codec.encode_nested
-                self.decode_nested = codec.decode_nested
-        return codec
-
-    # public methods: the generated codec when there is one (installed on the instance on
-    # first use, so these run once per coder), else the reference path
-    def encode(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode(value) if codec else Coder.encode(self, value)
-
-    def decode(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode(data) if codec else Coder.decode(self, data)
-
-    def encode_nested(self, value):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.encode_nested(value) if codec else Coder.encode_nested(self, value)
-
-    def decode_nested(self, data):
-        codec = self.__dict__.get("_fused") or self._fused_codec()
-        return codec.decode_nested(data) if codec else Coder.decode_nested(self, data)
 
 
 # ---------------------------------------------------------------------------------------- tuple
@@ -143,8 +101,19 @@ class TupleCoder(_Composite):
     """A fixed-length tuple with one coder per position (Beam's TupleCoder; two components make a KV).
 
     Only tuples are accepted (a list would come back as a tuple); NamedTuples are
-    encoded by position and decode as plain tuples.
+    encoded by position and decode as plain tuples. Deterministic when every component is.
     """
+
+    beam_coder = "TupleCoder"
+
+    def accel_node(self, child):
+        return ("tuple", tuple(child(c) for c in self.component_coders))
+
+    def value_strategy(self, child, st):
+        return st.tuples(*(child(c) for c in self.component_coders))
+
+    def nested_width(self):
+        return width_of_all(self.component_coders)
 
     def __init__(self, *component_coders: Coder):
         if len(component_coders) == 1 and isinstance(component_coders[0], (list, tuple)):
@@ -225,6 +194,17 @@ class _Sequence(_Composite):
     def _build(self, items: list):
         return items
 
+    def accel_node(self, child):
+        return (self._accel_kind, child(self.element_coder), child.min_size(self.element_coder))
+
+    def value_strategy(self, child, st):
+        elements = child(self.element_coder)
+        if child.recursive(self.element_coder):  # a recursive type: fewer than one nested value a level
+            lists = st.just([]) | st.lists(elements, max_size=2)
+        else:
+            lists = st.lists(elements, max_size=MAX_GENERATED_SIZE)
+        return lists.map(self._build)
+
     def encode_to(self, value, out, nested):
         if not self._accepts(value):
             raise self._encode_error(value, self._expected, self._fix)
@@ -254,7 +234,7 @@ class _Sequence(_Composite):
     def estimate_size(self, value, nested=False):
         if not hasattr(value, "__len__"):
             return 4  # a one-shot iterable cannot be measured without consuming it
-        width = getattr(self.element_coder, "FIXED_SIZE", None)
+        width = self.element_coder.fixed_width
         if width is not None:
             return 4 + width * len(value)
         estimate = self.element_coder.estimate_size
@@ -314,7 +294,13 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
 
 
 class ListCoder(_Sequence):
-    """A ``list`` (Beam's ListCoder): int32 count, then the elements nested. Tuples are refused."""
+    """A ``list`` (Beam's ListCoder): int32 count, then the elements nested. Tuples are refused.
+
+    Deterministic when its element coder is.
+    """
+
+    beam_coder = "ListCoder"
+    _accel_kind = "list"
 
     _expected = "a list"
     _fix = "pass list(x), or use TupleSequenceCoder for tuples"
@@ -327,7 +313,13 @@ class ListCoder(_Sequence):
 
 
 class TupleSequenceCoder(_Sequence):
-    """A homogeneous tuple of any length, ``Tuple[T, ...]`` (Beam's TupleSequenceCoder). Decodes to a tuple."""
+    """A homogeneous tuple of any length, ``Tuple[T, ...]`` (Beam's TupleSequenceCoder). Decodes to a tuple.
+
+    Deterministic when its element coder is.
+    """
+
+    beam_coder = "TupleSequenceCoder"
+    _accel_kind = "tupleseq"
 
     _expected = "a tuple"
     _fix = "pass tuple(x), or use ListCoder for lists"
@@ -349,7 +341,11 @@ class IterableCoder(_Sequence):
     ``len()`` (generators) in Beam's unknown-length form: int32 -1, then blocks of
     (varint count, elements) flushed every 64 KiB, then varint 0. ``str``, bytes and
     mappings are refused: iterating them (characters, ints, keys) is rarely meant.
+    Deterministic when its element coder is (a set's iteration order is its own: use SetCoder).
     """
+
+    beam_coder = "IterableCoder"
+    _accel_kind = "iterable"
 
     _expected = "an iterable (not str, bytes or a mapping)"
     _fix = "pass list(x) if you mean its elements"
@@ -404,6 +400,18 @@ class MapCoder(_Composite):
     MapCoder. Decoding refuses a repeated key rather than silently dropping an entry.
     """
 
+    def accel_node(self, child):
+        if self.deterministic:  # entries sorted by their encoded keys: the reference path does it
+            return super().accel_node(child)
+        per_entry = child.min_size(self.key_coder) + child.min_size(self.value_coder)
+        return ("map", child(self.key_coder), child(self.value_coder), per_entry)
+
+    def value_strategy(self, child, st):
+        keys, values = child(self.key_coder), child(self.value_coder)
+        if child.recursive(self.key_coder) or child.recursive(self.value_coder):
+            return st.just({}) | st.dictionaries(keys, values, max_size=2)
+        return st.dictionaries(keys, values, max_size=MAX_GENERATED_SIZE)
+
     def __init__(self, key_coder: Coder, value_coder: Coder, deterministic: bool = False):
         self.key_coder = _check_component(key_coder, "MapCoder")
         self.value_coder = _check_component(value_coder, "MapCoder")
@@ -433,11 +441,11 @@ class MapCoder(_Composite):
                 try:
                     encode_key(key, out, True)
                 except EncodeError as e:
-                    raise e.with_path(f"<key {_short(key)}>")
+                    raise e.with_path(f"<key {short_repr(key, 40)}>")
                 try:
                     encode_value(item, out, True)
                 except EncodeError as e:
-                    raise e.with_path(f"[{_short(key)}]")
+                    raise e.with_path(f"[{short_repr(key, 40)}]")
             return
         entries = []
         for key, item in value.items():
@@ -446,11 +454,11 @@ class MapCoder(_Composite):
             try:
                 encode_key(key, key_bytes, True)
             except EncodeError as e:
-                raise e.with_path(f"<key {_short(key)}>")
+                raise e.with_path(f"<key {short_repr(key, 40)}>")
             try:
                 encode_value(item, value_bytes, True)
             except EncodeError as e:
-                raise e.with_path(f"[{_short(key)}]")
+                raise e.with_path(f"[{short_repr(key, 40)}]")
             entries.append((bytes(key_bytes), bytes(value_bytes)))
         entries.sort()
         for key_bytes, value_bytes in entries:
@@ -476,9 +484,9 @@ class MapCoder(_Composite):
             try:
                 item, pos = decode_value(data, pos, True)
             except DecodeError as e:
-                raise e.with_path(f"[{_short(key)}]")
+                raise e.with_path(f"[{short_repr(key, 40)}]")
             if key in result:
-                raise DecodeError(f"MapCoder: repeated key {_short(key)}", offset=key_at)
+                raise DecodeError(f"MapCoder: repeated key {short_repr(key, 40)}", offset=key_at)
             result[key] = item
         return result, pos
 
@@ -486,8 +494,8 @@ class MapCoder(_Composite):
         return 4
 
     def estimate_size(self, value, nested=False):
-        kw = getattr(self.key_coder, "FIXED_SIZE", None)
-        vw = getattr(self.value_coder, "FIXED_SIZE", None)
+        kw = self.key_coder.fixed_width
+        vw = self.value_coder.fixed_width
         if kw is not None and vw is not None:
             return 4 + (kw + vw) * len(value)
         ek = self.key_coder.estimate_size
@@ -531,6 +539,12 @@ class SetCoder(_Sequence):
         self.frozen = bool(frozen)
         self.deterministic = bool(deterministic)
 
+    accel_node = Coder.accel_node  # a generic call: duplicates are checked, and sorted when deterministic
+
+    def value_strategy(self, child, st):
+        elements = child(self.element_coder)
+        return (st.frozensets if self.frozen else st.sets)(elements, max_size=MAX_GENERATED_SIZE)
+
     @property
     def _expected(self):
         return "a frozenset" if self.frozen else "a set"
@@ -568,7 +582,7 @@ class SetCoder(_Sequence):
                 try:
                     encode(item, out, True)
                 except EncodeError as e:
-                    raise e.with_path(f"<element {_short(item)}>")
+                    raise e.with_path(f"<element {short_repr(item, 40)}>")
             return
         encoded = []
         for item in value:
@@ -576,7 +590,7 @@ class SetCoder(_Sequence):
             try:
                 encode(item, buf, True)
             except EncodeError as e:
-                raise e.with_path(f"<element {_short(item)}>")
+                raise e.with_path(f"<element {short_repr(item, 40)}>")
             encoded.append(bytes(buf))
         encoded.sort()
         out += INT32_BE.pack(len(encoded))

@@ -42,8 +42,9 @@ from __future__ import annotations
 import typing
 from typing import Any
 
-from .base import Coder
+from .base import Coder, any_value_strategy
 from .errors import DecodeError, EncodeError
+from .primitives import canonical_double
 from .streams import (
     DOUBLE_BE,
     INT64_MAX,
@@ -70,9 +71,7 @@ BIG_INT_TAG = 0x14
 FROZENSET_TAG = 0x15
 PICKLE_TAG = 0xFF
 
-_CANONICAL_NAN = b"\x7f\xf8\x00\x00\x00\x00\x00\x00"
 _SMALL_INTS = [bytes((INT_TAG, i)) for i in range(128)]  # tag + varint of 0..127
-_ZERO = b"\x00" * 8
 
 _PICKLE_FIX = (
     "give the value a concrete type the registry can code (a dataclass, NamedTuple or Enum, "
@@ -178,14 +177,9 @@ class AnyCoder(Coder):
         out.append(FLOAT_TAG)
         out += _pack(value)
 
-    def _encode_float_canonical(self, value, out, nested, _pack=DOUBLE_BE.pack):
+    def _encode_float_canonical(self, value, out, nested):
         out.append(FLOAT_TAG)
-        if value == 0.0:
-            out += _ZERO
-        elif value != value:
-            out += _CANONICAL_NAN
-        else:
-            out += _pack(value)
+        out += canonical_double(value)
 
     def _encode_str(self, value, out, nested):
         out.append(STR_TAG)
@@ -439,6 +433,9 @@ class AnyCoder(Coder):
 
     def as_deterministic_coder(self, context: str | None = None) -> Coder:
         return self if self.deterministic else AnyCoder(deterministic=True)
+
+    def value_strategy(self, child, st):
+        return any_value_strategy(st, canonical_floats=self.deterministic)
 
     def _params(self) -> tuple:
         return (self.deterministic,)

@@ -20,7 +20,7 @@ import io
 import pickle as _stdlib_pickle
 from typing import Any
 
-from .base import Coder
+from .base import Coder, any_value_strategy
 from .errors import DecodeError, NonDeterministicCoderError
 from .streams import read_length_prefixed, varint64_size, write_varint64
 
@@ -67,6 +67,7 @@ class _PickleCoderBase(Coder):
 
     #: Shown in messages: which library pickles.
     library = "pickle"
+    is_pickle_fallback = True
 
     def _dumps(self, value: Any) -> bytes:
         raise NotImplementedError
@@ -176,6 +177,9 @@ class _PickleCoderBase(Coder):
 
     def to_type_hint(self):
         return Any
+
+    def value_strategy(self, child, st):
+        return any_value_strategy(st)
 
 
 class PickleCoder(_PickleCoderBase):

@@ -20,8 +20,8 @@ import datetime
 import decimal
 import uuid
 
-from . import accel as speedups
-from .base import Coder
+from . import accel
+from .base import WRAPPED, Coder
 from .errors import DecodeError
 from .streams import (
     DOUBLE_BE,
@@ -50,179 +50,6 @@ __all__ = [
     "VarIntCoder",
 ]
 
-# bytes((i,)) for every byte value: one-byte varints and length prefixes without allocation.
-_BYTE = tuple(bytes((i,)) for i in range(256))
-
-
-def _generate_varint_readers():
-    """Straight-line (unrolled) varint readers for a position inside a buffer.
-
-    ``read_varint(data, pos)`` returns ``(value, new_pos)``; ``read_varint_rest(data, pos, r)``
-    continues a varint whose first three bytes (21 bits, in ``r``) were already read and
-    ``pos`` is at its fourth byte (generated code inlines the first three). Both raise
-    IndexError (truncated) or ValueError (over-long, beyond 64 bits) on bad input; callers
-    fall back to ``streams.read_varint64`` for the precise DecodeError.
-    """
-    lines = [
-        "def read_varint(data, pos):",
-        "    b = data[pos]",
-        "    if b < 0x80:",
-        "        return b, pos + 1",
-        "    r = b & 0x7F",
-    ]
-    for i in range(1, 9):
-        lines += [
-            f"    b = data[pos + {i}]",
-            "    if b < 0x80:",
-            f"        return r | (b << {7 * i}), pos + {i + 1}",
-            f"    r |= (b & 0x7F) << {7 * i}",
-        ]
-    lines += [
-        "    b = data[pos + 9]",
-        "    if b > 1:",
-        "        raise ValueError('over-long varint or beyond 64 bits')",
-        "    if b:",
-        "        r -= 0x8000000000000000",
-        "    return r, pos + 10",
-        "",
-    ]
-    # The rest in 21-bit groups of small ints, so only the final combination is big-int arithmetic.
-    lines += [
-        "def read_varint_rest(data, pos, r):",
-        "    b = data[pos]",
-        "    if b < 0x80:",
-        "        return r | b << 21, pos + 1",
-        "    c = data[pos + 1]",
-        "    if c < 0x80:",
-        "        return r | ((b & 0x7F) | c << 7) << 21, pos + 2",
-        "    d = data[pos + 2]",
-        "    if d < 0x80:",
-        "        return r | ((b & 0x7F) | (c & 0x7F) << 7 | d << 14) << 21, pos + 3",
-        "    r |= ((b & 0x7F) | (c & 0x7F) << 7 | (d & 0x7F) << 14) << 21",
-        "    e = data[pos + 3]",
-        "    if e < 0x80:",
-        "        return r | e << 42, pos + 4",
-        "    f = data[pos + 4]",
-        "    if f < 0x80:",
-        "        return r | ((e & 0x7F) | f << 7) << 42, pos + 5",
-        "    g = data[pos + 5]",
-        "    if g < 0x80:",
-        "        return r | ((e & 0x7F) | (f & 0x7F) << 7 | g << 14) << 42, pos + 6",
-        "    h = data[pos + 6]",
-        "    if h > 1:",
-        "        raise ValueError('over-long varint or beyond 64 bits')",
-        "    r |= ((e & 0x7F) | (f & 0x7F) << 7 | (g & 0x7F) << 14) << 42",
-        "    return (r - 0x8000000000000000 if h else r), pos + 7",
-    ]
-    namespace: dict = {}
-    exec(compile("\n".join(lines), "<coderkit varint readers>", "exec"), namespace)
-    return namespace["read_varint"], namespace["read_varint_rest"]
-
-
-_read_varint_fast, _read_varint_rest = _generate_varint_readers()
-
-# Every varint of one or two bytes (0 .. 2**14 - 1), precomputed both ways: most ints,
-# lengths and counts are small, and a table lookup beats any arithmetic in Python.
-VARINT_TABLE = tuple(varint64_bytes(i) for i in range(1 << 14))
-_VARINT_VALUES = {raw: i for i, raw in enumerate(VARINT_TABLE)}
-
-
-# The low 14 bits of a longer varint: two bytes, both with the continuation bit set.
-_VARINT_CHUNK = tuple(bytes(((x & 0x7F) | 0x80, (x >> 7) | 0x80)) for x in range(1 << 14))
-
-
-def _chunked_varint_lines(v: str, pad: str) -> list[str]:
-    """Source returning the varint of int ``v`` in 14-bit table chunks, or falling through when out of range."""
-
-    def chunks(count: int, last: str) -> str:
-        parts = [f"VC[({v} >> {14 * i}) & 0x3FFF]" if i else f"VC[{v} & 0x3FFF]" for i in range(count)]
-        parts.append(f"VT[{last}]")
-        return " + ".join(parts) if count < 3 else f"b''.join(({', '.join(parts)}))"
-
-    lines = [f"{pad}if {v} >= 0:", f"{pad}    if {v} < 16384:", f"{pad}        return VT[{v}]"]
-    for count in range(1, 4):  # values below 2**(14 * (count + 1)), the last chunk whole from the table
-        lines += [
-            f"{pad}    if {v} < {1 << (14 * (count + 1))}:",
-            f"{pad}        return {chunks(count, f'{v} >> {14 * count}')}",
-        ]
-    lines += [
-        f"{pad}    if {v} < 0x8000000000000000:",
-        f"{pad}        return {chunks(4, f'{v} >> 56')}",
-        f"{pad}elif {v} >= -0x8000000000000000:",
-        f"{pad}    {v} += 0x10000000000000000",
-        f"{pad}    return {chunks(4, f'{v} >> 56')}",
-    ]
-    return lines
-
-
-def _varint_decode_lines(pad: str, keyword: str = "if") -> list[str]:
-    """Source decoding the whole bytes object ``data`` of length ``n`` (3..10) as one varint, or falling through.
-
-    The bytes are unpacked into small ints (cheap), their continuation bits checked, and
-    their 7-bit groups gathered 28 bits at a time so big-int arithmetic happens only once.
-    """
-    lines = [f"{pad}{keyword} n > 5:"]
-    for n in (10, 6, 7, 8, 9, 3, 4, 5):
-        if n == 3:
-            lines.append(f"{pad}else:")
-        inner = pad + "    "
-        names = [f"a{i}" for i in range(n)]
-        cont = " and ".join([f"{a} > 127" for a in names[:-1]] + [f"{names[-1]} < {2 if n == 10 else 128}"])
-
-        def group(items, shift0=0):
-            return " | ".join(f"({a} & 127) << {7 * (i)}" if i else f"({a} & 127)" for i, a in enumerate(items))
-
-        low = group(names[:4]) if n > 4 else group(names[:-1]) + f" | {names[-1]} << {7 * (n - 1)}"
-        if n <= 4:
-            value = low
-        elif n <= 8:
-            high = (
-                group(names[4:-1]) + (" | " if n > 5 else "") + f"{names[-1]} << {7 * (n - 5)}" if n > 5 else names[-1]
-            )
-            value = f"({low}) | ({high}) << 28"
-        else:
-            mid = group(names[4:8])
-            top = f"{names[8]}" if n == 9 else f"({names[8]} & 127) | {names[9]} << 7"
-            value = f"({low}) | ({mid}) << 28 | ({top}) << 56"
-        lines += [f"{inner}if n == {n}:", f"{inner}    {', '.join(names)}, = data", f"{inner}    if {cont}:"]
-        if n == 10:
-            lines += [f"{inner}        v = {value}", f"{inner}        return v - 0x10000000000000000 if a9 else v"]
-        else:
-            lines.append(f"{inner}        return {value}")
-    return lines
-
-
-def _generate_whole_varint_methods():
-    """VarIntCoder's public encode/decode for a whole value, unrolled and table driven.
-
-    encode: 0 .. 2**14 - 1 from a table; larger values as 14-bit chunks from a second
-    table (continuation bits already set), the last chunk from the first.
-    decode: the inverse table for one and two bytes; longer inputs per length, unpacked
-    into small ints. Anything else (wrong type, out of range, malformed) takes the slow,
-    precise path, which raises the EncodeError/DecodeError.
-    """
-    enc = ["def encode(self, value):", "    if type(value) is int:"] + _chunked_varint_lines("value", "        ")
-    enc += ["        raise self._out_of_range(value)", "    raise self._not_int(value)"]
-    dec = [
-        "def decode(self, data):",
-        "    if type(data) is bytes:",
-        "        n = len(data)",
-        "        if n < 3:",
-        "            v = TABLE_GET(data)",
-        "            if v is not None:",
-        "                return v",
-    ]
-    dec += _varint_decode_lines("        ", keyword="elif")
-    dec.append("    return self._decode_all(data, False)")
-    vb = ["def varint_or_none(value):"] + _chunked_varint_lines("value", "    ") + ["    return None"]
-    namespace = {"VT": VARINT_TABLE, "VC": _VARINT_CHUNK, "TABLE_GET": _VARINT_VALUES.get}
-    exec(compile("\n".join(enc + [""] + dec + [""] + vb), "<coderkit VarIntCoder fast paths>", "exec"), namespace)
-    return namespace["encode"], namespace["decode"], namespace["varint_or_none"]
-
-
-_whole_varint_encode, _whole_varint_decode, _varint_or_none = _generate_whole_varint_methods()
-
-
 def _read_length(data, pos: int, what: str) -> tuple[int, int]:
     """Read a varint byte length at ``pos`` and check it against the bytes that remain."""
     n, after = read_varint64(data, pos)
@@ -233,16 +60,20 @@ def _read_length(data, pos: int, what: str) -> tuple[int, int]:
     return n, after
 
 
+def positive_zero(x: float) -> float:
+    """``x`` with ``-0.0`` turned into ``0.0`` (what a canonical float encoding writes)."""
+    return 0.0 if x == 0.0 else x
+
+
 class _Primitive(Coder):
     """Shared behaviour of the leaf coders: no components, deterministic unless they say otherwise."""
 
-    #: Fewest bytes one nested value takes; collection decoders use it to bound hostile counts.
+    #: Fewest bytes one nested value takes (a length prefix or a tag at least); collection decoders
+    #: use it to bound hostile counts. Fixed-width coders take their width.
     MIN_NESTED_SIZE = 1
-    #: Bytes every value takes in both contexts, for fixed-width coders (None when it varies).
-    FIXED_SIZE = None
 
     def min_nested_size(self) -> int:
-        return self.MIN_NESTED_SIZE
+        return self.MIN_NESTED_SIZE if self.fixed_width is None else self.fixed_width
 
     def __reduce__(self):
         return (type(self), self._params())
@@ -255,8 +86,16 @@ class BytesCoder(_Primitive):
     """``bytes`` as themselves. Outer: the raw bytes. Nested: varint length, then the bytes.
 
     Only ``bytes`` is accepted: a ``bytearray`` or ``memoryview`` would come back as
-    ``bytes``, a different type (pass ``bytes(x)``).
+    ``bytes``, a different type (pass ``bytes(x)``). Deterministic.
     """
+
+    beam_coder = "BytesCoder"
+
+    def accel_node(self, child):
+        return ("bytes",)
+
+    def value_strategy(self, child, st):
+        return st.binary(max_size=64)
 
     def encode_to(self, value, out, nested):
         if type(value) is not bytes:
@@ -285,10 +124,7 @@ class BytesCoder(_Primitive):
 
     def encode_nested(self, value):
         if type(value) is bytes:
-            n = len(value)
-            if n < 0x80:
-                return _BYTE[n] + value
-            return _varint_or_none(n) + value
+            return varint64_bytes(len(value)) + value
         raise self._not_bytes(value)
 
     def decode(self, data):
@@ -312,7 +148,17 @@ class StrUtf8Coder(_Primitive):
 
     ``bytes`` are refused (Beam's would fail late or mangle them), and so are strings
     holding lone surrogates, which have no UTF-8 encoding. Decoding checks the UTF-8.
+    Deterministic.
     """
+
+    beam_coder = "StrUtf8Coder"
+
+    def accel_node(self, child):
+        return ("str",)
+
+    def value_strategy(self, child, st):
+        # hypothesis never generates lone surrogates (category Cs) by default: they are not valid UTF-8.
+        return st.text(max_size=32)
 
     def encode_to(self, value, out, nested):
         raw = self._utf8(value)
@@ -366,10 +212,7 @@ class StrUtf8Coder(_Primitive):
                 raw = self._utf8(value)
         else:
             raw = self._utf8(value)
-        n = len(raw)
-        if n < 0x80:
-            return _BYTE[n] + raw
-        return _varint_or_none(n) + raw
+        return varint64_bytes(len(raw)) + raw
 
     def decode(self, data):
         if type(data) is bytes:
@@ -406,8 +249,16 @@ class VarIntCoder(_Primitive):
 
     The same bytes in both contexts. Only ``int`` itself is accepted: ``True`` would
     come back as ``1``, an IntEnum as a plain int, ``1.0`` or ``"1"`` are not ints; and
-    values outside [-2**63, 2**63 - 1] do not fit the wire format.
+    values outside [-2**63, 2**63 - 1] do not fit the wire format. Deterministic.
     """
+
+    beam_coder = "VarIntCoder"
+
+    def accel_node(self, child):
+        return ("varint",)
+
+    def value_strategy(self, child, st):
+        return st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
 
     def encode_to(self, value, out, nested):
         if type(value) is not int:
@@ -439,11 +290,18 @@ class VarIntCoder(_Primitive):
             "use DecimalCoder or a PickleCoder for larger integers, or reduce the value",
         )
 
-    # fast paths (VarInt bytes do not depend on the context), generated above; replaced below by
-    # C methods when the accelerator is built (coders.speedups). Both hand anything unusual to the
-    # reference path, so bytes, values and errors are the same.
-    encode = encode_nested = _whole_varint_encode
-    decode = decode_nested = _whole_varint_decode
+    # The public methods (VarInt bytes do not depend on the context); replaced below by C methods
+    # when the accelerator is built, which hand anything unusual to these.
+    def encode(self, value):
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+            return varint64_bytes(value)
+        return Coder.encode(self, value)
+
+    def decode(self, data):
+        return self._decode_all(data, False)
+
+    encode_nested = encode
+    decode_nested = decode
 
     def estimate_size(self, value, nested=False):
         return varint64_size(value)
@@ -452,10 +310,10 @@ class VarIntCoder(_Primitive):
         return int
 
 
-if speedups.ENABLED:
-    VarIntCoder.encode, VarIntCoder.decode = speedups.varint_methods(
-        VarIntCoder, _whole_varint_encode, _whole_varint_decode
-    )
+# The Python methods stay reachable (tests run them beside the C ones on the same values).
+VarIntCoder.python_encode, VarIntCoder.python_decode = VarIntCoder.encode, VarIntCoder.decode
+if accel.ENABLED:
+    VarIntCoder.encode, VarIntCoder.decode = accel.varint_methods(VarIntCoder, VarIntCoder.encode, VarIntCoder.decode)
     VarIntCoder.encode_nested, VarIntCoder.decode_nested = VarIntCoder.encode, VarIntCoder.decode
 
 
@@ -472,8 +330,14 @@ class FloatCoder(_Primitive):
     :class:`CanonicalFloatCoder`.
     """
 
-    MIN_NESTED_SIZE = 8
-    FIXED_SIZE = 8
+    beam_coder = "FloatCoder"
+    fixed_width = 8
+
+    def accel_node(self, child):
+        return ("float",)
+
+    def value_strategy(self, child, st):
+        return st.floats(allow_nan=True, allow_infinity=True)
 
     def encode_to(self, value, out, nested):
         if type(value) is not float and not self._accepts(value):
@@ -535,26 +399,39 @@ _CANONICAL_NAN = bytes.fromhex("7ff8000000000000")
 _POSITIVE_ZERO = bytes(8)
 
 
+def canonical_double(value: float, _pack=DOUBLE_BE.pack) -> bytes:
+    """The canonical 8 bytes of a float: every NaN as 7ff8000000000000, -0.0 as 0.0, else big-endian.
+    The one home of the rule (CanonicalFloatCoder and AnyCoder's deterministic mode write it)."""
+    if value != value:
+        return _CANONICAL_NAN
+    if value == 0.0:
+        return _POSITIVE_ZERO
+    return _pack(value)
+
+
 class CanonicalFloatCoder(FloatCoder):
     """FloatCoder's deterministic variant: ``-0.0`` is written as ``0.0`` and every NaN as 7ff8000000000000.
 
     Every other float gives FloatCoder's bytes, so either coder decodes the other's
     output. Equal floats (and all NaNs) now give equal bytes, at the cost of the sign
-    of zero and the NaN payload, which is why it is opt-in.
+    of zero and the NaN payload, which is why it is opt-in. Deterministic.
     """
+
+    beam_coder = WRAPPED  # Beam has no canonical float coder
+
+    def accel_node(self, child):
+        return ("cfloat",)
+
+    def value_strategy(self, child, st):
+        # -0.0 is written as 0.0 by design (equal values, equal bytes): generate 0.0 only.
+        return st.floats(allow_nan=True, allow_infinity=True).map(positive_zero)
 
     def encode_to(self, value, out, nested):
         if type(value) is not float and not self._accepts(value):
             raise self._not_float(value)
         out += self._canonical(value)
 
-    @staticmethod
-    def _canonical(value, _pack=DOUBLE_BE.pack) -> bytes:
-        if value != value:
-            return _CANONICAL_NAN
-        if value == 0.0:
-            return _POSITIVE_ZERO
-        return _pack(value)
+    _canonical = staticmethod(canonical_double)
 
     def own_determinism_issues(self):
         return []
@@ -562,13 +439,9 @@ class CanonicalFloatCoder(FloatCoder):
     def as_deterministic_coder(self, context=None):
         return self
 
-    def encode(self, value, _pack=DOUBLE_BE.pack):
+    def encode(self, value):
         if type(value) is float:
-            if value != value:
-                return _CANONICAL_NAN
-            if value == 0.0:
-                return _POSITIVE_ZERO
-            return _pack(value)
+            return canonical_double(value)
         out = bytearray()
         self.encode_to(value, out, False)
         return bytes(out)
@@ -583,10 +456,17 @@ class BooleanCoder(_Primitive):
     """A ``bool`` as one byte, 0x00 or 0x01 (both contexts), like Beam's BooleanCoder.
 
     Only ``bool`` is accepted (``1`` or ``"yes"`` would come back as ``True``); only
-    0x00 and 0x01 decode.
+    0x00 and 0x01 decode. Deterministic.
     """
 
-    FIXED_SIZE = 1
+    beam_coder = "BooleanCoder"
+    fixed_width = 1
+
+    def accel_node(self, child):
+        return ("bool",)
+
+    def value_strategy(self, child, st):
+        return st.booleans()
 
     def encode_to(self, value, out, nested):
         if value is True:
@@ -641,11 +521,16 @@ class NoneCoder(_Primitive):
     """``None`` as zero bytes in both contexts (coderkit's own; Beam has no such coder).
 
     Anything but ``None`` is refused. Collections of NoneCoder elements are bounded on
-    decode because each element takes no bytes (see ``coders.collections``).
+    decode because each element takes no bytes (see ``coders.collections``). Deterministic.
     """
 
-    MIN_NESTED_SIZE = 0
-    FIXED_SIZE = 0
+    fixed_width = 0
+
+    def accel_node(self, child):
+        return ("none",)
+
+    def value_strategy(self, child, st):
+        return st.none()
 
     def encode_to(self, value, out, nested):
         if value is not None:
@@ -671,6 +556,10 @@ class NoneCoder(_Primitive):
 # ------------------------------------------------------------------------------------ timestamp
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# datetime's own range, in milliseconds since the epoch (for generated test values).
+_MIN_DATETIME_MS = -62135596800000  # 0001-01-01T00:00:00Z
+_MAX_DATETIME_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+_DAY_MS = 86_400_000  # kept clear of both ends, so any offset still gives a valid local datetime
 _SIGN_BIT = 1 << 63
 
 
@@ -683,11 +572,34 @@ class TimestampCoder(_Primitive):
     unknown) and so are values with sub-millisecond precision (Beam silently drops
     the microseconds; this coder refuses). The zone is not stored: decoding gives an
     aware UTC ``datetime`` equal to the input, or a Beam ``Timestamp`` with
-    ``as_beam_timestamp=True``.
+    ``as_beam_timestamp=True``. Deterministic (the instant, not the zone, is written).
     """
 
-    MIN_NESTED_SIZE = 8
-    FIXED_SIZE = 8
+    beam_coder = "TimestampCoder"
+    fixed_width = 8
+
+    def beam_mapping(self) -> str:
+        # Beam's TimestampCoder decodes to its Timestamp: byte-identical, but only that value type.
+        return self.beam_coder if self.as_beam_timestamp else WRAPPED
+
+    @classmethod
+    def from_beam_components(cls, components):
+        return cls(as_beam_timestamp=True)
+
+    def value_strategy(self, child, st):
+        millis = st.integers(min_value=_MIN_DATETIME_MS, max_value=_MAX_DATETIME_MS)
+        if self.as_beam_timestamp:
+            from apache_beam.utils.timestamp import Timestamp
+
+            return millis.map(lambda ms: Timestamp(micros=ms * 1000))
+        # Aware datetimes in any fixed offset: the coder keeps the instant, and == compares instants.
+        zones = st.just(datetime.UTC) | st.integers(-14 * 60, 14 * 60).map(
+            lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes))
+        )
+        inner = st.integers(min_value=_MIN_DATETIME_MS + _DAY_MS, max_value=_MAX_DATETIME_MS - _DAY_MS)
+        return st.tuples(inner, zones).map(
+            lambda mz: (_EPOCH + datetime.timedelta(milliseconds=mz[0])).astimezone(mz[1])
+        )
 
     def __init__(self, as_beam_timestamp: bool = False):
         self.as_beam_timestamp = bool(as_beam_timestamp)
@@ -777,9 +689,18 @@ class DecimalCoder(_Primitive):
     rebuilds the Decimal from its digits, so values beyond 28 digits survive (Beam's
     decoder rounds them to its context precision). NaN and infinities are refused;
     ``-0`` is written as ``0`` (they are equal, and the wire format has no signed zero).
+    Not deterministic: ``Decimal('1.0') == Decimal('1.00')`` but the scale is in the bytes.
+
+    Beam's DecimalCoder decodes these bytes (and ``from_beam`` maps it here), but ``to_beam``
+    wraps this coder: Beam's rounds values beyond 28 digits, which this one keeps.
     """
 
+    beam_coder = WRAPPED
+    beam_decodes = ("DecimalCoder",)
     MIN_NESTED_SIZE = 2
+
+    def value_strategy(self, child, st):
+        return st.decimals(allow_nan=False, allow_infinity=False, places=None)
 
     def _parts(self, value) -> tuple[int, int]:
         if not isinstance(value, decimal.Decimal):
@@ -859,8 +780,10 @@ class CanonicalDecimalCoder(DecimalCoder):
     ``Decimal('1.00')`` is written as ``Decimal('1')`` (scale 0, unscaled 1) and every
     zero as scale 0, so equal decimals give equal bytes; the bytes are DecimalCoder's
     (and Beam's) for the canonical value, so either coder decodes the other's output.
-    The exponent is the price, which is why it is opt-in (exact digits are never lost).
+    The exponent is the price, which is why it is opt-in (exact digits are never lost). Deterministic.
     """
+
+    beam_decodes = ()
 
     def _parts(self, value) -> tuple[int, int]:
         scale, unscaled = super()._parts(value)
@@ -884,6 +807,11 @@ class UUIDCoder(_Primitive):
     ``UUID("12345678-1234-5678-1234-567812345678")`` -> ``12 34 56 78 12 34 56 78 12 34 56 78 12 34 56 78``.
     """
 
+    fixed_width = 16
+
+    def value_strategy(self, child, st):
+        return st.uuids()
+
     def encode_to(self, value, out: bytearray, nested: bool) -> None:
         if type(value) is not uuid.UUID:
             raise self._encode_error(value, "a uuid.UUID", fix="pass uuid.UUID(...) or register a coder for the type")
@@ -895,8 +823,6 @@ class UUIDCoder(_Primitive):
         if not nested and pos != len(data):
             raise DecodeError(f"UUID: expected exactly 16 bytes, got {len(data) - start}", offset=start)
         return uuid.UUID(bytes=raw), pos
-
-    FIXED_SIZE = 16
 
     def estimate_size(self, value, nested: bool = False) -> int:
         return 16

@@ -20,20 +20,20 @@ import enum
 import functools
 import inspect
 import keyword
+import linecache
 import operator
 import threading
-import types
 import typing
 from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
-from .base import _MALFORMED, Coder
+from .accel.codec import PUBLIC_METHODS, Accelerated
+from .base import _MALFORMED, Coder, min_nested_size, width_of_all
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
+from .naming import type_name
 from .streams import read_length_prefixed, read_varint64, varint64_size, write_varint64
 
 __all__ = ["EnumCoder", "RecordCoder", "UnionCoder"]
-
-_NOT_TRIED = object()
 
 # Records being rebuilt by as_deterministic_coder in this thread: id(original) -> new deferred coder.
 # A recursive record meets itself while rebuilding its fields and must get the placeholder back.
@@ -45,32 +45,6 @@ def _rebuild_map() -> dict:
     if m is None:
         m = _rebuilding.map = {}
     return m
-
-
-def _type_label(hint: Any) -> str:
-    """A short readable name for a type hint: ``int``, ``Order``, ``None``, ``list[int]``."""
-    if hint is None or hint is type(None):
-        return "None"
-    if isinstance(hint, type) and not typing.get_args(hint):
-        return hint.__qualname__
-    return repr(hint).replace("typing.", "")
-
-
-def _min_nested_size(coder: Coder) -> int:
-    """Fewest bytes a nested value of ``coder`` takes (0 when unknown); lets collections refuse hostile counts."""
-    method = getattr(coder, "min_nested_size", None)
-    if method is None:
-        return 0
-    busy = getattr(_rebuilding, "sizing", None)
-    if busy is None:
-        busy = _rebuilding.sizing = set()
-    if id(coder) in busy:  # a recursive record: its own size adds nothing we can count on
-        return 0
-    busy.add(id(coder))
-    try:
-        return max(int(method()), 0)
-    finally:
-        busy.discard(id(coder))
 
 
 def _issues_under(coder: Coder, segments: Iterable[str]) -> list:
@@ -111,6 +85,9 @@ class EnumCoder(Coder):
     ``IntEnum`` member) or a member of another enum is an EncodeError, because
     decoding would return something that is not the value given. Deterministic.
     """
+
+    def value_strategy(self, child, st):
+        return st.sampled_from(list(self.enum_cls))
 
     def __init__(self, enum_cls: type[enum.Enum]):
         if not (isinstance(enum_cls, type) and issubclass(enum_cls, enum.Enum)):
@@ -300,9 +277,12 @@ def _builder_kind(kind: str, cls, names) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(source: str, filename: str):
-    """The code object for generated source: compiling is most of what building a record coder
-    costs, and every registry deriving the same class generates the same source."""
+def _compiled(source: str, name: str):
+    """The code object for generated source, registered with ``linecache`` so a traceback through it
+    shows the generated line. Cached: compiling is most of what building a record coder costs, and
+    every registry deriving the same class generates the same source."""
+    filename = f"<coderkit {name} {abs(hash(source)):x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     return compile(source, filename, "exec")
 
 
@@ -357,12 +337,12 @@ def _make_from_fields(build: str, cls, names):
         "cls": cls,
         "count_error": count_error,
     }
-    exec(_compiled("\n".join(lines) + "\n", f"<RecordCoder from_fields for {cls.__qualname__}>"), namespace)
+    exec(_compiled("\n".join(lines) + "\n", f"RecordCoder.from_fields for {cls.__qualname__}"), namespace)
     return namespace["from_fields"]
 
 
 def _encoder_of(coder: Coder):
-    """``coder.encode_to`` to call from another coder's hot path. A deferred record whose fields are not
+    """``coder.encode_to`` to call from a record's field loop. A deferred record whose fields are not
     set yet gets its methods replaced by set_fields, so it is looked up at call time instead."""
     if isinstance(coder, RecordCoder) and not coder._fields_set:
         return lambda value, out, nested: coder.encode_to(value, out, nested)
@@ -370,89 +350,13 @@ def _encoder_of(coder: Coder):
 
 
 def _decoder_of(coder: Coder):
-    """``coder.decode_from`` to call from another coder's hot path (late-bound like ``_encoder_of``)."""
+    """``coder.decode_from`` to call from a record's field loop (late-bound like ``_encoder_of``)."""
     if isinstance(coder, RecordCoder) and not coder._fields_set:
         return lambda data, pos, nested: coder.decode_from(data, pos, nested)
     return coder.decode_from
 
 
-def _compile_codec(coder: RecordCoder):
-    """Generate ``encode_to``/``decode_from`` for one record, unrolled over its fields.
-
-    The same bytes and errors as the reference methods (``RecordCoder.encode_to`` /
-    ``decode_from``): each field's coder is called directly, with its context fixed
-    where it is known, and the instance is built in one step. Names only reach the
-    source as identifiers (``value.name``) or as string literals (``{name!r}``).
-    """
-    names = coder.field_names
-    n = len(names)
-    cls = coder.cls
-    namespace = {
-        "cls": cls,
-        "new": object.__new__,
-        "tuple_new": tuple.__new__,
-        "setattr_": object.__setattr__,
-        "wrong_class": coder._wrong_class,
-        "encode_failure": coder._encode_failure,
-        "decode_failure": coder._decode_failure,
-    }
-    for i, field_coder in enumerate(coder.field_coders):
-        namespace[f"e{i}"] = _encoder_of(field_coder)
-        namespace[f"d{i}"] = _decoder_of(field_coder)
-    ctx = ["True"] * (n - 1) + ["nested"] if n else []
-    if coder._kind == "namedtuple":
-        fetch = [f"    {', '.join(f'v{i}' for i in range(n))}, = value"] if n else []
-        field_values = [f"v{i}" for i in range(n)]
-    else:
-        fetch = []
-        field_values = [
-            f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f"getattr(value, {name!r})"
-            for name in names
-        ]
-    enc = [
-        "def encode_to(value, out, nested):",
-        "    if type(value) is not cls:",
-        "        raise wrong_class(value)",
-        "    i = 0",
-        "    try:",
-    ]
-    enc += ["    " + line for line in fetch]
-    for i in range(n):
-        if i:
-            enc.append(f"        i = {i}")
-        enc.append(f"        e{i}({field_values[i]}, out, {ctx[i]})")
-    enc += ["        pass", "    except Exception as exc:", "        encode_failure(value, i, exc)"]
-    dec = ["def decode_from(data, pos, nested):", "    i = 0", "    try:"]
-    for i in range(n):
-        if i:
-            dec.append(f"        i = {i}")
-        dec.append(f"        v{i}, pos = d{i}(data, pos, {ctx[i]})")
-    dec += ["        pass", "    except Exception as exc:", "        decode_failure(i, pos, exc)"]
-    values = ", ".join(f"v{i}" for i in range(n))
-    if coder._kind == "namedtuple":
-        dec.append(f"    return tuple_new(cls, ({values}{',' if n == 1 else ''})), pos")
-    elif coder._build_kind == "attr":
-        dec.append("    obj = new(cls)")
-        if n:
-            dec.append(f"    {', '.join(f'obj.{name}' for name in names)}, = {values},")
-        dec.append("    return obj, pos")
-    elif coder._build_kind == "setattr":
-        dec.append("    obj = new(cls)")
-        dec += [f"    setattr_(obj, {name!r}, v{i})" for i, name in enumerate(names)]
-        dec.append("    return obj, pos")
-    else:
-        dec.append("    obj = new(cls)")
-        if n:
-            targets = ", ".join(f"d[{name!r}]" for name in names)
-            dec += ["    d = obj.__dict__", f"    {targets}, = {values},"]
-        dec.append("    return obj, pos")
-    source = "\n".join(enc) + "\n\n" + "\n".join(dec) + "\n"
-    exec(_compiled(source, f"<RecordCoder codec for {cls.__qualname__}>"), namespace)
-    coder._codec_source = source  # for debugging: print(coder._codec_source)
-    return namespace["encode_to"], namespace["decode_from"]
-
-
-class RecordCoder(Coder):
+class RecordCoder(Accelerated, Coder):
     """A dataclass or NamedTuple (``typing.NamedTuple`` or ``collections.namedtuple``).
 
     Bytes: each field's encoding in declaration order, with no tag, count or names;
@@ -482,10 +386,9 @@ class RecordCoder(Coder):
     ``RecordCoder.deferred(Node)`` and fill it with ``set_fields`` once its field
     coders (which refer to it) exist.
 
-    Speed: each instance generates an unrolled ``encode_to``/``decode_from`` for its
-    class (``print(coder._codec_source)`` shows them); the loops in the class's
-    ``encode_to``/``decode_from`` are the readable reference they are tested against.
-    The public methods use ``coders.fused.codec_for`` when it fuses the whole tree.
+    Speed: ``encode_to``/``decode_from`` are the readable reference; the public methods run
+    the whole tree in the C accelerator when it is built (``coders.accel``), which hands
+    whatever it does not handle to the reference.
     """
 
     # ---- construction ----
@@ -564,11 +467,10 @@ class RecordCoder(Coder):
         self._outer_enc = tuple((_encoder_of(c), i < n - 1) for i, c in enumerate(coders))
         self._nested_dec = tuple((_decoder_of(c), True) for c in coders)
         self._outer_dec = tuple((_decoder_of(c), i < n - 1) for i, c in enumerate(coders))
-        self._fused = _NOT_TRIED
-        for name in ("encode_to", "decode_from", "encode", "decode", "encode_nested", "decode_nested"):
-            self.__dict__.pop(name, None)  # undo a previous setup's per-instance fast paths
+        for name in ("encode_to", "decode_from", *PUBLIC_METHODS):
+            self.__dict__.pop(name, None)  # undo a previous setup's bound methods
         self._build_kind = _builder_kind(self._kind, self.cls, names)
-        # from_fields is per instance: generated for this class (also what the fused codec calls)
+        # from_fields is per instance: generated for this class (also what the C accelerator calls)
         self.from_fields = self._build = _make_from_fields(self._build_kind, self.cls, names)
         if self._kind == "namedtuple":
             self._values_of = None  # the record is its own tuple of values
@@ -581,9 +483,6 @@ class RecordCoder(Coder):
             self._values_of = operator.attrgetter(*names)
         if not self._fields_set:
             self.encode_to = self.decode_from = self._fields_not_set
-        else:
-            # The hot path: generated, unrolled functions shadow the reference methods on this instance.
-            self.encode_to, self.decode_from = _compile_codec(self)
 
     def _fields_not_set(self, *args):
         raise RuntimeError(
@@ -592,7 +491,7 @@ class RecordCoder(Coder):
         )
 
     def __getstate__(self):
-        # Only the definition: the derived helpers (and the fused codec) are rebuilt on load.
+        # Only the definition: the derived helpers (and the bound codec) are rebuilt on load.
         return {
             "cls": self.cls,
             "field_names": self.field_names,
@@ -707,61 +606,10 @@ class RecordCoder(Coder):
             if err.fix is None:
                 err.fix = (
                     f"give {self.cls.__qualname__}.{name} a value {type(self.field_coders[i]).__name__} "
-                    f"encodes ({_type_label(self.field_coders[i].to_type_hint())}), or declare the field "
+                    f"encodes ({type_name(self.field_coders[i].to_type_hint())}), or declare the field "
                     f"with the type it really holds"
                 )
         return err.with_path("." + name)
-
-    # ---- bytes: public methods, through the fused codec when there is one ----
-
-    def _codec(self):
-        """The fused codec for this coder (``coders.fused.codec_for``), or None; looked up once."""
-        codec = self._fused
-        if codec is _NOT_TRIED:
-            try:
-                from . import fused as fused_module
-            except ModuleNotFoundError as e:
-                if e.name != f"{__package__}.fused":
-                    raise
-                codec = None
-            else:
-                codec = fused_module.codec_for(self)
-            self._fused = codec
-        return codec
-
-    def _bind_fast_path(self) -> None:
-        """On first use, bind the public methods on this instance: to the fused codec's entry points
-        (which fall back to the reference path for anything they do not handle, so they give the same
-        bytes, values and errors), or to the plain composition when there is no fused codec."""
-        if not self._fields_set:
-            self._fields_not_set()
-        codec = self._codec()
-        if codec is None:
-            self.encode = types.MethodType(Coder.encode, self)
-            self.encode_nested = types.MethodType(Coder.encode_nested, self)
-            self.decode = types.MethodType(Coder.decode, self)
-            self.decode_nested = types.MethodType(Coder.decode_nested, self)
-        else:
-            self.encode, self.encode_nested = codec.encode, codec.encode_nested
-            self.decode, self.decode_nested = codec.decode, codec.decode_nested
-
-    # The class-level methods run once per instance: they bind the fast path, then call it.
-
-    def encode(self, value) -> bytes:
-        self._bind_fast_path()
-        return self.encode(value)
-
-    def encode_nested(self, value) -> bytes:
-        self._bind_fast_path()
-        return self.encode_nested(value)
-
-    def decode(self, data):
-        self._bind_fast_path()
-        return self.decode(data)
-
-    def decode_nested(self, data):
-        self._bind_fast_path()
-        return self.decode_nested(data)
 
     # ---- the rest of the coder protocol ----
 
@@ -773,10 +621,22 @@ class RecordCoder(Coder):
         return sum(c.estimate_size(v, field_nested) for c, v, (_, field_nested) in zip(self.field_coders, values, plan))
 
     def min_nested_size(self) -> int:
-        return sum(_min_nested_size(c) for c in self.field_coders)
+        return sum(min_nested_size(c) for c in self.field_coders)
 
     def labelled_components(self) -> list[tuple[str, Coder]]:
         return [("." + n, c) for n, c in zip(self.field_names, self.field_coders)]
+
+    def accel_node(self, child):
+        if not self._fields_set:  # deferred: its fields may still change, so it is called, not inlined
+            return super().accel_node(child)
+        fields = tuple(child(c) for c in self.field_coders)
+        return ("record", self.cls, tuple(self.field_names), self.from_fields, self._kind == "namedtuple", fields)
+
+    def value_strategy(self, child, st):
+        return st.tuples(*(child(c) for c in self.field_coders)).map(self.from_fields)
+
+    def nested_width(self):
+        return width_of_all(self.field_coders) if self._fields_set else None
 
     def path_name(self) -> str:
         return self.cls.__name__
@@ -856,12 +716,12 @@ class UnionCoder(Coder):
                 raise TypeError(f"UnionCoder members are (type, coder) pairs, got {item!r}") from None
             if not isinstance(coder, Coder):
                 raise TypeError(
-                    f"UnionCoder member {_type_label(hint)}: expected a coders.Coder, got "
+                    f"UnionCoder member {type_name(hint)}: expected a coders.Coder, got "
                     f"{type(coder).__name__} {coder!r}"
                 )
             rt = _runtime_class(hint)
             if rt in runtime:
-                raise TypeError(f"UnionCoder: two members for {_type_label(rt)}; each type may appear once")
+                raise TypeError(f"UnionCoder: two members for {type_name(rt)}; each type may appear once")
             hints.append(hint)
             coders.append(coder)
             runtime.append(rt)
@@ -874,7 +734,7 @@ class UnionCoder(Coder):
     def _setup(self) -> None:
         self._classes = tuple(_runtime_class(h) for h in self.member_types)
         self._exact = {c: i for i, c in enumerate(self._classes)}
-        self._labels = tuple(f"<{_type_label(h)}>" for h in self.member_types)
+        self._labels = tuple(f"<{type_name(h)}>" for h in self.member_types)
         self._encoders = tuple(c.encode_to for c in self.member_coders)
         self._decoders = tuple(c.decode_from for c in self.member_coders)
 
@@ -893,7 +753,7 @@ class UnionCoder(Coder):
         for i, cls in enumerate(self._classes):
             if isinstance(value, cls) and not (cls is int and isinstance(value, bool)):
                 return i
-        listed = ", ".join(_type_label(h) for h in self.member_types)
+        listed = ", ".join(type_name(h) for h in self.member_types)
         raise self._encode_error(
             value,
             f"a value of one of its member types ({listed})",
@@ -929,10 +789,13 @@ class UnionCoder(Coder):
         return varint64_size(i) + self.member_coders[i].estimate_size(value, nested)
 
     def min_nested_size(self) -> int:
-        return 1 + min(_min_nested_size(c) for c in self.member_coders)
+        return 1 + min(min_nested_size(c) for c in self.member_coders)
 
     def labelled_components(self) -> list[tuple[str, Coder]]:
         return list(zip(self._labels, self.member_coders))
+
+    def value_strategy(self, child, st):
+        return st.one_of(*(child(member) for member in self.member_coders))
 
     def to_type_hint(self):
         hints = tuple(type(None) if h is None else h for h in self.member_types)

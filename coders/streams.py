@@ -17,7 +17,6 @@ from .errors import DecodeError
 
 __all__ = [
     "DOUBLE_BE",
-    "FLOAT_BE",
     "INT32_BE",
     "INT64_BE",
     "INT64_MAX",
@@ -39,16 +38,9 @@ MAX_VARINT_BYTES = 10
 INT32_BE = struct.Struct(">i")
 INT64_BE = struct.Struct(">q")
 DOUBLE_BE = struct.Struct(">d")
-FLOAT_BE = struct.Struct(">f")
-
-# One-byte varints, precomputed: the overwhelmingly common case for counts and small ints.
-_SMALL = [bytes((i,)) for i in range(128)]
 
 
-def varint64_bytes(value: int) -> bytes:
-    """The varint encoding of a signed int64 (caller has checked the range)."""
-    if 0 <= value < 128:
-        return _SMALL[value]
+def _varint_loop(value: int) -> bytes:
     value &= _UINT64_MASK
     out = bytearray()
     while value >= 0x80:
@@ -58,16 +50,23 @@ def varint64_bytes(value: int) -> bytes:
     return bytes(out)
 
 
+# Every varint of one or two bytes (0 .. 2**14 - 1), precomputed: most ints, lengths and counts are
+# small, and a table lookup beats any arithmetic in Python.
+_TABLE = tuple(_varint_loop(i) for i in range(1 << 14))
+_TABLE_SIZE = len(_TABLE)
+
+
+def varint64_bytes(value: int) -> bytes:
+    """The varint encoding of a signed int64 (caller has checked the range). coderkit's one Python
+    varint writer; the C accelerator has the other (``buf_varint``)."""
+    if 0 <= value < _TABLE_SIZE:
+        return _TABLE[value]
+    return _varint_loop(value)
+
+
 def write_varint64(out: bytearray, value: int) -> None:
     """Append the varint encoding of a signed int64 (caller has checked the range)."""
-    if 0 <= value < 128:
-        out.append(value)
-        return
-    value &= _UINT64_MASK
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
+    out += varint64_bytes(value)
 
 
 def varint64_size(value: int) -> int:

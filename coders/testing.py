@@ -28,13 +28,11 @@ import decimal
 import enum
 import math
 import pickle
-import sys
 import typing
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
-from .base import Coder
+from .base import MAX_GENERATED_SIZE, Coder
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
-from .streams import INT64_MAX, INT64_MIN
 
 __all__ = [
     "CoderAssertions",
@@ -682,31 +680,9 @@ def assert_consistent_with_equals(coder: Coder, a: Any, b: Any) -> None:
             )
 
 
-def _loaded_classes(module: str, names: Sequence[str]) -> tuple[type, ...]:
-    """Classes of a coders submodule, only if it is already imported: were it not, no instance could exist."""
-    loaded = sys.modules.get(f"{__package__}.{module}")
-    return tuple(getattr(loaded, n) for n in names if hasattr(loaded, n)) if loaded else ()
-
-
 def is_fixed_width(coder: Coder) -> bool:
-    """True when every value takes the same number of bytes: fixed-width primitives and tuples of them."""
-    fixed = _loaded_classes(
-        "primitives", ("FloatCoder", "CanonicalFloatCoder", "BooleanCoder", "NoneCoder", "TimestampCoder")
-    )
-    tuples = _loaded_classes("collections", ("TupleCoder",))
-    seen: set[int] = set()
-
-    def check(c: Coder) -> bool:
-        if id(c) in seen:
-            return False  # a recursive coder has no fixed width
-        seen.add(id(c))
-        if isinstance(c, fixed):
-            return True
-        if isinstance(c, tuples):
-            return all(check(x) for x in c.components())
-        return False
-
-    return check(coder)
+    """True when every value takes the same number of bytes (``Coder.nested_width()`` is not None)."""
+    return coder.nested_width() is not None
 
 
 def assert_size_estimate(
@@ -831,7 +807,6 @@ def assert_picklable(coder: Coder, *values: Any) -> None:
 
 def fallback_paths(coder: Coder) -> list[tuple[str, Coder]]:
     """``(path, coder)`` for every pickle fallback coder in the tree (recursive coders walked once)."""
-    fallbacks = _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder"))
     found: list[tuple[str, Coder]] = []
     seen: set[int] = set()
 
@@ -839,7 +814,7 @@ def fallback_paths(coder: Coder) -> list[tuple[str, Coder]]:
         if id(c) in seen:
             return
         seen.add(id(c))
-        if isinstance(c, fallbacks):
+        if c.is_pickle_fallback:
             found.append((path, c))
         for segment, child in c.labelled_components():
             walk(child, path + segment)
@@ -1025,18 +1000,19 @@ class CoderAssertions:
 
 # ---- hypothesis strategies --------------------------------------------------------------------
 
-# coder class -> factory(coder, strategy_of_component, st) -> strategy; tried along the class's MRO.
+# coder class -> factory(coder, strategy_of_component, st) -> strategy; tried along the class's MRO,
+# before the strategy the class declares itself (Coder.value_strategy).
 _USER_STRATEGIES: dict[type, Callable] = {}
-_BUILTIN_STRATEGIES: dict[type, Callable] | None = None
 
-# Collections are kept small so nested and recursive coders stay fast to generate.
-MAX_COLLECTION_SIZE = 5
+#: Most elements a generated collection holds (kept small so nested and recursive values stay fast).
+MAX_COLLECTION_SIZE = MAX_GENERATED_SIZE
 
 
 def register_strategy(coder_cls: type, factory: Callable) -> None:
     """Teach :func:`strategy_for` a coder class: ``factory(coder, component_strategy, st)`` returns
     a hypothesis strategy, where ``component_strategy(child_coder)`` gives a child's strategy and
-    ``st`` is ``hypothesis.strategies``. A registration wins over the built-in table."""
+    ``st`` is ``hypothesis.strategies``. A registration wins over the class's own ``value_strategy``
+    (the usual way to give a coder of your own its values)."""
     if not (isinstance(coder_cls, type) and issubclass(coder_cls, Coder)):
         raise TypeError(f"register_strategy takes a Coder subclass, not {coder_cls!r}")
     _USER_STRATEGIES[coder_cls] = factory
@@ -1082,179 +1058,19 @@ def strategy_for(coder: Coder):
 
 
 def _factory_for(coder: Coder) -> Callable:
-    mro = type(coder).__mro__
-    for cls in mro:
+    for cls in type(coder).__mro__:
         if cls in _USER_STRATEGIES:
             return _USER_STRATEGIES[cls]
-    table = _builtin_strategies()
-    for cls in mro:
-        if cls in table:
-            return table[cls]
-    # Coders that take any value; their modules are optional, so they are looked up only if loaded.
-    if isinstance(
-        coder,
-        _loaded_classes("pickle", ("PickleCoder", "CloudpickleCoder")) + _loaded_classes("dynamic", ("AnyCoder",)),
-    ):
-        return _any_value_strategy
-    raise TypeError(
-        f"strategy_for does not know how to generate values for {type(coder).__name__} ({_short_repr(coder)}). "
-        f"Fix: coders.testing.register_strategy({type(coder).__name__}, factory)"
-    )
+    return _declared_strategy
 
 
-def _builtin_strategies() -> dict[type, Callable]:
-    global _BUILTIN_STRATEGIES
-    if _BUILTIN_STRATEGIES is None:
-        _BUILTIN_STRATEGIES = _build_builtin_table()
-    return _BUILTIN_STRATEGIES
-
-
-def _build_builtin_table() -> dict[type, Callable]:
-    """The built-in dispatch table, built on first use (the coder modules are imported only then)."""
-    from . import collections as col
-    from . import primitives as prim
-    from . import records as rec
-    from . import wrappers as wrap
-
-    table: dict[type, Callable] = {
-        prim.BytesCoder: _bytes_strategy,
-        prim.StrUtf8Coder: _text_strategy,
-        prim.VarIntCoder: _int64_strategy,
-        prim.FloatCoder: _float_strategy,
-        prim.CanonicalFloatCoder: _canonical_float_strategy,
-        prim.BooleanCoder: lambda coder, component, st: st.booleans(),
-        prim.NoneCoder: lambda coder, component, st: st.none(),
-        prim.TimestampCoder: _timestamp_strategy,
-        prim.DecimalCoder: _decimal_strategy,
-        wrap.NullableCoder: _nullable_strategy,
-        wrap.LengthPrefixCoder: lambda coder, component, st: component(coder.components()[0]),
-        col.TupleCoder: lambda coder, component, st: st.tuples(*(component(c) for c in coder.components())),
-        col.TupleSequenceCoder: lambda coder, component, st: _sequence_strategy(coder, component, st).map(tuple),
-        col.ListCoder: _sequence_strategy,
-        col.IterableCoder: _sequence_strategy,
-        col.MapCoder: _map_strategy,
-        col.SetCoder: _set_strategy,
-        rec.EnumCoder: lambda coder, component, st: st.sampled_from(list(coder.enum_cls)),
-        rec.RecordCoder: _record_strategy,
-        rec.UnionCoder: _union_strategy,
-    }
-    return table
-
-
-# A recursive type's values must stay finite: where a collection or an Optional holds the type
-# itself, each level holds fewer than one nested value on average, so generation always ends.
-
-
-def _sequence_strategy(coder, component, st):
-    child = coder.components()[0]
-    elements = component(child)
-    if component.recursive(child):
-        return st.just([]) | st.lists(elements, max_size=2)
-    return st.lists(elements, max_size=MAX_COLLECTION_SIZE)
-
-
-def _nullable_strategy(coder, component, st):
-    child = coder.components()[0]
-    inner = component(child)
-    if component.recursive(child):
-        return st.one_of(st.none(), st.none(), inner)
-    return st.none() | inner
-
-
-def _bytes_strategy(coder, component, st):
-    return st.binary(max_size=64)
-
-
-def _text_strategy(coder, component, st):
-    # hypothesis never generates lone surrogates (category Cs) by default: they are not valid UTF-8.
-    return st.text(max_size=32)
-
-
-def _int64_strategy(coder, component, st):
-    return st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
-
-
-def _float_strategy(coder, component, st):
-    return st.floats(allow_nan=True, allow_infinity=True)
-
-
-def _canonical_float_strategy(coder, component, st):
-    # CanonicalFloatCoder writes -0.0 as 0.0 by design (equal values, equal bytes): generate 0.0 only.
-    return st.floats(allow_nan=True, allow_infinity=True).map(_positive_zero)
-
-
-def _positive_zero(x: float) -> float:
-    return 0.0 if x == 0.0 else x
-
-
-def _timestamp_strategy(coder, component, st):
-    millis = st.integers(min_value=_MIN_DATETIME_MS, max_value=_MAX_DATETIME_MS)
-    if getattr(coder, "as_beam_timestamp", False):
-        from apache_beam.utils.timestamp import Timestamp
-
-        return millis.map(lambda ms: Timestamp(micros=ms * 1000))
-    # Aware datetimes in any fixed offset: the coder keeps the instant, and == compares instants.
-    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-    zones = st.just(datetime.UTC) | st.integers(-14 * 60, 14 * 60).map(
-        lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes))
-    )
-    inner = st.integers(min_value=_MIN_DATETIME_MS + _DAY_MS, max_value=_MAX_DATETIME_MS - _DAY_MS)
-    return st.tuples(inner, zones).map(lambda mz: (epoch + datetime.timedelta(milliseconds=mz[0])).astimezone(mz[1]))
-
-
-def _decimal_strategy(coder, component, st):
-    return st.decimals(allow_nan=False, allow_infinity=False, places=None)
-
-
-def _map_strategy(coder, component, st):
-    key_coder, value_coder = coder.components()
-    keys, values = component(key_coder), component(value_coder)
-    if component.recursive(key_coder) or component.recursive(value_coder):
-        return st.just({}) | st.dictionaries(keys, values, max_size=2)
-    return st.dictionaries(keys, values, max_size=MAX_COLLECTION_SIZE)
-
-
-def _set_strategy(coder, component, st):
-    element = component(coder.components()[0])
-    if getattr(coder, "frozen", False):
-        return st.frozensets(element, max_size=MAX_COLLECTION_SIZE)
-    return st.sets(element, max_size=MAX_COLLECTION_SIZE)
-
-
-def _record_strategy(coder, component, st):
-    fields = st.tuples(*(component(c) for c in coder.field_coders))
-    return fields.map(lambda values: coder.from_fields(values))
-
-
-def _union_strategy(coder, component, st):
-    return st.one_of(*(component(member) for member in coder.member_coders))
-
-
-def _any_value_strategy(coder, component, st):
-    """A mix of the values a type-tagged or pickling coder takes: scalars and small containers of them.
-
-    A coder in deterministic mode writes -0.0 as 0.0 (as CanonicalFloatCoder does), so it gets 0.0 only.
-    """
-    floats = st.floats()
-    if getattr(coder, "deterministic", False):
-        floats = floats.map(_positive_zero)
-    ints = st.integers(min_value=INT64_MIN, max_value=INT64_MAX) | st.integers()
-    hashable = st.none() | st.booleans() | ints | st.text(max_size=16) | st.binary(max_size=16)
-    scalars = hashable | floats
-    return st.recursive(
-        scalars,
-        lambda inner: (
-            st.lists(inner, max_size=4)
-            | st.lists(inner, max_size=4).map(tuple)
-            | st.dictionaries(hashable, inner, max_size=4)
-            | st.sets(hashable, max_size=4)
-            | st.frozensets(hashable, max_size=4)
-        ),
-        max_leaves=10,
-    )
-
-
-# datetime's own range, in milliseconds since the epoch (TimestampCoder takes aware datetimes).
-_MIN_DATETIME_MS = -62135596800000  # 0001-01-01T00:00:00Z
-_MAX_DATETIME_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
-_DAY_MS = 86_400_000  # kept clear of both ends, so any offset still gives a valid local datetime
+def _declared_strategy(coder: Coder, component, st):
+    """The strategy the coder class declares (``Coder.value_strategy``)."""
+    try:
+        return coder.value_strategy(component, st)
+    except NotImplementedError:
+        raise TypeError(
+            f"strategy_for does not know how to generate values for {type(coder).__name__} "
+            f"({_short_repr(coder)}). Fix: define {type(coder).__name__}.value_strategy(self, child, st), "
+            f"or call coders.testing.register_strategy({type(coder).__name__}, factory)"
+        ) from None

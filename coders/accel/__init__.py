@@ -28,7 +28,7 @@ else:
     try:
         from . import _speedups
     except ImportError as e:  # not built (no compiler at install time) or built for another Python
-        REASON = f"the C extension coders._speedups is not importable ({e}); reinstall with a C compiler"
+        REASON = f"the C extension coders.accel._speedups is not importable ({e}); reinstall with a C compiler"
     else:
         Codec, Unhandled, varint_methods = _speedups.Codec, _speedups.Unhandled, _speedups.varint_methods
         load_spark_batches, contains = _speedups.load_spark_batches, _speedups.contains

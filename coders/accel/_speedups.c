@@ -1,4 +1,4 @@
-/* coders._speedups: optional C accelerator for coderkit's hottest paths.
+/* coders.accel._speedups: coderkit's one accelerated path (optional; the pure-Python coders are the reference).
  *
  * Everything here is "fast path or fall back": the pure-Python code stays the reference.
  *
@@ -10,10 +10,12 @@
  *
  *   Codec(spec, nested, encode_fallback, decode_fallback)
  *       A coder tree (varint, str, bytes, float, bool, None, nullable, tuple, list, map,
- *       record, or "generic": any other coder called through Python) compiled once into
- *       C nodes. encode/decode run the tree; at the first surprise (a wrong type, a bad
- *       byte, any exception inside) they drop what they did and call the fallback with
- *       the original argument, so results and errors are always the reference path's.
+ *       record, "ref" back to an enclosing node for a recursive type, or "generic": any other
+ *       coder called through Python), as coders.accel.spec builds it from each coder's
+ *       accel_node(), compiled once into C nodes. encode/decode run the tree; at the first
+ *       surprise (a wrong type, a bad byte, any exception inside, a value deeper than the
+ *       recursion limit) they drop what they did and call the fallback, the reference path,
+ *       once with the original argument, so results and errors are always the reference's.
  *       raw_encode/raw_decode do the same without the fallback (for differential tests):
  *       they raise the inner exception or Unhandled.
  *
@@ -202,10 +204,10 @@ static PyObject *varint_methods(PyObject *module, PyObject *args)
 /* ------------------------------------------------------------------ coder trees */
 
 enum Kind { K_VARINT, K_STR, K_BYTES, K_FLOAT, K_CFLOAT, K_BOOL, K_NONE, K_NULLABLE, K_TUPLE,
-            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC };
+            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC, K_REF };
 
 static const char *kind_names[] = {"varint", "str", "bytes", "float", "cfloat", "bool", "none", "nullable", "tuple",
-                                   "list", "tupleseq", "iterable", "map", "record", "generic", NULL};
+                                   "list", "tupleseq", "iterable", "map", "record", "generic", "ref", NULL};
 
 typedef struct Node {
     int kind;
@@ -215,7 +217,19 @@ typedef struct Node {
     int is_tuple;          /* record of a tuple subclass (NamedTuple) */
     PyObject *cls, *names, *build;                 /* record */
     PyObject *enc_outer, *enc_nested, *dec_from;   /* generic */
+    struct Node *target;   /* ref: the enclosing node it stands for (a recursive type; not owned) */
 } Node;
+
+/* Most ref nodes one value may pass through (its recursion depth): the smaller of Python's recursion
+   limit and this cap, which keeps the C stack bounded. Deeper values go to the reference path, which
+   raises the EncodeError/DecodeError naming the limit (or succeeds under a raised limit). */
+#define MAX_REF_DEPTH 5000
+
+static int ref_depth_limit(void)
+{
+    int limit = Py_GetRecursionLimit();
+    return limit < MAX_REF_DEPTH ? limit : MAX_REF_DEPTH;
+}
 
 static void node_free(Node *nd)
 {
@@ -251,9 +265,11 @@ static int node_traverse(Node *nd, visitproc visit, void *arg)
     return 0;
 }
 
-static Node *node_from_spec(PyObject *spec, int depth);
+#define MAX_SPEC_DEPTH 200
 
-static int node_kids(Node *nd, PyObject *specs, int depth)
+static Node *node_from_spec(PyObject *spec, int depth, Node **stack);
+
+static int node_kids(Node *nd, PyObject *specs, int depth, Node **stack)
 {
     if (!PyTuple_Check(specs)) {
         PyErr_SetString(PyExc_TypeError, "Codec spec: children must be a tuple of specs");
@@ -265,7 +281,7 @@ static int node_kids(Node *nd, PyObject *specs, int depth)
         return -1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(specs); i++) {
-        nd->kids[i] = node_from_spec(PyTuple_GET_ITEM(specs, i), depth + 1);
+        nd->kids[i] = node_from_spec(PyTuple_GET_ITEM(specs, i), depth + 1, stack);
         if (nd->kids[i] == NULL)
             return -1;
         nd->n = i + 1;
@@ -273,10 +289,11 @@ static int node_kids(Node *nd, PyObject *specs, int depth)
     return 0;
 }
 
-/* spec: (kind name, ...) as built by coders.fused; see the kinds below. */
-static Node *node_from_spec(PyObject *spec, int depth)
+/* spec: (kind name, ...) as built by coders.accel.spec; see the kinds below. stack[i] is the node
+   being built at depth i, which a ("ref", i) node below it stands for. */
+static Node *node_from_spec(PyObject *spec, int depth, Node **stack)
 {
-    if (depth > 200) {
+    if (depth >= MAX_SPEC_DEPTH) {
         PyErr_SetString(PyExc_RecursionError, "Codec spec nested too deeply");
         return NULL;
     }
@@ -298,6 +315,7 @@ static Node *node_from_spec(PyObject *spec, int depth)
         return NULL;
     }
     nd->kind = kind;
+    stack[depth] = nd;
     PyObject *kids = NULL, *a = NULL, *b = NULL, *c = NULL;
     Py_ssize_t size = 0;
     int ok = 1;
@@ -306,18 +324,18 @@ static Node *node_from_spec(PyObject *spec, int depth)
         ok = PyArg_ParseTuple(spec, "OO:nullable", &a, &b);
         if (ok) {
             kids = PyTuple_Pack(1, b);
-            ok = kids && node_kids(nd, kids, depth) == 0;
+            ok = kids && node_kids(nd, kids, depth, stack) == 0;
         }
         break;
     case K_TUPLE:
-        ok = PyArg_ParseTuple(spec, "OO!:tuple", &a, &PyTuple_Type, &b) && node_kids(nd, b, depth) == 0;
+        ok = PyArg_ParseTuple(spec, "OO!:tuple", &a, &PyTuple_Type, &b) && node_kids(nd, b, depth, stack) == 0;
         break;
     case K_LIST: case K_TUPLESEQ: case K_ITERABLE:
         ok = PyArg_ParseTuple(spec, "OOn:sequence", &a, &b, &size);
         if (ok) {
             nd->min_size = size;
             kids = PyTuple_Pack(1, b);
-            ok = kids && node_kids(nd, kids, depth) == 0;
+            ok = kids && node_kids(nd, kids, depth, stack) == 0;
         }
         break;
     case K_MAP:
@@ -325,7 +343,7 @@ static Node *node_from_spec(PyObject *spec, int depth)
         if (ok) {
             nd->min_size = size;
             kids = PyTuple_Pack(2, b, c);
-            ok = kids && node_kids(nd, kids, depth) == 0;
+            ok = kids && node_kids(nd, kids, depth, stack) == 0;
         }
         break;
     case K_RECORD: {
@@ -343,7 +361,7 @@ static Node *node_from_spec(PyObject *spec, int depth)
             nd->names = names;
             Py_INCREF(build);
             nd->build = build;
-            ok = node_kids(nd, fields, depth) == 0;
+            ok = node_kids(nd, fields, depth, stack) == 0;
         }
         break;
     }
@@ -357,6 +375,17 @@ static Node *node_from_spec(PyObject *spec, int depth)
             nd->enc_outer = nd->enc_nested = nd->dec_from = NULL;
         }
         break;
+    case K_REF: {
+        Py_ssize_t at;
+        ok = PyArg_ParseTuple(spec, "On:ref", &a, &at);
+        if (ok && (at < 0 || at >= depth)) {
+            PyErr_SetString(PyExc_ValueError, "Codec spec: a ref must name an enclosing node");
+            ok = 0;
+        }
+        if (ok)
+            nd->target = stack[at];
+        break;
+    }
     default:
         break;
     }
@@ -370,7 +399,7 @@ static Node *node_from_spec(PyObject *spec, int depth)
 
 /* ---- encoding: 0 on success, -1 on a surprise (an exception may be set) */
 
-static int enc(Node *nd, PyObject *x, int nested, Buf *b);
+static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth);
 
 /* A tuple (or list) whose iteration, length and indexing are the built-in ones, so reading its
    storage directly gives what the reference path's iteration gives (a NamedTuple qualifies; a
@@ -387,7 +416,7 @@ static int plain_as(PyObject *x, PyTypeObject *base)
            t->tp_as_mapping->mp_subscript == base->tp_as_mapping->mp_subscript;
 }
 
-static int enc_seq_items(Node *nd, PyObject *x, Buf *b)
+static int enc_seq_items(Node *nd, PyObject *x, Buf *b, int depth)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(x);
     if (n > 0x7FFFFFFF || buf_int32(b, n) < 0)
@@ -397,7 +426,7 @@ static int enc_seq_items(Node *nd, PyObject *x, Buf *b)
             return -1;
         PyObject *item = PySequence_Fast_GET_ITEM(x, i);
         Py_INCREF(item);
-        int r = enc(nd->kids[0], item, 1, b);
+        int r = enc(nd->kids[0], item, 1, b, depth);
         Py_DECREF(item);
         if (r < 0)
             return -1;
@@ -405,7 +434,7 @@ static int enc_seq_items(Node *nd, PyObject *x, Buf *b)
     return PySequence_Fast_GET_SIZE(x) == n ? 0 : -1;
 }
 
-static int enc(Node *nd, PyObject *x, int nested, Buf *b)
+static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth)
 {
     switch (nd->kind) {
     case K_VARINT: {
@@ -467,21 +496,21 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
             return buf_put(b, "\x00", 1);
         if (buf_put(b, "\x01", 1) < 0)
             return -1;
-        return enc(nd->kids[0], x, nested, b);
+        return enc(nd->kids[0], x, nested, b, depth);
     case K_TUPLE: {
         if (!plain_as(x, &PyTuple_Type) || PyTuple_GET_SIZE(x) != nd->n)
             return -1;
         for (Py_ssize_t i = 0; i < nd->n; i++)
-            if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
+            if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b, depth) < 0)
                 return -1;
         return 0;
     }
     case K_LIST:
-        return plain_as(x, &PyList_Type) ? enc_seq_items(nd, x, b) : -1;
+        return plain_as(x, &PyList_Type) ? enc_seq_items(nd, x, b, depth) : -1;
     case K_TUPLESEQ:
-        return plain_as(x, &PyTuple_Type) ? enc_seq_items(nd, x, b) : -1;
+        return plain_as(x, &PyTuple_Type) ? enc_seq_items(nd, x, b, depth) : -1;
     case K_ITERABLE:
-        return (plain_as(x, &PyList_Type) || plain_as(x, &PyTuple_Type)) ? enc_seq_items(nd, x, b) : -1;
+        return (plain_as(x, &PyList_Type) || plain_as(x, &PyTuple_Type)) ? enc_seq_items(nd, x, b, depth) : -1;
     case K_MAP: {
         if (!PyDict_CheckExact(x))
             return -1;
@@ -492,9 +521,9 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
         while (PyDict_Next(x, &it, &k, &v)) {
             Py_INCREF(k);
             Py_INCREF(v);
-            int r = enc(nd->kids[0], k, 1, b);
+            int r = enc(nd->kids[0], k, 1, b, depth);
             if (r == 0)
-                r = enc(nd->kids[1], v, 1, b);
+                r = enc(nd->kids[1], v, 1, b, depth);
             Py_DECREF(k);
             Py_DECREF(v);
             if (r < 0 || ++seen > n)
@@ -509,7 +538,7 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
             if (!plain_as(x, &PyTuple_Type) || PyTuple_GET_SIZE(x) != nd->n)
                 return -1;
             for (Py_ssize_t i = 0; i < nd->n; i++)
-                if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b) < 0)
+                if (enc(nd->kids[i], PyTuple_GET_ITEM(x, i), nested || i < nd->n - 1, b, depth) < 0)
                     return -1;
             return 0;
         }
@@ -517,13 +546,17 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b)
             PyObject *field = PyObject_GetAttr(x, PyTuple_GET_ITEM(nd->names, i));
             if (field == NULL)
                 return -1;
-            int r = enc(nd->kids[i], field, nested || i < nd->n - 1, b);
+            int r = enc(nd->kids[i], field, nested || i < nd->n - 1, b, depth);
             Py_DECREF(field);
             if (r < 0)
                 return -1;
         }
         return 0;
     }
+    case K_REF:
+        if (depth >= ref_depth_limit())
+            return -1;
+        return enc(nd->target, x, nested, b, depth + 1);
     case K_GENERIC: {
         PyObject *raw = PyObject_CallOneArg(nested ? nd->enc_nested : nd->enc_outer, x);
         if (raw == NULL)
@@ -544,7 +577,7 @@ typedef struct {
     Py_ssize_t len;
 } Input;
 
-static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested);
+static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth);
 
 /* A varint length or count at *pos that fits in what remains. */
 static int read_length(Input *in, Py_ssize_t *pos, Py_ssize_t *out)
@@ -573,7 +606,7 @@ static int read_count(Input *in, Py_ssize_t *pos, Py_ssize_t min_size, Py_ssize_
     return 0;
 }
 
-static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
+static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth)
 {
     const unsigned char *d = in->d;
     Py_ssize_t len = in->len;
@@ -619,14 +652,14 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
             return NULL;
         if (d[(*pos)++] == 0)
             Py_RETURN_NONE;
-        return dec(nd->kids[0], in, pos, nested);
+        return dec(nd->kids[0], in, pos, nested, depth);
     }
     case K_TUPLE: case K_RECORD: {
         PyObject *t = PyTuple_New(nd->n);
         if (t == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i < nd->n; i++) {
-            PyObject *item = dec(nd->kids[i], in, pos, nested || i < nd->n - 1);
+            PyObject *item = dec(nd->kids[i], in, pos, nested || i < nd->n - 1, depth);
             if (item == NULL) {
                 Py_DECREF(t);
                 return NULL;
@@ -647,7 +680,7 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
         if (items == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *item = dec(nd->kids[0], in, pos, 1);
+            PyObject *item = dec(nd->kids[0], in, pos, 1, depth);
             if (item == NULL) {
                 Py_DECREF(items);  /* unset slots are NULL, which both deallocators skip */
                 return NULL;
@@ -667,8 +700,8 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
         if (m == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *k = dec(nd->kids[0], in, pos, 1);
-            PyObject *v = k ? dec(nd->kids[1], in, pos, 1) : NULL;
+            PyObject *k = dec(nd->kids[0], in, pos, 1, depth);
+            PyObject *v = k ? dec(nd->kids[1], in, pos, 1, depth) : NULL;
             int r = v ? PyDict_SetItem(m, k, v) : -1;
             Py_XDECREF(k);
             Py_XDECREF(v);
@@ -683,6 +716,10 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested)
         }
         return m;
     }
+    case K_REF:
+        if (depth >= ref_depth_limit())
+            return NULL;
+        return dec(nd->target, in, pos, nested, depth + 1);
     case K_GENERIC: {
         PyObject *p = PyLong_FromSsize_t(*pos);
         if (p == NULL)
@@ -728,7 +765,7 @@ static PyObject *codec_try_encode(CodecObject *self, PyObject *value)
     Buf b;
     buf_init(&b);
     PyObject *out = NULL;
-    if (enc(self->root, value, self->nested, &b) == 0)
+    if (enc(self->root, value, self->nested, &b, 0) == 0)
         out = PyBytes_FromStringAndSize(b.p, b.len);
     buf_free(&b);
     if (out == NULL && !PyErr_Occurred())
@@ -744,7 +781,7 @@ static PyObject *codec_try_decode(CodecObject *self, PyObject *data)
     }
     Input in = {data, (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)};
     Py_ssize_t pos = 0;
-    PyObject *value = dec(self->root, &in, &pos, self->nested);
+    PyObject *value = dec(self->root, &in, &pos, self->nested, 0);
     if (value != NULL && pos != in.len)
         Py_CLEAR(value);
     if (value == NULL && !PyErr_Occurred())
@@ -784,7 +821,8 @@ static int codec_init(CodecObject *self, PyObject *args, PyObject *kwds)
     int nested;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OpOO:Codec", kwlist, &spec, &nested, &ef, &df))
         return -1;
-    Node *root = node_from_spec(spec, 0);
+    Node *stack[MAX_SPEC_DEPTH];
+    Node *root = node_from_spec(spec, 0, stack);
     if (root == NULL)
         return -1;
     node_free(self->root);
@@ -844,7 +882,7 @@ static PyMethodDef codec_methods[] = {
 
 static PyTypeObject CodecType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "coders._speedups.Codec",
+    .tp_name = "coders.accel._speedups.Codec",
     .tp_basicsize = sizeof(CodecObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "A coder tree compiled to C nodes, with the reference path as its fallback (see the module doc).",
@@ -982,7 +1020,7 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef speedups_module = {
-    PyModuleDef_HEAD_INIT, "coders._speedups",
+    PyModuleDef_HEAD_INIT, "coders.accel._speedups",
     "Optional C accelerator for coderkit (see coders/speedups.py, which decides whether it is used).",
     -1, module_methods,
 };
@@ -994,7 +1032,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL)
         return NULL;
-    Unhandled = PyErr_NewException("coders._speedups.Unhandled", PyExc_ValueError, NULL);
+    Unhandled = PyErr_NewException("coders.accel._speedups.Unhandled", PyExc_ValueError, NULL);
     if (Unhandled == NULL || PyModule_AddObjectRef(m, "Unhandled", Unhandled) < 0 ||
         PyModule_AddObjectRef(m, "Codec", (PyObject *)&CodecType) < 0 ||
         PyModule_AddIntConstant(m, "ZERO_WIDTH_LIMIT", ZERO_WIDTH_LIMIT) < 0) {

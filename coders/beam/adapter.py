@@ -6,10 +6,11 @@ Two kinds of result:
   both contexts, ``to_beam`` returns Beam's coder, so portable runners see a
   standard URN (``beam:coder:kv:v1``, ``beam:coder:varint:v1`` ...) and can read
   the bytes themselves (a runner must understand the KV coder of a GroupByKey
-  input to group at all). The table, ``_TO_BEAM``, lists every such pair; a
+  input to group at all). A
   composite (tuple, iterable, nullable, length prefix) maps component by
   component, so a ``TupleCoder(RecordCoder, VarIntCoder)`` becomes Beam's KV coder
-  around a wrapped record coder and Beam's varint coder.
+  around a wrapped record coder and Beam's varint coder. Each coder class declares its
+  equivalent itself (``Coder.beam_coder``), so this module keeps no table of coderkit classes.
 
   Equivalence is about bytes, because bytes are what runners compare and store.
   Some of our coders are stricter than Beam's on *encode* (our VarIntCoder refuses
@@ -32,16 +33,40 @@ Two kinds of result:
 
 from __future__ import annotations
 
-from typing import Callable
+import functools
+import sys
+from typing import Any
 
 import apache_beam.coders as beam_coders
 from apache_beam.coders import coder_impl
 
 import coders
-from coders.base import Coder
+from coders.base import WRAPPED, Coder
 from coders.errors import CoderNotFoundError, DecodeError
 
-__all__ = ["CoderkitBeamCoder", "NonDeterministicBeamFloatCoder", "from_beam", "to_beam"]
+__all__ = [
+    "CoderkitBeamCoder",
+    "NonDeterministicBeamFloatCoder",
+    "from_beam",
+    "installed_state",
+    "resolve_main_name",
+    "to_beam",
+]
+
+#: What ``coders.beam.install()`` put in place ("registry", "hook", "previous", "head"); empty when
+#: not installed. It lives here, below install, because CoderkitBeamCoder derives with that registry.
+installed_state: dict[str, Any] = {}
+
+
+def resolve_main_name(typehint):
+    """Beam passes a ``__main__`` class as its name; find the class it means (None when there is none)."""
+    if not isinstance(typehint, str):
+        return typehint
+    main = sys.modules.get("__main__")
+    candidate = getattr(main, typehint, None)
+    if isinstance(candidate, type) and candidate.__module__ == "__main__":
+        return candidate
+    return None
 
 
 # ------------------------------------------------------------------------------------- wrapper
@@ -110,12 +135,9 @@ class CoderkitBeamCoder(beam_coders.Coder):
         Derives the coder through coderkit's installed registry (``coders.registry`` when
         ``install()`` was not called). Beam passes ``__main__`` classes by name.
         """
-        from .install import _resolve_main_name, installed_registry
-
-        registry = installed_registry()
-        if registry is None:
-            from coders.typecoders import registry
-        hint = _resolve_main_name(typehint)
+        hook = installed_state.get("hook")
+        registry = hook.registry if hook is not None else coders.registry
+        hint = resolve_main_name(typehint)
         if hint is None:
             raise LookupError(f"CoderkitBeamCoder: cannot find the __main__ class named {typehint!r}")
         return to_beam(registry.get_coder(hint))
@@ -179,56 +201,33 @@ class NonDeterministicBeamFloatCoder(beam_coders.FloatCoder):
 
 # ------------------------------------------------------------------------------------ to_beam
 
-
-def _leaf(beam_cls) -> Callable:
-    return lambda coder, parts: beam_cls()
-
-
-def _to_beam_rules() -> list[tuple[type, Callable[[Coder], bool], Callable]]:
-    """(our class, applies?, build(coder, beam components)) for every byte-identical Beam coder.
-
-    Exact classes only: a subclass may write other bytes (CanonicalFloatCoder is a
-    FloatCoder that rewrites -0.0).
-    """
-    always = lambda coder: True  # noqa: E731
-    return [
-        (coders.BytesCoder, always, _leaf(beam_coders.BytesCoder)),
-        (coders.StrUtf8Coder, always, _leaf(beam_coders.StrUtf8Coder)),
-        (coders.VarIntCoder, always, _leaf(beam_coders.VarIntCoder)),
-        (coders.BooleanCoder, always, _leaf(beam_coders.BooleanCoder)),
-        (coders.FloatCoder, always, _leaf(NonDeterministicBeamFloatCoder)),
-        (coders.TimestampCoder, lambda c: c.as_beam_timestamp, _leaf(beam_coders.TimestampCoder)),
-        (coders.TupleCoder, always, lambda coder, parts: beam_coders.TupleCoder(parts)),
-        (coders.IterableCoder, always, lambda coder, parts: beam_coders.IterableCoder(parts[0])),
-        (coders.ListCoder, always, lambda coder, parts: beam_coders.ListCoder(parts[0])),
-        (coders.NullableCoder, always, lambda coder, parts: beam_coders.NullableCoder(parts[0])),
-        (coders.LengthPrefixCoder, always, lambda coder, parts: beam_coders.coders.LengthPrefixCoder(parts[0])),
-    ]
+# Beam's coder classes by the names coderkit's coders declare (``Coder.beam_coder``); Beam's FloatCoder
+# is named for the subclass that reports coderkit's determinism with the same URN and bytes.
+_BEAM_OVERRIDES: dict[str, type] = {"FloatCoder": NonDeterministicBeamFloatCoder}
 
 
-def _tuple_sequence_rule():
-    from coders.collections import TupleSequenceCoder
-
-    return (TupleSequenceCoder, lambda c: True, lambda coder, parts: beam_coders.TupleSequenceCoder(parts[0]))
-
-
-_rules_cache: dict[type, tuple] | None = None
+def _beam_class(name: str) -> type:
+    cls = _BEAM_OVERRIDES.get(name) or getattr(beam_coders.coders, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, beam_coders.Coder)):
+        raise LookupError(f"apache_beam.coders has no coder class named {name!r} (a coder's beam_coder declaration)")
+    return cls
 
 
-def _rules() -> dict[type, tuple]:
-    global _rules_cache
-    if _rules_cache is None:
-        rules = _to_beam_rules() + [_tuple_sequence_rule()]
-        _rules_cache = {cls: (applies, build) for cls, applies, build in rules}
-    return _rules_cache
+def _build_beam(name: str, components: list) -> beam_coders.Coder:
+    """Beam's coder ``name`` around its converted components (Beam's constructors differ in shape)."""
+    cls = _beam_class(name)
+    if name == "TupleCoder":
+        return cls(components)
+    return cls(*components)
 
 
 def to_beam(coder: Coder) -> beam_coders.Coder:
     """A Beam coder that writes exactly ``coder``'s bytes (Beam's standard coder where one exists).
 
-    Components are converted one by one, so a tuple of a record and an int becomes
-    Beam's KV coder of a wrapped record coder and Beam's VarIntCoder. A Beam coder
-    passed in is returned as it is.
+    Each coder declares its equivalent (``Coder.beam_mapping()``: the name of Beam's byte-identical
+    coder class, or ``WRAPPED``). Components are converted one by one, so a tuple of a record and an
+    int becomes Beam's KV coder of a wrapped record coder and Beam's VarIntCoder. A Beam coder passed
+    in is returned as it is.
     """
     if isinstance(coder, beam_coders.Coder):
         return coder
@@ -237,36 +236,31 @@ def to_beam(coder: Coder) -> beam_coders.Coder:
             f"to_beam takes a coders.Coder, not {type(coder).__name__} {coder!r}; "
             "get one with coders.get_coder(your_type)"
         )
-    rule = _rules().get(type(coder))
-    if rule is not None:
-        applies, build = rule
-        if applies(coder):
-            return build(coder, [to_beam(c) for c in coder.components()])
-    return CoderkitBeamCoder(coder)
+    name = coder.beam_mapping()
+    if name == WRAPPED:
+        return CoderkitBeamCoder(coder)
+    return _build_beam(name, [to_beam(c) for c in coder.components()])
 
 
 # ---------------------------------------------------------------------------------- from_beam
 
 
-def _from_beam_rules() -> dict[type, Callable]:
-    from coders.collections import TupleSequenceCoder
+@functools.lru_cache(maxsize=None)
+def _coderkit_classes_for(beam_name: str) -> tuple[type, ...]:
+    """The exported coderkit coder classes that declare they read Beam's ``beam_name`` bytes."""
+    found = []
+    for public in coders.__all__:
+        cls = getattr(coders, public)
+        if isinstance(cls, type) and issubclass(cls, Coder) and beam_name in _reads(cls):
+            found.append(cls)
+    return tuple(found)
 
-    return {
-        beam_coders.BytesCoder: lambda c, parts: coders.BytesCoder(),
-        beam_coders.StrUtf8Coder: lambda c, parts: coders.StrUtf8Coder(),
-        beam_coders.VarIntCoder: lambda c, parts: coders.VarIntCoder(),
-        beam_coders.BooleanCoder: lambda c, parts: coders.BooleanCoder(),
-        beam_coders.FloatCoder: lambda c, parts: coders.FloatCoder(),
-        NonDeterministicBeamFloatCoder: lambda c, parts: coders.FloatCoder(),
-        beam_coders.TimestampCoder: lambda c, parts: coders.TimestampCoder(as_beam_timestamp=True),
-        beam_coders.DecimalCoder: lambda c, parts: coders.DecimalCoder(),
-        beam_coders.TupleCoder: lambda c, parts: coders.TupleCoder(*parts),
-        beam_coders.IterableCoder: lambda c, parts: coders.IterableCoder(parts[0]),
-        beam_coders.ListCoder: lambda c, parts: coders.ListCoder(parts[0]),
-        beam_coders.TupleSequenceCoder: lambda c, parts: TupleSequenceCoder(parts[0]),
-        beam_coders.NullableCoder: lambda c, parts: coders.NullableCoder(parts[0]),
-        beam_coders.coders.LengthPrefixCoder: lambda c, parts: coders.LengthPrefixCoder(parts[0]),
-    }
+
+def _reads(cls: type) -> tuple[str, ...]:
+    """Beam coders whose bytes ``cls`` decodes: what it maps to, plus its ``beam_decodes``."""
+    names = tuple(cls.__dict__.get("beam_decodes", ()))
+    declared = cls.__dict__.get("beam_coder")
+    return names + ((declared,) if declared not in (None, WRAPPED) else ())
 
 
 def _beam_components(beam_coder) -> list:
@@ -293,14 +287,21 @@ def _from_beam(beam_coder, root: str) -> Coder:
         return beam_coder.coder
     if not isinstance(beam_coder, beam_coders.Coder):
         raise TypeError(f"from_beam takes an apache_beam.coders.Coder, not {type(beam_coder).__name__}")
-    build = _from_beam_rules().get(type(beam_coder))
-    if build is None:
+    beam_cls = type(beam_coder)
+    name = "FloatCoder" if beam_cls is NonDeterministicBeamFloatCoder else beam_cls.__name__
+    ours = _coderkit_classes_for(name) if _beam_class_or_none(name) is beam_cls or name == "FloatCoder" else ()
+    if not ours:
         where = "" if repr(beam_coder) == root else f" (inside {root})"
         raise CoderNotFoundError(
             f"Beam's {beam_coder!r}{where} has no byte-identical coderkit coder. coderkit converts Beam's "
             "standard coders (bytes, str, varint, double, bool, timestamp, decimal, tuple/KV, iterable, list, "
             "nullable, length prefix) and its own CoderkitBeamCoder. Fix: pick the coderkit coder for "
             "the type instead, e.g. coders.get_coder(your_type)",
-            types=(type(beam_coder),),
+            types=(beam_cls,),
         )
-    return build(beam_coder, [_from_beam(c, root) for c in _beam_components(beam_coder)])
+    components = [_from_beam(c, root) for c in _beam_components(beam_coder)]
+    return ours[0].from_beam_components(components)
+
+
+def _beam_class_or_none(name: str):
+    return getattr(beam_coders.coders, name, None)

@@ -41,12 +41,12 @@ from apache_beam.typehints import typehints as beam_typehints
 
 from coders.base import Coder
 
-from .adapter import to_beam
+from .adapter import installed_state as _installed
+from .adapter import resolve_main_name, to_beam
 
 __all__ = ["CoderkitFallback", "coderkit_coder_for", "install", "installed_registry", "uninstall"]
 
 _lock = threading.Lock()
-_installed: dict[str, Any] = {}  # "hook" -> CoderkitFallback, "previous" -> Beam's fallback before install
 
 
 def _default_registry():
@@ -73,17 +73,6 @@ class CoderkitFallback:
 
     def __repr__(self):
         return f"CoderkitFallback({self.registry!r})"
-
-
-def _resolve_main_name(typehint):
-    """Beam passes a ``__main__`` class as its name; find the class it means."""
-    if not isinstance(typehint, str):
-        return typehint
-    main = sys.modules.get("__main__")
-    candidate = getattr(main, typehint, None)
-    if isinstance(candidate, type) and candidate.__module__ == "__main__":
-        return candidate
-    return None
 
 
 def _registered(cls: type, registry) -> bool:
@@ -113,7 +102,7 @@ def coderkit_coder_for(typehint, registry=None) -> Coder | None:
     from coders.typecoders import ResolutionContext
 
     registry = registry if registry is not None else _default_registry()
-    hint = _resolve_main_name(typehint)
+    hint = resolve_main_name(typehint)
     if hint is None or not _is_user_record_type(hint, registry):
         return None
     context = ResolutionContext()

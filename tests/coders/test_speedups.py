@@ -2,8 +2,8 @@
 
 The extension must be built and in use here (so a build that silently failed is noticed).
 Every accelerated entry point is checked differentially: VarIntCoder's C encode/decode
-against the generated Python methods and the reference composition, and the C coder
-trees (``FusedCodec.accelerated``) against ``Coder.encode``/``Coder.decode`` on valid
+against its Python methods and the reference composition, and the C coder
+trees (``coders.accel.codec.codec_for``) against ``Coder.encode``/``Coder.decode`` on valid
 values, wrong values, valid bytes and random or mutated bytes. ``raw_*`` (the C path
 without its fallback) must either decline or agree. Finally a subprocess with
 ``CODERKIT_PURE_PYTHON=1`` runs the same samples on the pure-Python path and must print
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coders import accel as speedups
-from coders import primitives
+from coders.accel.codec import codec_for
 from coders.base import Coder
 from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
 from coders.errors import DecodeError, EncodeError
@@ -126,9 +126,9 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(Healt
 
 def accelerated(coder):
     """The (outer, nested) C codecs of a composite coder."""
-    codec = coder._fused_codec() if hasattr(coder, "_fused_codec") else coder._codec()
-    assert codec and codec.accelerated, f"{coder!r} has no C codec"
-    return codec.accelerated
+    codec = codec_for(coder)
+    assert codec is not None, f"{coder!r} has no C codec"
+    return codec.outer, codec.nested
 
 
 def outcome(fn, *args):
@@ -179,7 +179,9 @@ def test_extension_is_built_and_enabled():
     outer, nested = accelerated(pair)
     assert isinstance(outer, speedups.Codec) and isinstance(nested, speedups.Codec)
     assert pair.encode((1, "a")) == b"\x01a"
-    assert pair.encode == outer.encode and pair.decode_nested == nested.decode  # bound on the instance
+    # bound on the instance: one C call per value, no Python wrapper in between
+    assert isinstance(pair.__dict__["encode"].__self__, speedups.Codec)
+    assert isinstance(pair.__dict__["decode_nested"].__self__, speedups.Codec)
 
 
 def test_pure_python_switch_in_a_fresh_interpreter():
@@ -187,7 +189,8 @@ def test_pure_python_switch_in_a_fresh_interpreter():
     code = (
         "import coders.accel as s, coders, coders.primitives as p\n"
         "c = coders.TupleCoder(coders.VarIntCoder(), coders.StrUtf8Coder())\n"
-        "print(s.ENABLED, s.REASON, c._fused_codec().accelerated, p.VarIntCoder.encode is p._whole_varint_encode)"
+        "from coders.accel.codec import codec_for\n"
+        "print(s.ENABLED, s.REASON, codec_for(c), p.VarIntCoder.encode is p.VarIntCoder.python_encode)"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "disabled", "by", "CODERKIT_PURE_PYTHON=1", "None", "True"]
@@ -216,7 +219,7 @@ def test_varint_encode_matches_the_python_paths(value):
     reference = outcome(Coder.encode, c, value)
     assert_same(outcome(c.encode, value), reference, "C encode vs reference")
     assert_same(outcome(c.encode_nested, value), outcome(Coder.encode_nested, c, value), "C encode_nested")
-    assert_same(outcome(primitives._whole_varint_encode, c, value), reference, "Python fast path vs reference")
+    assert_same(outcome(VarIntCoder.python_encode, c, value), reference, "Python fast path vs reference")
     if reference[0] == "error":
         assert reference[1] is EncodeError
         with pytest.raises(EncodeError) as info:
@@ -278,14 +281,11 @@ def test_varint_decode_refuses_non_bytes_like_the_reference():
 def test_tree_valid_values_give_the_reference_bytes_and_values(coder, data):
     value = data.draw(strategy_for(coder))
     outer, nested = accelerated(coder)
-    fused_codec = coder._fused_codec() if hasattr(coder, "_fused_codec") else coder._codec()
     for codec, is_nested in ((outer, False), (nested, True)):
         encode_ref = Coder.encode_nested if is_nested else Coder.encode
         decode_ref = Coder.decode_nested if is_nested else Coder.decode
-        python_encode, python_decode = fused_codec.python[2:] if is_nested else fused_codec.python[:2]
         expected = encode_ref(coder, value)
-        assert codec.encode(value) == expected == python_encode(value)
-        assert_same(outcome(python_decode, expected), outcome(codec.decode, expected), "generated Python vs C")
+        assert codec.encode(value) == expected
         # valid values and their bytes never need the fallback
         assert codec.raw_encode(value) == expected, "the C path alone wrote other bytes"
         assert_same(outcome(codec.decode, expected), outcome(decode_ref, coder, expected), "decode of valid bytes")
