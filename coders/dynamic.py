@@ -39,6 +39,7 @@ the value and the fix) any value that would need the pickle fallback. It still w
 
 from __future__ import annotations
 
+import sys
 import typing
 from typing import Any
 
@@ -155,8 +156,10 @@ class AnyCoder(Coder):
         except RecursionError:
             raise self._encode_error(
                 value,
-                "a value that is not cyclic or nested beyond Python's recursion limit",
-                fix="break the cycle (a list or dict that contains itself) or flatten the structure",
+                "a value that is not cyclic or nested beyond Python's recursion limit "
+                f"(sys.getrecursionlimit() = {sys.getrecursionlimit()})",
+                fix="break the cycle (a list or dict that contains itself), flatten the structure, or raise the "
+                "limit with sys.setrecursionlimit(n) for values that are deep but not cyclic",
             ) from None
         return bytes(out)
 

@@ -563,6 +563,8 @@ class RecordCoder(Accelerated, Coder):
         """Raise the DecodeError for field ``i`` (starting at ``pos``) failing with ``exc``."""
         if isinstance(exc, DecodeError):
             raise exc.with_path("." + self.field_names[i]) from None
+        if isinstance(exc, RecursionError):  # the public method names the depth limit once, at the top
+            raise exc
         if isinstance(exc, _MALFORMED):
             raise DecodeError(
                 f"malformed input ({type(exc).__name__}: {exc})", offset=pos, coder=self.field_coders[i]
