@@ -34,12 +34,21 @@ import struct
 import sys
 import threading
 import typing
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from .errors import DecodeError, DeterminismIssue, EncodeError, NonDeterministicCoderError
 from .naming import short_repr
 
-__all__ = ["MAX_GENERATED_SIZE", "WRAPPED", "Coder", "any_value_strategy", "depth_decode_error", "depth_encode_error", "min_nested_size", "width_of_all"]
+__all__ = [
+    "MAX_GENERATED_SIZE",
+    "WRAPPED",
+    "Coder",
+    "any_value_strategy",
+    "depth_decode_error",
+    "depth_encode_error",
+    "min_nested_size",
+    "width_of_all",
+]
 
 #: Most elements a generated test value's collection holds (``Coder.value_strategy``), so nested and
 #: recursive values stay fast to generate.
@@ -176,7 +185,7 @@ class Coder:
         """This coder from the coderkit equivalents of a Beam coder's components (``coders.beam.from_beam``)."""
         return cls(*components)
 
-    def accel_node(self, child) -> tuple:
+    def accel_node(self, child: Callable[[Coder], tuple]) -> tuple:
         """This coder as a node of the C accelerator's tree (kinds in ``coders/accel/spec.py``).
 
         ``child(coder)`` gives a component's node. The default is a generic call of this coder's
@@ -205,7 +214,7 @@ class Coder:
         """Append the encoding of ``value`` to ``out`` in the given context."""
         raise NotImplementedError(f"{type(self).__name__} does not implement encode_to")
 
-    def decode_from(self, data, pos: int, nested: bool) -> tuple[Any, int]:
+    def decode_from(self, data: bytes | bytearray | memoryview, pos: int, nested: bool) -> tuple[Any, int]:
         """Decode one value starting at ``pos``; return it with the position just after it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement decode_from")
 
@@ -229,15 +238,15 @@ class Coder:
             raise depth_encode_error(self, value) from None
         return bytes(out)
 
-    def decode(self, data) -> Any:
+    def decode(self, data: bytes | bytearray | memoryview) -> Any:
         """Decode bytes produced by ``encode``; all of ``data`` must be consumed."""
         return self._decode_all(data, False)
 
-    def decode_nested(self, data) -> Any:
+    def decode_nested(self, data: bytes | bytearray | memoryview) -> Any:
         """Decode bytes produced by ``encode_nested``; all of ``data`` must be consumed."""
         return self._decode_all(data, True)
 
-    def decode_nested_at(self, data, pos: int = 0) -> tuple[Any, int]:
+    def decode_nested_at(self, data: bytes | bytearray | memoryview, pos: int = 0) -> tuple[Any, int]:
         """Decode one nested value at ``pos`` of a larger buffer; returns ``(value, next_pos)``."""
         try:
             return self.decode_from(data, pos, True)
@@ -250,7 +259,7 @@ class Coder:
         except _MALFORMED as e:
             raise DecodeError(f"malformed input ({type(e).__name__}: {e})", coder=self) from e
 
-    def _decode_all(self, data, nested: bool) -> Any:
+    def _decode_all(self, data: bytes | bytearray | memoryview, nested: bool) -> Any:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"{self!r}.decode takes bytes, not {type(data).__name__}")
         try:

@@ -541,7 +541,7 @@ _OWN_PACKAGES = ("coders", "pickling", "apache_beam")
 
 def _user_stacklevel() -> int:
     """The stacklevel that points a warning at the first frame outside coderkit's (and Beam's) packages."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     level = 1
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
