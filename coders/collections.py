@@ -31,7 +31,7 @@ import typing
 from collections.abc import Mapping
 
 from .accel.codec import PUBLIC_METHODS, Accelerated
-from .base import MAX_GENERATED_SIZE, Coder, min_nested_size, width_of_all
+from .base import MAX_GENERATED_SIZE, WRAPPED, Coder, min_nested_size, width_of_all
 from .errors import DecodeError, EncodeError
 from .naming import short_repr
 from .streams import INT32_BE, read_varint64, write_varint64
@@ -400,6 +400,8 @@ class MapCoder(_Composite):
     MapCoder. Decoding refuses a repeated key rather than silently dropping an entry.
     """
 
+    beam_coder = WRAPPED  # kept wrapped: Beam's MapCoder is not a standard coder runners read
+
     def accel_node(self, child):
         if self.deterministic:  # entries sorted by their encoded keys: the reference path does it
             return super().accel_node(child)
@@ -533,6 +535,8 @@ class SetCoder(_Sequence):
     hashes, which for str vary between processes); with ``deterministic=True``
     elements are ordered by their encoded bytes. Decoding refuses a repeated element.
     """
+
+    beam_coder = WRAPPED  # Beam has no set coder
 
     def __init__(self, element_coder: Coder, frozen: bool = False, deterministic: bool = False):
         super().__init__(element_coder)

@@ -43,7 +43,7 @@ import sys
 import typing
 from typing import Any
 
-from .base import Coder, any_value_strategy
+from .base import WRAPPED, Coder, any_value_strategy
 from .errors import DecodeError, EncodeError
 from .primitives import canonical_double
 from .streams import (
@@ -93,7 +93,12 @@ class AnyCoder(Coder):
     The tag table is in the module docstring. Each type has an ``_encode_<type>`` and a
     ``_decode_<type>`` method; ``_setup`` builds the type -> encoder and tag -> decoder
     tables the hot path dispatches through.
+
+    Not deterministic (dict and set order, -0.0, pickled objects); ``as_deterministic_coder()`` gives the
+    deterministic mode, which orders dicts and sets, writes canonical floats and refuses what it would pickle.
     """
+
+    beam_coder = WRAPPED  # Beam's FastPrimitivesCoder shares the tags, but pickles other objects its own way
 
     def __init__(self, deterministic: bool = False):
         self.deterministic = bool(deterministic)

@@ -20,7 +20,7 @@ import io
 import pickle as _stdlib_pickle
 from typing import Any
 
-from .base import Coder, any_value_strategy
+from .base import WRAPPED, Coder, any_value_strategy
 from .errors import DecodeError, NonDeterministicCoderError
 from .streams import read_length_prefixed, varint64_size, write_varint64
 
@@ -192,6 +192,8 @@ class PickleCoder(_PickleCoderBase):
     Not deterministic, and ``as_deterministic_coder`` raises.
     """
 
+    beam_coder = WRAPPED  # Beam's PickleCoder frames its pickles differently
+
     library = "dill"
 
     def _dumps(self, value: Any) -> bytes:
@@ -214,6 +216,8 @@ class CloudpickleCoder(_PickleCoderBase):
     Decoding runs arbitrary code: use it only on bytes your own pipeline wrote.
     Not deterministic, and ``as_deterministic_coder`` raises.
     """
+
+    beam_coder = WRAPPED
 
     library = "cloudpickle"
 

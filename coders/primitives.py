@@ -50,6 +50,7 @@ __all__ = [
     "VarIntCoder",
 ]
 
+
 def _read_length(data, pos: int, what: str) -> tuple[int, int]:
     """Read a varint byte length at ``pos`` and check it against the bytes that remain."""
     n, after = read_varint64(data, pos)
@@ -524,6 +525,8 @@ class NoneCoder(_Primitive):
     decode because each element takes no bytes (see ``coders.collections``). Deterministic.
     """
 
+    beam_coder = WRAPPED  # Beam has no None coder
+
     fixed_width = 0
 
     def accel_node(self, child):
@@ -774,6 +777,16 @@ class DecimalCoder(_Primitive):
         return CanonicalDecimalCoder()
 
 
+def _without_trailing_zeros(value: decimal.Decimal) -> decimal.Decimal:
+    """``value`` with its trailing zeros moved into the exponent (exact at any precision); 0 for any zero."""
+    sign, digits, exponent = value.as_tuple()
+    if not any(digits):
+        return decimal.Decimal(0)
+    while digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return decimal.Decimal((sign, digits, exponent))
+
+
 class CanonicalDecimalCoder(DecimalCoder):
     """DecimalCoder's deterministic variant: each value is written with its trailing zeros removed.
 
@@ -784,6 +797,10 @@ class CanonicalDecimalCoder(DecimalCoder):
     """
 
     beam_decodes = ()
+
+    def value_strategy(self, child, st):
+        # the values this coder gives back: trailing zeros stripped, every zero as plain 0
+        return super().value_strategy(child, st).map(_without_trailing_zeros)
 
     def _parts(self, value) -> tuple[int, int]:
         scale, unscaled = super()._parts(value)
@@ -806,6 +823,8 @@ class UUIDCoder(_Primitive):
 
     ``UUID("12345678-1234-5678-1234-567812345678")`` -> ``12 34 56 78 12 34 56 78 12 34 56 78 12 34 56 78``.
     """
+
+    beam_coder = WRAPPED  # Beam has no UUID coder
 
     fixed_width = 16
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 from .accel.codec import PUBLIC_METHODS, Accelerated
-from .base import _MALFORMED, Coder, min_nested_size, width_of_all
+from .base import _MALFORMED, WRAPPED, Coder, min_nested_size, width_of_all
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .naming import type_name
 from .streams import read_length_prefixed, read_varint64, varint64_size, write_varint64
@@ -85,6 +85,8 @@ class EnumCoder(Coder):
     ``IntEnum`` member) or a member of another enum is an EncodeError, because
     decoding would return something that is not the value given. Deterministic.
     """
+
+    beam_coder = WRAPPED  # Beam has no enum coder
 
     def value_strategy(self, child, st):
         return st.sampled_from(list(self.enum_cls))
@@ -390,6 +392,8 @@ class RecordCoder(Accelerated, Coder):
     the whole tree in the C accelerator when it is built (``coders.accel``), which hands
     whatever it does not handle to the reference.
     """
+
+    beam_coder = WRAPPED  # Beam's RowCoder writes a different layout
 
     # ---- construction ----
 
@@ -708,6 +712,8 @@ class UnionCoder(Coder):
     add members at the end to keep old data readable. Deterministic exactly when
     every member coder is.
     """
+
+    beam_coder = WRAPPED  # Beam has no union coder
 
     def __init__(self, members: Iterable[tuple[Any, Coder]]):
         hints, coders, runtime = [], [], []

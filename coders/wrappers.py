@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 
-from .base import Coder, min_nested_size
+from .base import WRAPPED, Coder, min_nested_size
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .naming import short_repr
 from .streams import read_length_prefixed, varint64_size, write_varint64
@@ -167,6 +167,8 @@ class XmapCoder(_Wrapper):
 
     ``XmapCoder(StrUtf8Coder(), pathlib.PurePosixPath, str)`` codes paths as their UTF-8 text.
     """
+
+    beam_coder = WRAPPED  # the functions are Python code: only a pickled coder can carry them
 
     def __init__(
         self,

@@ -816,6 +816,7 @@ def wire_doc_rows():
 def wire_doc_namespace():
     import datetime
     import decimal
+    import pathlib
     import uuid
 
     import coders.collections
@@ -831,6 +832,7 @@ def wire_doc_namespace():
         "dataclasses": dataclasses,
         "NamedTuple": NamedTuple,
         "uuid": uuid,
+        "pathlib": pathlib,
         "UUIDCoder": UUIDCoder,
     }
     for module in (coders, coders.primitives, coders.collections, coders.dynamic):
