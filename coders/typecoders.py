@@ -23,6 +23,8 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
+import importlib.metadata
 import sys
 import threading
 import types
@@ -38,6 +40,7 @@ from .primitives import UUIDCoder
 
 __all__ = [
     "DEFAULT_RULES",
+    "ENTRY_POINT_GROUP",
     "CoderRegistry",
     "ResolutionContext",
     "Rule",
@@ -153,6 +156,56 @@ def registered_type_rule(hint, registry: CoderRegistry, context: ResolutionConte
             if entry is not None:
                 return _materialize(entry, hint, _any_coders_for(base) if not isinstance(entry, Coder) else (), base)
     return None
+
+
+#: The entry-point group through which installed packages offer coders for their types.
+ENTRY_POINT_GROUP = "coderkit.coders"
+
+
+@functools.lru_cache(maxsize=1)
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    """The group's entry points by name, read once per process (reading is cheap; loading is not)."""
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def entry_point_rule(hint, registry, context):
+    """Coders installed packages declare in the entry-point group ``coderkit.coders``.
+
+    An entry's name is the type's ``module.QualName``; its object is what ``register_coder`` takes
+    (a Coder, or a factory of the type arguments' coders), or a Coder class built with no arguments.
+    Nothing is imported until a hint of that type is met; your own registrations come first.
+    """
+    cls = hint if isinstance(hint, type) else typing.get_origin(hint)
+    if not isinstance(cls, type):
+        return None
+    entry_point = _entry_points().get(f"{cls.__module__}.{cls.__qualname__}")
+    if entry_point is None:
+        return None
+    where = f"entry point {entry_point.name!r} = {entry_point.value!r} in group {ENTRY_POINT_GROUP!r}"
+    try:
+        offered = entry_point.load()
+    except Exception as e:
+        raise CoderNotFoundError(
+            f"the {where} could not be loaded ({type(e).__name__}: {e}). Fix: repair or uninstall the "
+            f"package that declares it, or register a coder for `{type_name(cls)}` yourself (register_coder "
+            "wins over entry points)",
+            types=(cls,),
+        ) from e
+    if isinstance(offered, type) and issubclass(offered, Coder):
+        offered = offered()
+    if not (isinstance(offered, Coder) or callable(offered)):
+        raise CoderNotFoundError(
+            f"the {where} gave {type(offered).__name__} {offered!r}, not a Coder, a Coder class or a factory",
+            types=(cls,),
+        )
+    if isinstance(offered, Coder) or hint is cls:
+        return _materialize(offered, hint, _any_coders_for(hint) if not isinstance(offered, Coder) else (), cls)
+    name = type_name(hint)
+    arg_coders = [
+        registry.resolve(arg, context.child(f"type argument {i} of `{name}`"))
+        for i, arg in enumerate(typing.get_args(hint))
+    ]
+    return _materialize(offered, hint, arg_coders, cls)
 
 
 def forward_ref_rule(hint, registry, context):
@@ -508,6 +561,7 @@ def uuid_rule(hint, registry, context):
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     registered_type_rule,
+    entry_point_rule,
     forward_ref_rule,
     annotated_rule,
     literal_rule,
