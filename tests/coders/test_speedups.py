@@ -258,9 +258,10 @@ def varint_bytes():
 def test_varint_decode_matches_the_reference(data):
     c = VarIntCoder()
     reference = outcome(Coder.decode, c, data)
-    for fn in (c.decode, c.decode_nested):
+    python_decode = VarIntCoder.python_decode.__get__(c)  # the pure-Python path's method, tested here too
+    for fn in (c.decode, c.decode_nested, python_decode):
         got = outcome(fn, data)
-        assert_same(got, reference, f"C decode of {data.hex()}")
+        assert_same(got, reference, f"decode of {data.hex()} by {fn!r}")
         assert got[0] == "ok" or got[1] is DecodeError
     for wrapped in (bytearray(data), memoryview(data)):
         assert_same(outcome(c.decode, wrapped), outcome(Coder.decode, c, wrapped), "C decode of a buffer")
