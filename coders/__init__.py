@@ -1,12 +1,16 @@
 """coderkit's coders: Beam-wire-compatible coders, a type-to-coder registry, and their errors.
 
 Names are loaded on first use, so ``import coders`` stays cheap and never imports
-apache_beam (``coders.beam`` does, when you use it).
+apache_beam (``coders.beam`` does, when you use it). Type checkers read the same names from the
+``TYPE_CHECKING`` imports below, so a user's mypy or pyright sees their real types; a test keeps
+those imports and ``_LAZY`` in step.
 """
 
 from __future__ import annotations
 
 import importlib
+import typing
+from typing import Any
 
 from .base import Coder
 from .errors import (
@@ -18,6 +22,27 @@ from .errors import (
     FallbackCoderWarning,
     NonDeterministicCoderError,
 )
+
+if typing.TYPE_CHECKING:
+    from .collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
+    from .dynamic import AnyCoder
+    from .pickle import CloudpickleCoder, PickleCoder
+    from .primitives import (
+        BooleanCoder,
+        BytesCoder,
+        CanonicalDecimalCoder,
+        CanonicalFloatCoder,
+        DecimalCoder,
+        FloatCoder,
+        NoneCoder,
+        StrUtf8Coder,
+        TimestampCoder,
+        UUIDCoder,
+        VarIntCoder,
+    )
+    from .records import EnumCoder, RecordCoder, UnionCoder
+    from .typecoders import CoderRegistry, get_coder, register_coder, registry
+    from .wrappers import LengthPrefixCoder, NullableCoder, XmapCoder
 
 # public name -> module that defines it (relative to this package)
 _LAZY = {
@@ -75,20 +100,51 @@ _SUBMODULES = {
     "accel",
 }
 
+# Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
 __all__ = [
+    "AnyCoder",
+    "BooleanCoder",
+    "BytesCoder",
+    "CanonicalDecimalCoder",
+    "CanonicalFloatCoder",
+    "CloudpickleCoder",
     "Coder",
     "CoderError",
     "CoderNotFoundError",
+    "CoderRegistry",
+    "DecimalCoder",
     "DecodeError",
     "DeterminismIssue",
     "EncodeError",
+    "EnumCoder",
     "FallbackCoderWarning",
+    "FloatCoder",
+    "IterableCoder",
+    "LengthPrefixCoder",
+    "ListCoder",
+    "MapCoder",
     "NonDeterministicCoderError",
-    *sorted(_LAZY),
+    "NoneCoder",
+    "NullableCoder",
+    "PickleCoder",
+    "RecordCoder",
+    "SetCoder",
+    "StrUtf8Coder",
+    "TimestampCoder",
+    "TupleCoder",
+    "TupleSequenceCoder",
+    "UUIDCoder",
+    "UnionCoder",
+    "VarIntCoder",
+    "XmapCoder",
+    "get_coder",
+    "register_coder",
+    "registry",
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
+    # Any: to a type checker only the submodules reach here (every lazy name is imported above).
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module, __name__), name)
@@ -99,5 +155,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'coders' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | _SUBMODULES)

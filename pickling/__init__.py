@@ -2,12 +2,22 @@
 pickle (with the path to the culprit and the fix), check a whole Beam pipeline, and read
 PySpark pickle files.
 
-Names are loaded on first use, so ``import pickling`` never imports apache_beam.
+Names are loaded on first use, so ``import pickling`` never imports apache_beam. Type checkers
+read the same names from the ``TYPE_CHECKING`` imports below, so a user's mypy or pyright sees their
+real types; a test keeps those imports and ``_LAZY`` in step.
 """
 
 from __future__ import annotations
 
 import importlib
+import typing
+from typing import Any
+
+if typing.TYPE_CHECKING:
+    from .backends import BACKENDS, dumps, loads
+    from .check import assert_picklable, backend_differences, check_many, check_picklable, compare_backends
+    from .pipeline import check_pipeline
+    from .report import Leaf, PicklabilityReport, Problem, UnpicklableError
 
 _LAZY = {
     "dumps": ".backends",
@@ -26,10 +36,26 @@ _LAZY = {
 }
 _SUBMODULES = {"backends", "check", "report", "pipeline", "spark", "cli", "pytest_plugin"}
 
-__all__ = sorted(_LAZY)
+# Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
+__all__ = [
+    "BACKENDS",
+    "Leaf",
+    "PicklabilityReport",
+    "Problem",
+    "UnpicklableError",
+    "assert_picklable",
+    "backend_differences",
+    "check_many",
+    "check_picklable",
+    "check_pipeline",
+    "compare_backends",
+    "dumps",
+    "loads",
+]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
+    # Any: to a type checker only the submodules reach here (every lazy name is imported above).
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module, __name__), name)
@@ -40,5 +66,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'pickling' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | _SUBMODULES)
