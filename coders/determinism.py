@@ -21,18 +21,17 @@ from typing import Any, Iterable
 
 from .base import Coder
 from .errors import CoderError
+from .naming import short_repr
 
 __all__ = ["KeyConsistencyChecker", "check_keys", "coder_key_hazards", "key_problems", "walk_with_paths"]
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return short_repr(value, limit)
 
 
 def _tname(value_or_type: Any) -> str:
-    t = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
-    return t.__qualname__
+    return (value_or_type if isinstance(value_or_type, type) else type(value_or_type)).__qualname__
 
 
 def _hex(data: bytes, limit: int = 24) -> str:

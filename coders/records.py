@@ -33,7 +33,7 @@ from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .naming import type_name
 from .streams import read_length_prefixed, read_varint64, varint64_size, write_varint64
 
-__all__ = ["EnumCoder", "RecordCoder", "UnionCoder"]
+__all__ = ["EnumCoder", "RecordCoder", "UnionCoder", "is_namedtuple_class", "is_record_class"]
 
 # Records being rebuilt by as_deterministic_coder in this thread: id(original) -> new deferred coder.
 # A recursive record meets itself while rebuilding its fields and must get the placeholder back.
@@ -239,10 +239,20 @@ class EnumCoder(Coder):
 # ================================================================================== records
 
 
+def is_namedtuple_class(cls) -> bool:
+    """A ``typing.NamedTuple`` or ``collections.namedtuple`` class (coderkit's one test for it)."""
+    return isinstance(cls, type) and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
+
+
+def is_record_class(cls) -> bool:
+    """A class RecordCoder takes: a dataclass or a NamedTuple (coderkit's one test for it)."""
+    return (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or is_namedtuple_class(cls)
+
+
 def _record_kind(cls) -> str:
     if isinstance(cls, type) and dataclasses.is_dataclass(cls):
         return "dataclass"
-    if isinstance(cls, type) and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple):
+    if is_namedtuple_class(cls):
         return "namedtuple"
     raise TypeError(
         f"RecordCoder takes a dataclass or a NamedTuple class, not {cls!r}; "

@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable
 
 from .base import MAX_GENERATED_SIZE, Coder
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
+from .naming import qualified_type_name, short_repr
+from .records import is_namedtuple_class
 
 __all__ = [
     "CoderAssertions",
@@ -70,20 +72,11 @@ _MAX_TRUNCATIONS = 64
 
 
 def _short_repr(value: Any, limit: int = 200) -> str:
-    try:
-        text = repr(value)
-    except Exception as e:  # a broken __repr__ must not hide the real failure
-        text = f"<unrepresentable {type(value).__name__}: {type(e).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return short_repr(value, limit)
 
 
 def _describe(value: Any) -> str:
-    return f"{_short_repr(value)} (type {_type_name(value)})"
-
-
-def _type_name(value: Any) -> str:
-    t = type(value)
-    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    return f"{_short_repr(value)} (type {qualified_type_name(value)})"
 
 
 def _hex(data: bytes, limit: int = 128) -> str:
@@ -124,7 +117,7 @@ def _bytes_details(label_a: str, a: bytes, label_b: str, b: bytes) -> list[str]:
 
 
 def _is_namedtuple(value: Any) -> bool:
-    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+    return is_namedtuple_class(type(value))
 
 
 def first_difference(expected: Any, actual: Any, path: str = "value") -> str | None:
@@ -165,7 +158,7 @@ class _Comparison:
         if type(a) is not type(b):
             if not self.check_types and _safe_equal(a, b):
                 return None
-            return f"{path}: type changed from {_type_name(a)} to {_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
+            return f"{path}: type changed from {qualified_type_name(a)} to {qualified_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
         if a is b:
             return None
         t = type(a)
@@ -212,12 +205,12 @@ class _Comparison:
         try:
             equal = bool(a == b)
         except Exception as e:
-            return f"{path}: cannot compare {_type_name(a)} values ({type(e).__name__}: {e})"
+            return f"{path}: cannot compare {qualified_type_name(a)} values ({type(e).__name__}: {e})"
         if equal:
             return None
         if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__:
             return (
-                f"{path}: {_type_name(a)} does not define __eq__, so a decoded copy never equals the "
+                f"{path}: {qualified_type_name(a)} does not define __eq__, so a decoded copy never equals the "
                 f"original; define __eq__ (or make it a dataclass) to compare by value"
             )
         return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
@@ -435,7 +428,7 @@ def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool
     if expected_class is not None and not isinstance(decoded, expected_class):
         _fail(
             coder,
-            f"the decoded value is a {_type_name(decoded)} but the coder's to_type_hint() is {coder.to_type_hint()!r}",
+            f"the decoded value is a {qualified_type_name(decoded)} but the coder's to_type_hint() is {coder.to_type_hint()!r}",
             f"decoded:  {_describe(decoded)}",
             nested=nested,
         )

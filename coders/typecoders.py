@@ -37,6 +37,7 @@ from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
 from .primitives import UUIDCoder
+from .records import is_namedtuple_class
 
 __all__ = [
     "DEFAULT_RULES",
@@ -417,13 +418,9 @@ def _generic_record(hint, predicate):
     return None
 
 
-def _is_namedtuple(cls) -> bool:
-    return issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
-
-
 def namedtuple_rule(hint, registry, context):
     """A ``typing.NamedTuple`` or ``collections.namedtuple``: ``RecordCoder`` over its fields (untyped ones Any)."""
-    found = _generic_record(hint, _is_namedtuple)
+    found = _generic_record(hint, is_namedtuple_class)
     if found is None:
         return None
     cls, mapping = found

@@ -30,16 +30,14 @@ pipeline proto (pickled), so workers need not call ``install``.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import sys
 import threading
-from typing import Any
 
 from apache_beam.coders import typecoders
 from apache_beam.typehints import typehints as beam_typehints
 
 from coders.base import Coder
+from coders.records import is_record_class
 
 from .adapter import installed_state as _installed
 from .adapter import resolve_main_name, to_beam
@@ -88,9 +86,7 @@ def _is_user_record_type(hint, registry) -> bool:
         return False
     if _registered(hint, registry):
         return True
-    if dataclasses.is_dataclass(hint) or issubclass(hint, enum.Enum):
-        return True
-    return issubclass(hint, tuple) and hasattr(hint, "_fields")
+    return is_record_class(hint) or issubclass(hint, enum.Enum)
 
 
 def coderkit_coder_for(typehint, registry=None) -> Coder | None:
