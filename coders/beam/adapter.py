@@ -245,7 +245,7 @@ def to_beam(coder: Coder) -> beam_coders.Coder:
 # ---------------------------------------------------------------------------------- from_beam
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _coderkit_classes_for(beam_name: str) -> tuple[type, ...]:
     """The exported coderkit coder classes that declare they read Beam's ``beam_name`` bytes."""
     found = []

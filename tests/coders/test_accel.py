@@ -33,7 +33,7 @@ I, S, F = VarIntCoder(), StrUtf8Coder(), FloatCoder()
 @dataclasses.dataclass
 class Node:
     label: str
-    next: Optional["Node"] = None
+    next: Optional[Node] = None
 
 
 def node_coder() -> RecordCoder:
