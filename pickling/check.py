@@ -274,7 +274,14 @@ class _Check:
                     back_reference = True  # the ancestor is being examined already
                     continue
                 if id(child) in seen:
-                    seen[id(child)].aliases.append(path + edge.segment)
+                    known = seen[id(child)]
+                    if edge.kind in ("class", "reduce-callable") and known.obj is not child:
+                        # another instance of a class that cannot travel: an offender of its own
+                        failure = _Failure(path, obj, known.error, first_edge, owner)
+                        seen[id(obj)] = failure
+                        failures.append(failure)
+                    else:
+                        known.aliases.append(path + edge.segment)
                     failing.append(None)
                     continue
                 if _is_recursion(error) and type(child) is type(obj):

@@ -511,7 +511,7 @@ def test_bound_method_groups_under_the_objects_attribute():
         ("Service.fetch.__self__.backup", "list"),
         ("Service.fetch.__self__.session", "socket.socket"),
     ]
-    grouped = [p for p in report.errors if p.type_name == "list"][0]
+    [grouped] = [p for p in report.errors if p.type_name == "list"]
     assert [leaf.path for leaf in grouped.leaves] == [
         "Service.fetch.__self__.backup[0]",
         "Service.fetch.__self__.backup[1]",
@@ -539,6 +539,21 @@ def test_main_class_by_name_is_missing_in_a_fresh_interpreter():
     assert (problem.path, problem.type_name) == ("obj['point']", "__main__.CoderkitPoint")
     assert problem.error.startswith("AttributeError: Can't get attribute 'CoderkitPoint' on")
     assert "a worker's __main__ is not your script" in problem.advice
+
+
+def test_each_instance_of_a_class_that_cannot_travel_is_its_own_offender():
+    """The second instance is another object, not another path to the first."""
+
+    class Local:
+        def __init__(self):
+            self.x = 1
+
+    report = check_picklable({"a": Local(), "b": Local()}, backend="pickle")
+    error = f"AttributeError: Can't pickle local object {Local.__qualname__!r}"
+    assert [(p.path, p.type_name, p.error, p.leaves[0].aliases) for p in report.errors] == [
+        ("obj['a']", f"{__name__}.{Local.__qualname__}", error, []),
+        ("obj['b']", f"{__name__}.{Local.__qualname__}", error, []),
+    ]
 
 
 def test_class_attribute_of_a_local_class_is_followed():
