@@ -43,7 +43,7 @@ class Finding:
     obj: Any
     error: BaseException | None
     backend: Backend
-    phase: str = "dump"  # dump | load
+    phase: str = "dump"  # dump | load | fresh (failed to load in a fresh interpreter)
 
 
 def _type_names(obj) -> str:
@@ -228,9 +228,50 @@ PLACE_RULES: list[tuple[Callable[[Finding], bool], Callable[[Finding], str]]] = 
 ]
 
 
+def _missing_module(f: Finding) -> str | None:
+    return getattr(f.error, "missing_module", None)
+
+
+# a part that loads in process but not in a fresh interpreter: the first two are fixed where
+# the code is installed, whatever holds the part; the last where the part is built
+FRESH_RULES: list[tuple[Callable[[Finding], bool], Callable[[Finding], str], bool]] = [
+    (
+        lambda f: _missing_module(f) is not None,
+        lambda f: (
+            f"the workers cannot import {_missing_module(f)!r}: it is only on the driver's "
+            "sys.path. Install it on the workers (a package in requirements/setup.py, "
+            "--extra_package) or move this class/function into a module they install."
+        ),
+        False,
+    ),
+    (
+        lambda f: "Can't get attribute" in _msg(f),
+        lambda f: (
+            "it is looked up by name in a module where the worker does not have it (a "
+            "worker's __main__ is not your script): move it into a module the workers "
+            "install, or let the pickler copy it by value (Beam's cloudpickle does so "
+            "for __main__)."
+        ),
+        False,
+    ),
+    (
+        lambda f: True,
+        lambda f: (
+            f"unpickling {type(f.obj).__name__} needs something only the launching process has "
+            "(an environment variable, a file, a module state): make loading self-contained or "
+            "rebuild the object on the worker (in setup())."
+        ),
+        True,
+    ),
+]
+
+
 def advise(finding: Finding) -> str:
-    what = next(text(finding) for test, text in OBJECT_RULES if test(finding))
-    where = next(text(finding) for test, text in PLACE_RULES if test(finding))
+    if finding.phase == "fresh":
+        what, placed = next((text(finding), placed) for test, text, placed in FRESH_RULES if test(finding))
+    else:
+        what, placed = next(text(finding) for test, text in OBJECT_RULES if test(finding)), True
+    where = next(text(finding) for test, text in PLACE_RULES if test(finding)) if placed else ""
     what = what[:1].upper() + what[1:]
     return f"{where} {what}" if where else what
 

@@ -35,6 +35,11 @@ process with a clean environment and the driver's ``sys.path`` minus what only t
 has (the directory of a ``__main__`` script, ``exclude_paths``): that catches modules the
 workers cannot import and module globals the pickler did not capture (a NameError on first
 call, found by checking the names each function loads against its globals and builtins).
+When an object fails to load there, the same process is asked to load its parts: the walk
+that locates in-process failures runs again, each batch of children pickled by the driver
+and loaded there in one exchange, so the report names the deepest part that fails on a
+worker (``LoadToWarehouseDoFn.client``) at the cost of no other process; every part that
+needs one missing module is one problem.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -222,26 +229,19 @@ class _Check:
         self.payload: bytes | None = None
         self.offenders: set[int] = set()
 
-    # the real pickler, as a yes/no oracle
-    def _dump_error(self, obj) -> BaseException | None:
-        try:
-            self.backend.raw_dumps(obj)
-        except Exception as e:
-            return e
-        return None
+    # the real pickler, as a yes/no oracle over a batch of objects (the fresh interpreter
+    # answers a batch in one exchange)
+    def _dump_errors(self, objs: list) -> list[BaseException | None]:
+        return [_error_of(self.backend.raw_dumps, obj) for obj in objs]
 
-    def _load_error(self, obj) -> BaseException | None:
-        try:
-            self.backend.raw_loads(self.backend.raw_dumps(obj))
-        except Exception as e:
-            return e
-        return None
+    def _load_errors(self, objs: list) -> list[BaseException | None]:
+        return [_error_of(lambda o: self.backend.raw_loads(self.backend.raw_dumps(o)), obj) for obj in objs]
 
     def run(self, roundtrip: bool) -> None:
         try:
             self.payload = self.backend.raw_dumps(self.obj)
         except Exception as e:
-            self._report_failures(self._find_failures(e, self._dump_error), phase="dump")
+            self._report_failures(self._find_failures(e, self._dump_errors), phase="dump")
         self._scan_for_changes()
         if self.payload is None:
             return
@@ -252,6 +252,7 @@ class _Check:
 
     # -- finding the failing leaves -----------------------------------------------------
     def _find_failures(self, root_error: BaseException, oracle) -> list[_Failure]:
+        """The deepest parts that fail ``oracle`` (objects -> their errors) on their own."""
         failures: list[_Failure] = []
         seen: dict[int, _Failure] = {}
 
@@ -349,25 +350,27 @@ class _Check:
         return _Failure(path, obj, explained, first_edge, kind="recursion", cycle=cycle)
 
     def _report_failures(self, failures: list[_Failure], phase: str) -> None:
-        groups: dict[str, list[_Failure]] = collections.OrderedDict()
+        """One problem per attribute the user owns; ``phase`` is dump, load or fresh."""
+        groups: dict[tuple[str, str], list[_Failure]] = collections.OrderedDict()
         for failure in failures:
-            owner = failure.owner[0] if failure.owner else failure.path
-            groups.setdefault(owner, []).append(failure)
-        for owner, members in groups.items():
-            when = "" if phase == "dump" else " (raised while unpickling)"
+            # every part a worker cannot import for want of one module has one fix: one problem
+            module = getattr(failure.error, "missing_module", None)
+            key = ("module", module) if module else ("owner", failure.owner[0] if failure.owner else failure.path)
+            groups.setdefault(key, []).append(failure)
+        when, default_kind, verb = _PHASES[phase]
+        for (grouped_by, owner), members in groups.items():
             leaves = [
                 Leaf(f.path, qualified_type_name(f.obj), _error_text(f.error) + when, list(f.aliases)) for f in members
             ]
             first = members[0]
-            kind = first.kind or ("unpicklable" if phase == "dump" else "unloadable")
-            if len(members) == 1:
+            kind = first.kind or default_kind
+            if len(members) == 1 or grouped_by == "module":
                 path, tname, error_text, obj = first.path, leaves[0].type_name, leaves[0].error, first.obj
             else:
                 obj = first.owner[1]
                 path, tname = owner, qualified_type_name(obj)
                 error_text = (
-                    f"{len(members)} objects inside {owner} cannot be "
-                    f"{'pickled' if phase == 'dump' else 'unpickled'} "
+                    f"{len(members)} objects inside {owner} cannot be {verb} "
                     f"({', '.join(sorted({leaf.type_name for leaf in leaves}))})"
                 )
             if kind == "recursion" and first.cycle is not None:
@@ -388,7 +391,7 @@ class _Check:
                         self.obj, self.root, path, first.first_edge, first.obj, first.error, self.backend, phase
                     )
                 )
-                if len(members) > 1:
+                if len(members) > 1 and phase != "fresh":  # what the owner is (fresh: what fails to load)
                     fix = _advice.advise(
                         _advice.Finding(self.obj, self.root, path, first.first_edge, obj, None, self.backend, phase)
                     )
@@ -458,7 +461,7 @@ class _Check:
             loaded = self.backend.raw_loads(self.payload, on_import=modules.add)
         except Exception as e:
             self.report.modules = _worker_modules(modules)
-            self._report_failures(self._find_failures(e, self._load_error), phase="load")
+            self._report_failures(self._find_failures(e, self._load_errors), phase="load")
             return
         self.report.modules = _worker_modules(modules)
         if _no_longer_equal(self.obj, loaded):
@@ -481,18 +484,33 @@ class _Check:
             )
 
 
+# phase -> (suffix of each error, problem kind, what the parts "cannot be")
+_PHASES = {
+    "dump": ("", "unpicklable", "pickled"),
+    "load": (" (raised while unpickling)", "unloadable", "unpickled"),
+    "fresh": (" (in a fresh interpreter)", "fresh-interpreter", "unpickled in a fresh interpreter"),
+}
+
+
+def _error_of(action, obj) -> BaseException | None:
+    try:
+        action(obj)
+    except Exception as e:
+        return e
+    return None
+
+
 def _failing_edges(edges: list[Edge], oracle, chunk: int = 16) -> list[tuple[Edge, BaseException]]:
-    """The edges whose child fails ``oracle``, with its error. A long run of children is
-    bisected (a list of its children pickled at once), so one socket among a million list
-    items costs about 2 log2(n) pickles of shrinking halves instead of n."""
+    """The edges whose child fails ``oracle`` (a list of objects -> their errors), with its
+    error. A long run of children is bisected (a list of its children pickled at once), so
+    one socket among a million list items costs about 2 log2(n) pickles of shrinking halves
+    instead of n."""
+    if not edges:
+        return []
     if len(edges) <= chunk:
-        found = []
-        for edge in edges:
-            error = oracle(edge.child)
-            if error is not None:
-                found.append((edge, error))
-        return found
-    if oracle([edge.child for edge in edges]) is None:
+        errors = oracle([edge.child for edge in edges])
+        return [(edge, error) for edge, error in zip(edges, errors) if error is not None]
+    if oracle([[edge.child for edge in edges]])[0] is None:
         return []
     middle = len(edges) // 2
     return _failing_edges(edges[:middle], oracle, chunk) + _failing_edges(edges[middle:], oracle, chunk)
@@ -513,7 +531,8 @@ def _is_recursion(error: BaseException) -> bool:
 
 
 def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    name = error.type_name if isinstance(error, _FreshError) else type(error).__name__
+    return f"{name}: {error}"
 
 
 def _no_longer_equal(original, loaded) -> bool:
@@ -752,7 +771,10 @@ def _largest(obj, root: str, total: int, backend: Backend) -> list[tuple[str, in
 
 _CHILD_SCRIPT = r"""
 def _coderkit_fresh_main():
-    import builtins, dis, functools, io, json, pickle, sys, types
+    import builtins, dis, functools, io, json, os, pickle, sys, types
+    # answers go to a private copy of stdout; whatever loading prints goes to stderr
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
     sys.path[:] = json.loads(sys.argv[1])
     family = sys.argv[2]
     if family == "beam:cloudpickle":
@@ -797,25 +819,56 @@ def _coderkit_fresh_main():
         module = sys.modules.get(fn.__module__)
         return fn.__module__ == "__main__" or module is None or fn.__globals__ is not vars(module)
 
-    job = pickle.load(sys.stdin.buffer)
-    results = []
-    for item in job["items"]:
-        out = {"index": item["index"], "ok": True, "unresolved": []}
+    def failure(e):
         try:
-            loaded = load(item["data"])
-        except BaseException as e:
-            out.update(ok=False, error_type=type(e).__name__, error=str(e),
-                       missing_module=e.name if isinstance(e, ImportError) else None)
+            text = str(e)
+        except BaseException:
+            text = "<str() of the error raised>"
+        return {"ok": False, "error_type": type(e).__name__, "error": text,
+                "missing_module": e.name if isinstance(e, ImportError) else None}
+
+    def load_items(items):
+        results = []
+        for item in items:
+            out = {"index": item["index"], "ok": True, "unresolved": []}
+            try:
+                loaded = load(item["data"])
+            except BaseException as e:
+                out.update(failure(e))
+            else:
+                for where, fn in functions_of(loaded, item["root"]):
+                    if not copied_by_value(fn):
+                        continue
+                    missing = [n for n in global_names(fn.__code__)
+                               if n not in fn.__globals__ and not hasattr(builtins, n)]
+                    if missing:
+                        out["unresolved"].append({"where": where, "names": missing})
+            results.append(out)
+        return results
+
+    def probe(payloads):
+        results = []
+        for data in payloads:
+            try:
+                load(data)
+            except BaseException as e:
+                results.append(failure(e))
+            else:
+                results.append({"ok": True})
+        return results
+
+    # one request (a pickle on stdin) -> one answer (a JSON line), until stdin closes
+    while True:
+        try:
+            request = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        if request["op"] == "load":
+            answer = load_items(request["items"])
         else:
-            for where, fn in functions_of(loaded, item["root"]):
-                if not copied_by_value(fn):
-                    continue
-                missing = [n for n in global_names(fn.__code__)
-                           if n not in fn.__globals__ and not hasattr(builtins, n)]
-                if missing:
-                    out["unresolved"].append({"where": where, "names": missing})
-        results.append(out)
-    sys.stdout.write("\n@@coderkit@@" + json.dumps(results))
+            answer = probe(request["payloads"])
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
 
 _coderkit_fresh_main()
 """
@@ -849,96 +902,154 @@ def _clean_env(env: Mapping[str, str] | None) -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
+class _FreshError(Exception):
+    """An error raised in the fresh interpreter, known by its type's name and its message."""
+
+    def __init__(self, type_name: str, message: str, missing_module: str | None = None):
+        super().__init__(message)
+        self.type_name, self.missing_module = type_name, missing_module
+
+    @classmethod
+    def of(cls, answer: dict) -> _FreshError | None:
+        if answer["ok"]:
+            return None
+        return cls(answer["error_type"], answer["error"], answer.get("missing_module"))
+
+
+class _NoAnswer(Exception):
+    """The fresh interpreter died or ran out of time; it has been stopped."""
+
+
 class _FreshInterpreter:
     """One new Python process (``-I``: no user site, no PYTHON* variables; a clean environment;
-    a temporary working directory; the worker sys.path) that unpickles every payload."""
+    a temporary working directory; the worker sys.path) that unpickles every payload, then,
+    for each payload that failed, unpickles its parts one by one as the driver asks, so the
+    failing part is found where it fails and at no cost of another process."""
 
     def __init__(self, backend: Backend, sys_path: list[str], env):
         self.backend = backend
         self.workdir = tempfile.TemporaryDirectory(prefix="coderkit-fresh-")
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _CHILD_SCRIPT, json.dumps(sys_path), backend.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             cwd=self.workdir.name,
             env=_clean_env(env),
         )
+        self.timed_out = False
 
     def abandon(self) -> None:
-        self.proc.kill()
-        self.proc.communicate()
+        self._close()
+
+    def _close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        self.stderr.close()
         self.workdir.cleanup()
 
-    def round_trip(self, checks: list[_Check], timeout: float) -> None:
-        job = {"items": [{"index": i, "root": c.root, "data": c.payload} for i, c in enumerate(checks)]}
-        try:
-            stdout, stderr = self.proc.communicate(pickle.dumps(job), timeout=timeout)
-        except subprocess.TimeoutExpired:
+    def _ask(self, request: dict, deadline: float) -> list:
+        """Send one request and wait, until ``deadline``, for its answer; raises _NoAnswer
+        (having stopped the process) when the process is gone or too slow."""
+        if self.proc.poll() is not None:
+            raise _NoAnswer
+        answer: list[bytes] = []
+
+        def exchange():  # in a thread: a hung process must not hang the check
+            try:
+                self.proc.stdin.write(pickle.dumps(request))
+                self.proc.stdin.flush()
+                answer.append(self.proc.stdout.readline())
+            except (OSError, ValueError):
+                answer.append(b"")
+
+        thread = threading.Thread(target=exchange, daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            self.timed_out = True
             self.proc.kill()
-            self.proc.communicate()
-            for check in checks:
-                check.report.add(
-                    _fresh_problem(check, f"the fresh interpreter did not finish within {timeout} s", None)
-                )
-            return
-        finally:
-            self.workdir.cleanup()
-        text = stdout.decode("utf-8", "replace")
-        marker = text.rfind("\n@@coderkit@@")
-        if self.proc.returncode != 0 or marker < 0:
-            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-            for check in checks:
-                check.report.add(
-                    _fresh_problem(
-                        check, f"the fresh interpreter failed (exit {self.proc.returncode}): " + " | ".join(tail), None
+            thread.join()
+            raise _NoAnswer
+        if not answer or not answer[0]:
+            self.proc.kill()
+            raise _NoAnswer
+        return json.loads(answer[0])
+
+    def _stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return " | ".join(self.stderr.read().decode("utf-8", "replace").strip().splitlines()[-5:])
+
+    def round_trip(self, checks: list[_Check], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        items = [{"index": i, "root": c.root, "data": c.payload} for i, c in enumerate(checks)]
+        try:
+            try:
+                results = self._ask({"op": "load", "items": items}, deadline)
+            except _NoAnswer:
+                if self.timed_out:
+                    message = f"the fresh interpreter did not finish within {timeout} s"
+                    advice = (
+                        "loading waits for something (a lock, a network call, input): make loading "
+                        "self-contained, or pass a longer timeout if it is only slow."
                     )
-                )
-            return
-        for result in json.loads(text[marker + len("\n@@coderkit@@") :]):
-            check = checks[result["index"]]
-            if not result["ok"]:
-                check.report.add(
-                    _fresh_problem(check, f"{result['error_type']}: {result['error']}", result.get("missing_module"))
-                )
-            for unresolved in result["unresolved"]:
-                for name in unresolved["names"]:
-                    check.report.add(_unresolved_problem(check, unresolved["where"], name))
+                else:
+                    self.proc.wait()
+                    message = f"the fresh interpreter failed (exit {self.proc.returncode}): {self._stderr_tail()}"
+                    advice = (
+                        "loading ended the process (os._exit, a crash in a C extension): the "
+                        "lines of its stderr above say where; make loading self-contained."
+                    )
+                for check in checks:
+                    check.report.add(_fresh_problem(check, message, advice))
+                return
+            for result in results:
+                check = checks[result["index"]]
+                error = _FreshError.of(result)
+                if error is not None:
+                    check._report_failures(self._bisect(check, error, deadline), phase="fresh")
+                for unresolved in result["unresolved"]:
+                    for name in unresolved["names"]:
+                        check.report.add(_unresolved_problem(check, unresolved["where"], name))
+        finally:
+            self._close()
+
+    def _bisect(self, check: _Check, error: _FreshError, deadline: float) -> list[_Failure]:
+        """The deepest parts of ``check.obj`` that fail to load here on their own: the same
+        walk as the in-process check, each batch of parts pickled by the driver and loaded
+        in this process. If the process stops answering, the object as a whole."""
+
+        def oracle(objs: list) -> list[BaseException | None]:
+            payloads = []
+            for obj in objs:
+                try:
+                    payloads.append(self.backend.raw_dumps(obj))
+                except Exception:
+                    payloads.append(None)  # a part that does not pickle alone tells nothing
+            answers = iter(self._ask({"op": "probe", "payloads": [p for p in payloads if p is not None]}, deadline))
+            return [None if p is None else _FreshError.of(next(answers)) for p in payloads]
+
+        try:
+            return check._find_failures(error, oracle)
+        except _NoAnswer:
+            return [_Failure(check.root, check.obj, error, None)]
 
 
-def _fresh_problem(check: _Check, error: str, missing_module: str | None) -> Problem:
-    path, obj = check.root, check.obj
-    if missing_module:
-        located = _locate_module_use(check.obj, check.root, check.backend, missing_module)
-        if located is not None:
-            path, obj = located
-        advice = (
-            f"the workers cannot import {missing_module!r}: it is only on the driver's "
-            "sys.path. Install it on the workers (a package in requirements/setup.py, "
-            "--extra_package) or move this class/function into a module they install."
-        )
-    elif "Can't get attribute" in error:
-        located = _locate_main_use(check.obj, check.root, check.backend)
-        if located is not None:
-            path, obj = located
-        advice = (
-            "it is looked up by name in a module where the worker does not have it (a "
-            "worker's __main__ is not your script): move it into a module the workers "
-            "install, or let the pickler copy it by value (Beam's cloudpickle does so "
-            "for __main__)."
-        )
-    else:
-        advice = (
-            "unpickling needs something only the launching process has (an environment "
-            "variable, a file, a module state): make loading self-contained or rebuild "
-            "the object on the worker (in setup())."
-        )
+def _fresh_problem(check: _Check, error: str, advice: str) -> Problem:
+    """The fresh interpreter gave no answer about ``check.obj``: said at its root."""
     return Problem(
-        path=path,
-        type_name=qualified_type_name(obj),
+        path=check.root,
+        type_name=qualified_type_name(check.obj),
         severity=ERROR,
         kind="fresh-interpreter",
-        error=f"{error} (in a fresh interpreter)",
+        error=error,
         advice=advice,
         label=check.report.label,
     )
@@ -961,31 +1072,3 @@ def _unresolved_problem(check: _Check, where: str, name: str) -> Problem:
             "the cloudpickle pickle_library, or save_main_session."
         ),
     )
-
-
-def _locate_main_use(obj, root: str, backend: Backend):
-    return _locate_module_use(obj, root, backend, "__main__")
-
-
-def _locate_module_use(obj, root: str, backend: Backend, module: str):
-    """The shortest path to an object whose class (or which, as a class/function) comes
-    from ``module``."""
-    seen = {id(obj)}
-    queue = collections.deque([(obj, root)])
-    visited = 0
-    while queue and visited < _MAX_SCAN_NODES:
-        node, path = queue.popleft()
-        visited += 1
-        owner = node if isinstance(node, (type, types.FunctionType)) else type(node)
-        mod = getattr(owner, "__module__", None) or ""
-        if mod == module or mod.startswith(module + "."):
-            return path, node
-        try:
-            edges = children(node, backend)
-        except Exception:
-            continue
-        for edge in edges:
-            if not is_atomic(edge.child) and id(edge.child) not in seen:
-                seen.add(id(edge.child))
-                queue.append((edge.child, path + edge.segment))
-    return None

@@ -214,6 +214,57 @@ class EnvBound:
         self.token = os.environ[self.token_name]
 
 
+class WarehouseClient:
+    """A client that keeps its secret out of the pickle and reads it again when loaded: it
+    loads wherever WAREHOUSE_TOKEN is set (the driver) and nowhere else (a worker)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.token = os.environ["WAREHOUSE_TOKEN"]
+
+    def __getstate__(self):
+        return {"url": self.url}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.token = os.environ["WAREHOUSE_TOKEN"]
+
+
+class RetryPolicy:
+    def __init__(self, attempts=3, backoff_seconds=1.5):
+        self.attempts, self.backoff_seconds = attempts, backoff_seconds
+
+
+class LoadToWarehouseDoFn(beam.DoFn):
+    """Builds its client in __init__ (on the driver): it pickles, and even loads in process."""
+
+    def __init__(self, table="events"):
+        self.table = table
+        self.retry = RetryPolicy()
+        self.client = WarehouseClient("https://warehouse.example.com")
+
+    def process(self, element):
+        yield element
+
+
+class WarehouseSink:
+    def __init__(self):
+        self.batch_size = 500
+        self.retry = RetryPolicy()
+        self.client = WarehouseClient("https://warehouse.example.com")
+
+
+class ExportDoFn(beam.DoFn):
+    """The environment-bound client two levels down, beside parts that load anywhere."""
+
+    def __init__(self):
+        self.columns = ["id", "ts"]
+        self.sink = WarehouseSink()
+
+    def process(self, element):
+        yield element
+
+
 class UsesDriverOnly(beam.DoFn):
     def __init__(self, config):
         self.config = config

@@ -366,11 +366,13 @@ def fresh_reports():
 
         objects = {
             "driver-only": cases.UsesDriverOnly(coderkit_driver_only.DriverOnlyConfig("t")),
+            "driver-only-twice": cases.UsesDriverOnly(coderkit_driver_only.DriverOnlyConfig("t")),
             "env": cases.EnvBound(),
             "good": cases.GoodDoFn(),
             "main-function": main["coderkit_lookup"],
             "lambda": cases.make_lookup({"a": 1}),
         }
+        objects["driver-only-twice"].replica = coderkit_driver_only.DriverOnlyConfig("t2")
         reports = check_many(objects, backend="beam:dill", fresh_interpreter=True, exclude_paths=[DRIVER_ONLY_DIR])
         yield dict(zip(objects, reports))
     finally:
@@ -389,6 +391,22 @@ def test_class_only_importable_on_the_driver(fresh_reports):
     assert problem.label == "driver-only"
 
 
+def test_every_use_of_a_module_the_workers_lack_is_one_problem(fresh_reports):
+    """Two attributes, one cause (the module), one fix: one problem listing both places."""
+    problem = only(fresh_reports["driver-only-twice"])
+    error = "ModuleNotFoundError: No module named 'coderkit_driver_only' (in a fresh interpreter)"
+    assert (problem.path, problem.type_name, problem.error) == (
+        "UsesDriverOnly.config",
+        "coderkit_driver_only.DriverOnlyConfig",
+        error,
+    )
+    assert [(leaf.path, leaf.type_name, leaf.error) for leaf in problem.leaves] == [
+        ("UsesDriverOnly.config", "coderkit_driver_only.DriverOnlyConfig", error),
+        ("UsesDriverOnly.replica", "coderkit_driver_only.DriverOnlyConfig", error),
+    ]
+    assert problem.advice.startswith("The workers cannot import 'coderkit_driver_only': it is only on the driver's")
+
+
 def test_setstate_needing_the_launchers_environment(fresh_reports):
     problem = only(fresh_reports["env"])
     assert (problem.path, problem.type_name) == ("EnvBound", "tests.pickling.cases.EnvBound")
@@ -404,6 +422,81 @@ def test_globals_dill_did_not_capture(fresh_reports):
 def test_clean_objects_stay_clean_in_a_fresh_interpreter(fresh_reports):
     assert_clean(fresh_reports["good"])
     assert_clean(fresh_reports["lambda"])
+
+
+# -- a part that loads only where the driver's environment is: bisected in the fresh interpreter
+
+
+def test_part_failing_only_in_a_fresh_interpreter_is_named_by_its_path(monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_TOKEN", "s3cr3t")  # the driver has it; the worker will not
+    dofn = cases.LoadToWarehouseDoFn()
+    assert_clean(check_picklable(dofn))  # pickles and loads in this process
+    report = check_picklable(dofn, fresh_interpreter=True)
+    problem = only(report)
+    assert (problem.path, problem.type_name, problem.kind) == (
+        "LoadToWarehouseDoFn.client",
+        "tests.pickling.cases.WarehouseClient",
+        "fresh-interpreter",
+    )
+    assert problem.error == "KeyError: 'WAREHOUSE_TOKEN' (in a fresh interpreter)"
+    assert [(leaf.path, leaf.type_name, leaf.error) for leaf in problem.leaves] == [
+        ("LoadToWarehouseDoFn.client", "tests.pickling.cases.WarehouseClient", problem.error)
+    ]
+    assert problem.advice == (
+        "LoadToWarehouseDoFn.__init__ runs on the driver and everything it stores on self is "
+        "pickled and shipped: set self.client = None in __init__ and create it in setup() (or "
+        "start_bundle()), which runs on each worker (close it in teardown()). Unpickling "
+        "WarehouseClient needs something only the launching process has (an environment "
+        "variable, a file, a module state): make loading self-contained or rebuild the object on "
+        "the worker (in setup())."
+    )
+    assert report.size_bytes is not None and report.size_bytes > 0
+
+
+def test_fresh_interpreter_bisection_descends_and_runs_in_one_interpreter(monkeypatch):
+    """Two objects, the culprit two levels down in one of them: both are located by the one
+    interpreter that loaded them (its launches are counted through the real Popen)."""
+    import subprocess
+
+    monkeypatch.setenv("WAREHOUSE_TOKEN", "s3cr3t")
+    launches = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args, *rest, **kwargs):
+        launches.append(args[:2])
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    objects = {"export": cases.ExportDoFn(), "load": cases.LoadToWarehouseDoFn(), "good": cases.GoodDoFn()}
+    reports = dict(zip(objects, check_many(objects, fresh_interpreter=True)))
+    assert launches == [[sys.executable, "-I"]]
+    export = only(reports["export"])
+    assert (export.path, export.type_name, export.error, export.label) == (
+        "ExportDoFn.sink.client",
+        "tests.pickling.cases.WarehouseClient",
+        "KeyError: 'WAREHOUSE_TOKEN' (in a fresh interpreter)",
+        "export",
+    )
+    assert "set self.sink = None in __init__" in export.advice
+    assert only(reports["load"]).path == "LoadToWarehouseDoFn.client"
+    assert_clean(reports["good"])
+
+
+def test_fresh_interpreter_bisects_a_long_list_down_to_each_failing_item(monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_TOKEN", "s3cr3t")
+    policies = [cases.RetryPolicy(attempts=i) for i in range(40)]
+    policies[3] = cases.WarehouseClient("https://a.example.com")
+    policies[29] = cases.WarehouseClient("https://b.example.com")
+    problem = only(check_picklable({"policies": policies}, backend="pickle", fresh_interpreter=True))
+    assert (problem.path, problem.type_name, problem.kind) == ("obj['policies']", "list", "fresh-interpreter")
+    assert problem.error == (
+        "2 objects inside obj['policies'] cannot be unpickled in a fresh interpreter "
+        "(tests.pickling.cases.WarehouseClient)"
+    )
+    assert [(leaf.path, leaf.error) for leaf in problem.leaves] == [
+        ("obj['policies'][3]", "KeyError: 'WAREHOUSE_TOKEN' (in a fresh interpreter)"),
+        ("obj['policies'][29]", "KeyError: 'WAREHOUSE_TOKEN' (in a fresh interpreter)"),
+    ]
 
 
 def test_worker_sys_path_drops_excluded_entries():
