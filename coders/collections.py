@@ -258,7 +258,7 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
         _check_count(count, 0, data, pos, per_element, what, start)
         i = 0
         try:
-            for i in range(count):
+            for i in range(count):  # noqa: B007 (i names the failing element in the error path)
                 item, pos = decode(data, pos, True)
                 items.append(item)
         except DecodeError as e:
@@ -286,7 +286,7 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
         _check_count(block, len(items), data, pos, per_element, what, block_start)
         i = len(items)
         try:
-            for i in range(len(items), len(items) + block):
+            for i in range(len(items), len(items) + block):  # noqa: B007 (as above)
                 item, pos = decode(data, pos, True)
                 items.append(item)
         except DecodeError as e:
@@ -509,8 +509,10 @@ class MapCoder(_Composite):
             return []
         return [
             (
-                "a dict is written in its iteration (insertion) order, so equal dicts built in different orders give different bytes",
-                "use MapCoder(key, value, deterministic=True) or as_deterministic_coder(), which orders entries by their encoded key bytes",
+                "a dict is written in its iteration (insertion) order, so equal dicts built in different orders "
+                "give different bytes",
+                "use MapCoder(key, value, deterministic=True) or as_deterministic_coder(), which orders entries "
+                "by their encoded key bytes",
             )
         ]
 
@@ -614,8 +616,10 @@ class SetCoder(_Sequence):
             return []
         return [
             (
-                "a set is written in iteration order, which depends on hashes (str hashes vary per process) and insertion history",
-                "use SetCoder(element, deterministic=True) or as_deterministic_coder(), which orders elements by their encoded bytes",
+                "a set is written in iteration order, which depends on hashes (str hashes vary per process) "
+                "and insertion history",
+                "use SetCoder(element, deterministic=True) or as_deterministic_coder(), which orders elements "
+                "by their encoded bytes",
             )
         ]
 

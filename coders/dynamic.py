@@ -219,7 +219,7 @@ class AnyCoder(Coder):
         encoders = self._encoders
         i = 0
         try:
-            for i, element in enumerate(value):
+            for i, element in enumerate(value):  # noqa: B007 (i names the failing element in the error path)
                 t = type(element)
                 if t is int and 0 <= element < 128:  # the commonest element, inlined: tag + one varint byte
                     out += _SMALL_INTS[element]

@@ -158,7 +158,10 @@ class _Comparison:
         if type(a) is not type(b):
             if not self.check_types and _safe_equal(a, b):
                 return None
-            return f"{path}: type changed from {qualified_type_name(a)} to {qualified_type_name(b)} ({_short_repr(a)} became {_short_repr(b)})"
+            return (
+                f"{path}: type changed from {qualified_type_name(a)} to {qualified_type_name(b)} "
+                f"({_short_repr(a)} became {_short_repr(b)})"
+            )
         if a is b:
             return None
         t = type(a)
@@ -330,7 +333,8 @@ def assert_roundtrip(coder: Coder, *values: Any, size_factor: float = DEFAULT_SI
 
     Also checks, per value and context: the public methods agree with ``encode_to`` /
     ``decode_from``; decode takes the bytes as ``bytearray`` and ``memoryview`` too; the
-    decoded value is an instance of the class ``to_type_hint()`` names; a deterministic coder re-encodes the decoded value to the same bytes;
+    decoded value is an instance of the class ``to_type_hint()`` names; a deterministic coder re-encodes the
+    decoded value to the same bytes;
     ``decode_nested_at`` in the middle of a larger buffer stops exactly at the end of the
     value and leaves the bytes around it untouched; and ``estimate_size`` is sane
     (see :func:`assert_size_estimate`).
@@ -428,7 +432,8 @@ def _check_roundtrip(coder: Coder, value: Any, nested: bool, deterministic: bool
     if expected_class is not None and not isinstance(decoded, expected_class):
         _fail(
             coder,
-            f"the decoded value is a {qualified_type_name(decoded)} but the coder's to_type_hint() is {coder.to_type_hint()!r}",
+            f"the decoded value is a {qualified_type_name(decoded)} "
+            f"but the coder's to_type_hint() is {coder.to_type_hint()!r}",
             f"decoded:  {_describe(decoded)}",
             nested=nested,
         )
@@ -740,7 +745,8 @@ def _recreated_classes(coder: Coder, clone: Coder, backend: str) -> list[str]:
             for a, b in pairs:
                 if isinstance(a, type) and isinstance(b, type) and a is not b and a.__qualname__ == b.__qualname__:
                     lines.append(
-                        f"{backend} rebuilt class {a.__module__}.{a.__qualname__} by value ({type(original).__name__}.{attr}), "
+                        f"{backend} rebuilt class {a.__module__}.{a.__qualname__} by value "
+                        f"({type(original).__name__}.{attr}), "
                         f"so the copy's class is a different object and what it decodes is not an instance of yours. "
                         f"Fix: define {a.__qualname__} in an importable module, not in __main__ or a function"
                     )

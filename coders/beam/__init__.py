@@ -4,7 +4,8 @@ Importing this package imports apache_beam (``import coders`` alone never does).
 Names load on first use from the submodule that defines them:
 
 * ``to_beam`` / ``from_beam`` / ``CoderkitBeamCoder``: :mod:`coders.beam.adapter`
-* ``install`` / ``uninstall``: :mod:`coders.beam.install`
+* ``install`` / ``uninstall``: :mod:`coders.beam.installation` (a module named install would shadow
+  the function once imported)
 * ``DeterministicGroupByKey``: :mod:`coders.beam.gbk`
 * ``validate_pipeline`` / ``KeyFinding``: :mod:`coders.beam.validate`
 * ``ReadFromSequenceFile`` / ``ReadFromSparkPickleFile`` / ``WriteToSequenceFile`` and
@@ -22,9 +23,9 @@ _LAZY = {
     "to_beam": ".adapter",
     "from_beam": ".adapter",
     "CoderkitBeamCoder": ".adapter",
-    "install": ".install",
-    "uninstall": ".install",
-    "installed_registry": ".install",
+    "install": ".installation",
+    "uninstall": ".installation",
+    "installed_registry": ".installation",
     "DeterministicGroupByKey": ".gbk",
     "KeyCheckError": ".gbk",
     "validate_pipeline": ".validate",
@@ -37,7 +38,24 @@ _LAZY = {
     "SequenceFileSink": ".sources",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "CoderkitBeamCoder",
+    "DeterministicGroupByKey",
+    "KeyCheckError",
+    "KeyFinding",
+    "ReadFromSequenceFile",
+    "ReadFromSparkPickleFile",
+    "SequenceFileSink",
+    "SequenceFileSource",
+    "SparkPickleFileSource",
+    "WriteToSequenceFile",
+    "from_beam",
+    "install",
+    "installed_registry",
+    "to_beam",
+    "uninstall",
+    "validate_pipeline",
+]
 
 
 def __getattr__(name: str):

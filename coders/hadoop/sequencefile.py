@@ -341,7 +341,9 @@ class SequenceFileReader:
         pos = offset
         while pos + SYNC_SIZE <= self.size:
             inp.seek(pos)
-            window = min(inp.chunk, self.size - pos)
+            # a window holds at least one whole sync entry, and the next one starts SYNC_SIZE - 1 bytes
+            # before this one ends, so an entry across the edge between two windows is found in the second
+            window = min(max(inp.chunk, SYNC_SIZE), self.size - pos)
             inp.fill(window)
             found = inp.buf.find(pattern, inp.i, inp.i + window)
             if found >= 0:

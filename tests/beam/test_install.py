@@ -221,7 +221,7 @@ def pcollection_coders(pipeline) -> dict[str, object]:
     context = pipeline_context.PipelineContext(proto.components)
     out = {}
     for transform in proto.components.transforms.values():
-        for tag, pcoll_id in transform.outputs.items():
+        for pcoll_id in transform.outputs.values():
             pcoll = proto.components.pcollections[pcoll_id]
             out[transform.unique_name] = context.coders.get_by_id(pcoll.coder_id)
     return out
@@ -309,3 +309,19 @@ def test_the_registry_pipeline_example_runs_and_prints_the_revenue():
         "north store 2:     1.20",
         "south store 7:     6.10",
     ]
+
+
+def test_install_stays_the_function_whatever_the_import_order():
+    # the submodule is coders.beam.installation, so importing it (uninstall does) never shadows install()
+    import subprocess
+    import sys
+
+    code = (
+        "import coders.beam.installation\n"
+        "from coders.beam import uninstall\n"
+        "import coders.beam\n"
+        "uninstall()\n"
+        "assert callable(coders.beam.install) and coders.beam.install.__module__ == 'coders.beam.installation'\n"
+        "coders.beam.install(); coders.beam.uninstall()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -607,11 +607,11 @@ def test_strategies_generate_valid_values_for_primitives_and_wrappers():
     for coder in coders_under_test:
 
         @settings(max_examples=40, deadline=None)
-        @given(strategy_for(coder))
-        def check(value):
+        @given(value=strategy_for(coder))
+        def check(value, coder):
             assert_roundtrip(coder, value)
 
-        check()
+        check(coder=coder)
 
 
 def test_strategy_for_an_unknown_coder_names_the_fix():
