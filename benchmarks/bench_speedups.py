@@ -2,8 +2,9 @@
 
 The same cases as bench_coders (and the PySpark pickle-file reader of bench_spark_pickle),
 each timed twice: through the public methods, which use the C code when it is built, and
-through the pure-Python fast paths it replaces (VarIntCoder's generated methods, the
-generated fused codecs, the Python batch loop of pickling.spark). The ratio is the speed-up
+through the pure-Python path a machine without the extension runs (VarIntCoder's Python
+methods, the reference composition of the coder tree, the Python batch loop of
+pickling.spark). The ratio is the speed-up
 the extension buys; both sides are checked to give the same bytes and values first.
 Run with CODERKIT_PURE_PYTHON=1 it says the accelerator is off and times nothing.
 """
@@ -15,6 +16,8 @@ from typing import Sequence
 
 from coders import accel as speedups
 from coders import primitives
+from coders.accel.codec import codec_for
+from coders.base import Coder
 
 from .bench_coders import FULL_SIZES, QUICK_SIZES, cases, check_roundtrip, roundtrips
 from .common import Table, compare_rates, parse_args
@@ -24,13 +27,11 @@ def pure_methods(coder):
     """The pure-Python (encode, decode) that the C code replaced for ``coder``, or None."""
     if type(coder) is primitives.VarIntCoder:
         return (
-            types.MethodType(primitives._whole_varint_encode, coder),
-            types.MethodType(primitives._whole_varint_decode, coder),
+            types.MethodType(primitives.VarIntCoder.python_encode, coder),
+            types.MethodType(primitives.VarIntCoder.python_decode, coder),
         )
-    get = getattr(coder, "_fused_codec", None) or getattr(coder, "_codec", None)
-    codec = get() if get else None
-    if codec and codec.accelerated:
-        return codec.python[0], codec.python[1]
+    if codec_for(coder) is not None:
+        return types.MethodType(Coder.encode, coder), types.MethodType(Coder.decode, coder)
     return None
 
 
