@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench clean
+.PHONY: install test lint demo bench clean
 
 $(STAMP): pyproject.toml setup.py coders/accel/_speedups.c
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 test: install
 	$(PY) -m pytest -q
 	CODERKIT_PURE_PYTHON=1 $(PY) -m pytest -q tests/coders tests/pickling/test_spark.py --ignore=tests/coders/test_speedups.py
+
+# ruff: the lint rules and the formatter configured in pyproject.toml; both must be clean.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 demo: install
 	$(PY) examples/demo.py
