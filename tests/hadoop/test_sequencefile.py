@@ -17,6 +17,7 @@ from coders.hadoop import (
     NullWritableCoder,
     SequenceFileReader,
     SequenceFileWriter,
+    TextCoder,
     list_part_files,
     read_sequence_file,
 )
@@ -213,6 +214,59 @@ def test_seek_to_sync(tmp_path):
             assert r.seek_to_sync(s - 1) == s
         assert r.seek_to_sync(syncs[-1] + 1) == r.size
         assert r.seek_to_sync(r.size + 100) == r.size
+
+
+def file_with_known_syncs(path, n=150, sync_interval=300):
+    """An uncompressed file whose sync gaps (about 320 bytes) exceed the small read windows below, and the
+    offsets of its sync entries as the writer put them: an append that grew the file by more than its
+    record wrote a sync entry first, at the position before the append."""
+    syncs = []
+    with SequenceFileWriter(path, "Text", "LongWritable", sync_interval=sync_interval, sync=SYNC) as w:
+        for i in range(n):
+            key = f"key-{i}"
+            before = w.position
+            w.append(key, i)
+            record = 4 + 4 + len(TextCoder().encode(key)) + 8
+            grew = w.position - before
+            assert grew in (record, record + 20)
+            if grew > record:
+                syncs.append(before)
+    return syncs
+
+
+# windows smaller than a sync entry, exactly one, one more, and up to just under the gap between entries
+SMALL_BUFFERS = [1, 7, 19, 20, 21, 33, 64, 100, 299]
+
+
+@pytest.mark.parametrize("buffer_size", SMALL_BUFFERS)
+def test_seek_to_sync_finds_entries_across_read_window_edges(tmp_path, buffer_size):
+    path = tmp_path / "gaps.seq"
+    syncs = file_with_known_syncs(path)
+    size = os.path.getsize(path)
+    assert len(syncs) >= 8 and min(b - a for a, b in zip(syncs, syncs[1:])) > max(SMALL_BUFFERS)
+    with SequenceFileReader(path, buffer_size=buffer_size) as r:
+        assert r.sync_offsets() == syncs
+        for offset in range(r.header_end, size + 2):
+            # from every offset, so that each entry lies across a window edge for some starting points
+            want = next((s for s in syncs if s >= offset), size)
+            assert r.seek_to_sync(offset) == want, offset
+        assert r.seek_to_sync(r.header_end - 1) == r.header_end
+
+
+@pytest.mark.parametrize("buffer_size", [1, 20, 21, 64])
+def test_splits_read_with_small_windows_read_every_record_once(tmp_path, buffer_size):
+    path = tmp_path / "gaps.seq"
+    syncs = file_with_known_syncs(path)
+    want = [(f"key-{i}", i) for i in range(150)]
+    size = os.path.getsize(path)
+    with SequenceFileReader(path, buffer_size=buffer_size) as r:
+        for step in (37, 320, 1000):
+            got = []
+            for a in range(0, size, step):
+                got += [(k, v) for _, k, v in r.records_with_positions(a, a + step)]
+            assert got == want, step
+        # a range starting just past a sync entry begins at the next one
+        assert next(r.records_with_positions(syncs[2] + 1, size))[0] == syncs[3]
 
 
 def test_sync_entries_every_sync_interval_like_hadoop(tmp_path):
