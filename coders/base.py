@@ -185,6 +185,17 @@ class Coder:
         """This coder from the coderkit equivalents of a Beam coder's components (``coders.beam.from_beam``)."""
         return cls(*components)
 
+    def beam_args(self, components: list) -> list:
+        """Arguments for Beam's ``beam_coder`` class, given this coder's components already converted to
+        Beam coders (``coders.beam.to_beam``). Override when Beam's coder takes other parameters."""
+        return components
+
+    @classmethod
+    def from_beam_coder(cls, beam_coder: Any, components: list[Coder]) -> Coder:
+        """This coder from a Beam coder it reads and its components' coderkit equivalents
+        (``coders.beam.from_beam``). Override to read Beam's other parameters (a message class)."""
+        return cls.from_beam_components(components)
+
     def accel_node(self, child: Callable[[Coder], tuple]) -> tuple:
         """This coder as a node of the C accelerator's tree (kinds in ``coders/accel/spec.py``).
 

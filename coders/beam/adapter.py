@@ -239,7 +239,7 @@ def to_beam(coder: Coder) -> beam_coders.Coder:
     name = coder.beam_mapping()
     if name == WRAPPED:
         return CoderkitBeamCoder(coder)
-    return _build_beam(name, [to_beam(c) for c in coder.components()])
+    return _build_beam(name, coder.beam_args([to_beam(c) for c in coder.components()]))
 
 
 # ---------------------------------------------------------------------------------- from_beam
@@ -300,7 +300,7 @@ def _from_beam(beam_coder, root: str) -> Coder:
             types=(beam_cls,),
         )
     components = [_from_beam(c, root) for c in _beam_components(beam_coder)]
-    return ours[0].from_beam_components(components)
+    return ours[0].from_beam_coder(beam_coder, components)
 
 
 def _beam_class_or_none(name: str):
