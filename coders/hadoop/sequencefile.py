@@ -405,7 +405,6 @@ class SequenceFileReader:
         """(position, at_sync, key bytes, value bytes) of an uncompressed or record-compressed file."""
         inp = self._in
         size = self.size
-        sync = self.sync
         codec = self._codec if self.compression == "record" else None
         unpack_pair = _INT32_PAIR.unpack_from
         header_end = self.header_end  # the first record follows the header's own sync marker
@@ -419,15 +418,9 @@ class SequenceFileReader:
                     key = buf[j : j + key_length]
                     value = buf[j + key_length : j + length]
                     inp.i = j + length
-                    if codec is not None:
-                        try:
-                            value = codec.decompress(value)
-                        except DecodeError as e:
-                            raise inp.error(
-                                f"cannot decompress the value of the record at byte offset {inp.base + i}: {e.reason}",
-                                inp.base + i,
-                            ) from None
                     position = inp.base + i
+                    if codec is not None:
+                        value = self._decompress_value(codec, value, position, position)
                     yield position, position == header_end, key, value
                     continue
             # general path: sync entries, refills, the end of the file and every error
@@ -444,13 +437,7 @@ class SequenceFileReader:
             record_at = position
             if _INT32.unpack_from(inp.buf, inp.i)[0] == SYNC_ESCAPE:
                 inp.i += 4
-                found = inp.read(SYNC_HASH_SIZE, "sync marker")
-                if found != sync:
-                    raise inp.error(
-                        f"sync marker mismatch: found {found.hex()}, the header's is {sync.hex()} "
-                        "(the file is corrupt)",
-                        position + 4,
-                    )
+                self._read_sync_marker(position)
                 at_sync = True
                 record_at = inp.base + inp.i
                 if record_at >= size:
@@ -476,13 +463,26 @@ class SequenceFileReader:
             value = inp.buf[i + key_length : i + length]
             inp.i = i + length
             if codec is not None:
-                try:
-                    value = codec.decompress(value)
-                except DecodeError as e:
-                    raise inp.error(
-                        f"cannot decompress the value of the record at byte offset {position}: {e.reason}", record_at
-                    ) from None
+                value = self._decompress_value(codec, value, position, record_at)
             yield position, at_sync, key, value
+
+    def _decompress_value(self, codec: Codec, value: bytes, position: int, at: int) -> bytes:
+        """A record-compressed value, or DecodeError naming the record's ``position`` (at offset ``at``)."""
+        try:
+            return codec.decompress(value)
+        except DecodeError as e:
+            raise self._in.error(
+                f"cannot decompress the value of the record at byte offset {position}: {e.reason}", at
+            ) from None
+
+    def _read_sync_marker(self, position: int) -> None:
+        """Read the 16 bytes after the sync escape at ``position``; they must be the header's marker."""
+        found = self._in.read(SYNC_HASH_SIZE, "sync marker")
+        if found != self.sync:
+            raise self._in.error(
+                f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()} (the file is corrupt)",
+                position + 4,
+            )
 
     def _read_block_header(self) -> tuple[int, int] | None:
         """Read a block's sync entry and record count; None at the end of the file."""
@@ -493,12 +493,7 @@ class SequenceFileReader:
         escape = inp.read_int("block sync entry")
         if escape != SYNC_ESCAPE:
             raise inp.error(f"expected a sync entry (-1) before a block, found {escape}", position)
-        found = inp.read(SYNC_HASH_SIZE, "sync marker")
-        if found != self.sync:
-            raise inp.error(
-                f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()} (the file is corrupt)",
-                position + 4,
-            )
+        self._read_sync_marker(position)
         if inp.tell() >= self.size:
             return None
         at = inp.tell()
@@ -587,11 +582,7 @@ class SequenceFileReader:
             position = inp.tell()
             length = inp.read_int("record length")
             if length == SYNC_ESCAPE:
-                found = inp.read(SYNC_HASH_SIZE, "sync marker")
-                if found != self.sync:
-                    raise inp.error(
-                        f"sync marker mismatch: found {found.hex()}, the header's is {self.sync.hex()}", position + 4
-                    )
+                self._read_sync_marker(position)
                 yield "sync", position, 0
                 continue
             key_length = inp.read_int("key length")

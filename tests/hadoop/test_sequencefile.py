@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import inspect
 import io
+import itertools
 import os
 import struct
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import coders
 from coders.hadoop import (
@@ -178,10 +181,10 @@ def test_splits_that_tile_the_file_read_every_record_once(tmp_path, compression,
     recs = small_sync_file(path, compression, codec)
     size = os.path.getsize(path)
     rng = random.Random(3)
-    for trial in range(15):
+    for _ in range(15):
         cuts = sorted({0, size, *(rng.randrange(size) for _ in range(rng.randrange(1, 12)))})
         got = []
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             with SequenceFileReader(path, start=a, end=b) as r:
                 got += list(r)
         assert got == recs, cuts
@@ -199,7 +202,7 @@ def test_splits_that_tile_the_file_read_every_record_once(tmp_path, compression,
         assert list(r.records_with_positions(0, inside)) == []
         assert [(k, v) for _, k, v in r.records_with_positions(inside, size)] == recs
         assert [(k, v) for _, k, v in r.records_with_positions(0, r.header_end)] == []
-        assert list(r.records_with_positions(r.header_end, r.header_end + 1))[0][0] == r.header_end
+        assert next(iter(r.records_with_positions(r.header_end, r.header_end + 1)))[0] == r.header_end
 
 
 def test_seek_to_sync(tmp_path):
@@ -243,7 +246,7 @@ def test_seek_to_sync_finds_entries_across_read_window_edges(tmp_path, buffer_si
     path = tmp_path / "gaps.seq"
     syncs = file_with_known_syncs(path)
     size = os.path.getsize(path)
-    assert len(syncs) >= 8 and min(b - a for a, b in zip(syncs, syncs[1:])) > max(SMALL_BUFFERS)
+    assert len(syncs) >= 8 and min(b - a for a, b in itertools.pairwise(syncs)) > max(SMALL_BUFFERS)
     with SequenceFileReader(path, buffer_size=buffer_size) as r:
         assert r.sync_offsets() == syncs
         for offset in range(r.header_end, size + 2):
@@ -277,7 +280,7 @@ def test_sync_entries_every_sync_interval_like_hadoop(tmp_path):
         syncs = r.sync_offsets()
     # Hadoop writes a sync before the first record at or beyond lastSync + 102,400 (see test_spark.py)
     assert len(syncs) == os.path.getsize(path) // 102_400
-    gaps = [b - a for a, b in zip(syncs, syncs[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(syncs)]
     assert all(102_400 + 20 <= g < 102_400 + 20 + 30 for g in gaps)
 
 
@@ -416,14 +419,54 @@ def test_length_beyond_end_of_file(tmp_path):
         read_all(p)
 
 
-def test_sync_marker_mismatch(tmp_path):
-    p = tmp_path / "m.seq"
-    small_sync_file(p)
+CORRUPT_SYNC_MODES = [("none", None), ("record", "snappy"), ("block", "default")]
+
+
+def corrupt_third_sync(path, compression, codec):
+    """A file of every mode whose third sync entry has one wrong marker byte; returns its sync offsets."""
+    small_sync_file(path, compression, codec)
+    with SequenceFileReader(path) as r:
+        syncs = r.sync_offsets()
+    assert len(syncs) >= 5
+    corrupt(path, syncs[2] + 10, b"\xee")  # marker byte 6 (0x06 in SYNC)
+    return syncs
+
+
+def mismatch_message(path, sync_at):
+    return (
+        f"{path}: sync marker mismatch: found 000102030405ee0708090a0b0c0d0e0f, the header's is "
+        f"000102030405060708090a0b0c0d0e0f (the file is corrupt), at byte offset {sync_at + 4}"
+    )
+
+
+@pytest.mark.parametrize("compression,codec", CORRUPT_SYNC_MODES)
+def test_sync_marker_mismatch_in_every_mode_when_reading_and_skimming(tmp_path, compression, codec):
+    p = tmp_path / f"{compression}.seq"
+    syncs = corrupt_third_sync(p, compression, codec)
+    for read in (list, SequenceFileReader.sync_offsets, SequenceFileReader.count_records):  # decode, skim, skim
+        with SequenceFileReader(p) as r, pytest.raises(coders.DecodeError) as info:
+            read(r)
+        assert str(info.value) == mismatch_message(p, syncs[2])
+        assert info.value.offset == syncs[2] + 4
+
+
+@pytest.mark.parametrize("compression,codec", CORRUPT_SYNC_MODES)
+def test_sync_marker_mismatch_after_a_seek(tmp_path, compression, codec):
+    p = tmp_path / f"{compression}.seq"
+    syncs = corrupt_third_sync(p, compression, codec)
+    size = os.path.getsize(p)
     with SequenceFileReader(p) as r:
-        s = r.sync_offsets()[1]
-    corrupt(p, s + 10, b"\xee")
-    with pytest.raises(coders.DecodeError, match=rf"sync marker mismatch.*at byte offset {s + 4}"):
-        read_all(p)
+        # the split before the bad entry reaches it and says so
+        with pytest.raises(coders.DecodeError) as info:
+            list(r.records_with_positions(syncs[1], syncs[2]))
+        assert str(info.value) == mismatch_message(p, syncs[2])
+        # seeking never takes a wrong marker for a sync entry: from the bad one it goes on to the next
+        assert r.seek_to_sync(syncs[2]) == syncs[3]
+        assert next(r.records_with_positions(syncs[2], size))[0] == syncs[3]
+        # and a seek that lands before the bad entry reads up to it, then fails there
+        with pytest.raises(coders.DecodeError) as info:
+            list(r.records_with_positions(syncs[0] + 1, size))
+        assert str(info.value) == mismatch_message(p, syncs[2])
 
 
 def test_block_sync_mismatch_and_length_mismatch(tmp_path):
@@ -460,7 +503,8 @@ def test_undecodable_value_names_the_class_and_record(tmp_path):
     corrupt(p, first + 10, b"\x07")
     with pytest.raises(
         coders.DecodeError,
-        match=rf"cannot decode the value \(org\.apache\.hadoop\.io\.BooleanWritable\) of the record at byte offset {first}: BooleanWritable byte is 0x07",
+        match=rf"cannot decode the value \(org\.apache\.hadoop\.io\.BooleanWritable\) of the record at byte offset "
+        rf"{first}: BooleanWritable byte is 0x07",
     ):
         read_all(p)
 
@@ -501,10 +545,12 @@ def test_exception_inside_with_leaves_no_file(tmp_path):
 def test_failed_rewrite_keeps_the_old_file(tmp_path):
     p = tmp_path / "w.seq"
     write(p, [("old", 1)])
-    with pytest.raises(coders.EncodeError, match=r"at value\(value of record 1\): LongWritableCoder expected an int"):
-        with SequenceFileWriter(p, "Text", "LongWritable") as w:
-            w.append("new", 1)
-            w.append("bad", "not an int")
+    with (
+        pytest.raises(coders.EncodeError, match=r"at value\(value of record 1\): LongWritableCoder expected an int"),
+        SequenceFileWriter(p, "Text", "LongWritable") as w,
+    ):
+        w.append("new", 1)
+        w.append("bad", "not an int")
     assert read_all(p) == [("old", 1)]
     assert os.listdir(tmp_path) == ["w.seq"]
 
@@ -563,9 +609,6 @@ def test_reads_from_an_open_file_object(tmp_path):
 
 # ---- the laws, as properties ------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st
-
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
@@ -598,7 +641,7 @@ def test_any_records_any_mode_any_tiling_read_back_exactly(recs, mode, sync_inte
         with SequenceFileReader(path) as r:
             assert list(r) == recs
             assert r.count_records() == len(recs)
-            for a, b in zip(bounds, bounds[1:]):
+            for a, b in itertools.pairwise(bounds):
                 got += [(k, v) for _, k, v in r.records_with_positions(a, b)]
         assert got == recs
 
