@@ -1,4 +1,5 @@
-"""Coders for user-defined types: enums, records (dataclasses and NamedTuples) and unions.
+"""Coders for user-defined types: enums, records (dataclasses, NamedTuples, pydantic models, attrs
+classes, msgspec Structs, TypedDicts, ``beam.Row``) and unions.
 
 These are coderkit's own formats (Beam has no standard coder for them); each is
 described byte by byte in its class docstring and in docs/wire-format.md.
@@ -9,6 +10,9 @@ described byte by byte in its class docstring and in docs/wire-format.md.
 * ``RecordCoder``: the fields in declaration order, each with its own coder, like
   Beam's ``TupleCoder`` (every field nested, except the last which takes the
   record's own context). No type tag: the coder knows the class.
+* ``TypedDictCoder``: a presence bitmap of the optional keys (when there are any), then the
+  present keys' values in declaration order, ``RecordCoder``'s convention.
+* ``BeamRowCoder``: the field count and names, then the values (a Row has no class to hold them).
 * ``UnionCoder``: a varint tag (the member's index), then that member's encoding in
   the union's context.
 """
@@ -22,6 +26,7 @@ import inspect
 import keyword
 import linecache
 import operator
+import sys
 import threading
 import typing
 from collections.abc import Mapping
@@ -30,10 +35,30 @@ from typing import Any, Iterable, Sequence
 from .accel.codec import PUBLIC_METHODS, Accelerated
 from .base import _MALFORMED, WRAPPED, Coder, min_nested_size, width_of_all
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
-from .naming import type_name
-from .streams import read_length_prefixed, read_varint64, varint64_size, write_varint64
+from .naming import short_repr, type_name
+from .streams import read_exact, read_length_prefixed, read_varint64, varint64_size, write_varint64
 
-__all__ = ["EnumCoder", "RecordCoder", "UnionCoder", "is_namedtuple_class", "is_record_class"]
+__all__ = [
+    "BeamRowCoder",
+    "EnumCoder",
+    "RecordCoder",
+    "TypedDictCoder",
+    "UnionCoder",
+    "attrs_rule",
+    "beam_row_rule",
+    "is_attrs_class",
+    "is_beam_row_class",
+    "is_msgspec_struct_class",
+    "is_namedtuple_class",
+    "is_pydantic_model_class",
+    "is_record_class",
+    "is_typeddict_class",
+    "msgspec_struct_rule",
+    "pydantic_model_rule",
+    "record_field_names",
+    "record_mutability",
+    "typeddict_rule",
+]
 
 # Records being rebuilt by as_deterministic_coder in this thread: id(original) -> new deferred coder.
 # A recursive record meets itself while rebuilding its fields and must get the placeholder back.
@@ -244,9 +269,59 @@ def is_namedtuple_class(cls) -> bool:
     return isinstance(cls, type) and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
 
 
+# Records from other libraries are recognised through the library's module only when it is already
+# imported (the user's class proves it): coderkit never imports pydantic, attrs or msgspec itself.
+
+
+def _loaded(module: str, name: str):
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
+def is_pydantic_model_class(cls) -> bool:
+    """A pydantic v2 ``BaseModel`` subclass (``RootModel`` included), recognised without importing pydantic."""
+    base = _loaded("pydantic.main", "BaseModel")
+    return base is not None and isinstance(cls, type) and issubclass(cls, base) and cls is not base
+
+
+def is_attrs_class(cls) -> bool:
+    """A class made by attrs (``attrs.define``, ``frozen``, ``attr.s``), recognised without importing attrs."""
+    return isinstance(cls, type) and isinstance(cls.__dict__.get("__attrs_attrs__"), tuple)
+
+
+def is_msgspec_struct_class(cls) -> bool:
+    """A ``msgspec.Struct`` subclass, recognised without importing msgspec."""
+    base = _loaded("msgspec", "Struct")
+    return base is not None and isinstance(cls, type) and issubclass(cls, base) and cls is not base
+
+
+def is_typeddict_class(cls) -> bool:
+    """A ``TypedDict`` class (``typing`` or ``typing_extensions``; total or not)."""
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, dict)
+        and isinstance(getattr(cls, "__required_keys__", None), frozenset)
+        and isinstance(getattr(cls, "__optional_keys__", None), frozenset)
+    )
+
+
+def is_beam_row_class(cls) -> bool:
+    """Beam's ``beam.Row`` (``apache_beam.pvalue.Row``), recognised by module and name."""
+    return isinstance(cls, type) and cls.__name__ == "Row" and cls.__module__ == "apache_beam.pvalue"
+
+
 def is_record_class(cls) -> bool:
-    """A class RecordCoder takes: a dataclass or a NamedTuple (coderkit's one test for it)."""
-    return (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or is_namedtuple_class(cls)
+    """A class RecordCoder takes (coderkit's one test for it): a dataclass (pydantic dataclasses
+    included), a NamedTuple, a pydantic model, an attrs class or a msgspec Struct."""
+    if not isinstance(cls, type):
+        return False
+    return (
+        dataclasses.is_dataclass(cls)
+        or is_namedtuple_class(cls)
+        or is_pydantic_model_class(cls)
+        or is_attrs_class(cls)
+        or is_msgspec_struct_class(cls)
+    )
 
 
 def _record_kind(cls) -> str:
@@ -254,8 +329,20 @@ def _record_kind(cls) -> str:
         return "dataclass"
     if is_namedtuple_class(cls):
         return "namedtuple"
+    if is_pydantic_model_class(cls):
+        if cls.model_config.get("extra") == "allow":
+            raise TypeError(
+                f"RecordCoder cannot keep the extra fields of the pydantic model {cls.__qualname__} "
+                f"(model_config extra='allow' stores undeclared values it would lose); declare them as fields, "
+                f"use extra='ignore' or 'forbid', or register a coder (coders.register_coder)"
+            )
+        return "pydantic"
+    if is_attrs_class(cls):
+        return "attrs"
+    if is_msgspec_struct_class(cls):
+        return "msgspec"
     raise TypeError(
-        f"RecordCoder takes a dataclass or a NamedTuple class, not {cls!r}; "
+        f"RecordCoder takes a dataclass, NamedTuple, pydantic model, attrs class or msgspec Struct, not {cls!r}; "
         f"register a coder for other classes (coders.register_coder)"
     )
 
@@ -263,22 +350,73 @@ def _record_kind(cls) -> str:
 def _declared_fields(cls, kind: str) -> tuple[str, ...]:
     if kind == "namedtuple":
         return tuple(cls._fields)
+    if kind == "pydantic":
+        return tuple(cls.model_fields)
+    if kind == "attrs":
+        return tuple(a.name for a in cls.__attrs_attrs__)
+    if kind == "msgspec":
+        return tuple(cls.__struct_fields__)
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def record_field_names(cls) -> tuple[str, ...] | None:
+    """The stored fields of a record class RecordCoder takes, in declaration order; None for other classes."""
+    try:
+        return _declared_fields(cls, _record_kind(cls))
+    except TypeError:
+        return None
+
+
+def record_mutability(cls) -> tuple[str, str] | None:
+    """``(what, fix)`` when instances of the record class can change after they are made (a mutable
+    dataclass, pydantic model, attrs class or msgspec Struct), else None (frozen, or a NamedTuple)."""
+    if not isinstance(cls, type):
+        return None
+    if dataclasses.is_dataclass(cls):
+        params = getattr(cls, "__dataclass_params__", None)
+        if params is not None and not params.frozen:
+            return "a mutable dataclass (frozen=False)", "@dataclass(frozen=True)"
+        return None
+    if is_pydantic_model_class(cls):
+        if not cls.model_config.get("frozen"):
+            return "a mutable pydantic model (frozen=False)", "model_config = ConfigDict(frozen=True)"
+        return None
+    if is_attrs_class(cls):
+        props = getattr(cls, "__attrs_props__", None)
+        frozen = (
+            props.is_frozen if props is not None else getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+        )
+        return None if frozen else ("a mutable attrs class", "@attrs.frozen (or @attrs.define(frozen=True))")
+    if is_msgspec_struct_class(cls):
+        if not cls.__struct_config__.frozen:
+            return "a mutable msgspec Struct", f"class {cls.__name__}(msgspec.Struct, frozen=True)"
+        return None
+    return None
 
 
 def _builder_kind(kind: str, cls, names) -> str:
     """How decoding sets the fields of a new instance, fastest first:
 
     * ``tuple``: a NamedTuple, ``tuple.__new__(cls, values)``;
+    * ``pydantic``: a pydantic model, as ``model_construct`` builds one (no validation): ``object.__new__``,
+      its ``__dict__`` set to the fields, every field in ``model_fields_set``, no extra, private
+      attributes at their defaults; ``model_post_init`` is not run;
+    * ``call``: a msgspec Struct, ``cls(**fields)``: a Struct's ``__init__`` never validates (it only
+      stores, then runs ``__post_init__`` as msgspec's own decoders do), and no other way makes one;
     * ``attr``: no ``__setattr__`` of its own (a plain, non-frozen dataclass): ordinary
       attribute stores, which also keep CPython's compact instance layout (fast reads later);
-    * ``dict``: a frozen dataclass (its ``__setattr__`` raises): the values are written straight
-      into the instance ``__dict__``, 4x faster than ``object.__setattr__`` per field (reads on
+    * ``dict``: a frozen dataclass or attrs class (its ``__setattr__`` raises): the values are written
+      straight into the instance ``__dict__``, 4x faster than ``object.__setattr__`` per field (reads on
       such instances are slightly slower afterwards, as CPython then keeps a real dict);
-    * ``setattr``: slots or data descriptors, which only ``object.__setattr__`` fills correctly.
+    * ``setattr``: slots or data descriptors (attrs' default slotted classes), which only
+      ``object.__setattr__`` fills correctly, bypassing attrs' validators and converters.
     """
     if kind == "namedtuple":
         return "tuple"
+    if kind == "pydantic":
+        return "pydantic"
+    if kind == "msgspec":
+        return "call"
     if any(hasattr(type(inspect.getattr_static(cls, name, None)), "__set__") for name in names):
         return "setattr"
     if cls.__setattr__ is object.__setattr__ and all(
@@ -286,6 +424,24 @@ def _builder_kind(kind: str, cls, names) -> str:
     ):
         return "attr"
     return "dict"
+
+
+def _pydantic_private_defaults(cls):
+    """``__pydantic_private__`` of a new instance, as pydantic's ``init_private_attributes`` fills it."""
+    private = getattr(cls, "__private_attributes__", None)
+    if not private:
+        return None
+    undefined = _loaded("pydantic_core", "PydanticUndefined")
+
+    def defaults():
+        out = {}
+        for name, attr in private.items():
+            default = attr.get_default()
+            if default is not undefined:
+                out[name] = default
+        return out
+
+    return defaults
 
 
 @functools.lru_cache(maxsize=1024)
@@ -310,7 +466,39 @@ def _make_from_fields(build: str, cls, names):
         return TypeError(f"{cls.__qualname__} has {n} fields {list(names)}, got {got}")
 
     lines = ["def from_fields(values):"]
-    if build == "tuple":
+    unpack = (
+        [
+            "    try:",
+            f"        {''.join(f'v{i}, ' for i in range(n))}= values",
+            "    except (ValueError, TypeError):",
+            "        raise count_error(values) from None",
+        ]
+        if n
+        else ["    if len(values) != 0:", "        raise count_error(values)"]
+    )
+    private = None
+    if build == "pydantic":
+        # model_construct without validation or model_post_init (kept in step with pydantic's own)
+        private = _pydantic_private_defaults(cls)
+        stored = ", ".join(f"{name!r}: v{i}" for i, name in enumerate(names))
+        lines += unpack + [
+            "    obj = new(cls)",
+            f"    setattr_(obj, '__dict__', {{{stored}}})",
+            f"    setattr_(obj, '__pydantic_fields_set__', {{{', '.join(map(repr, names))}}})"
+            if n
+            else "    setattr_(obj, '__pydantic_fields_set__', set())",
+        ]
+        if not cls.__pydantic_root_model__:
+            lines += [
+                "    setattr_(obj, '__pydantic_extra__', None)",
+                "    setattr_(obj, '__pydantic_private__', None)"
+                if private is None
+                else "    setattr_(obj, '__pydantic_private__', private())",
+            ]
+        lines += ["    return obj"]
+    elif build == "call":
+        lines += unpack + [f"    return cls({', '.join(f'{name}=v{i}' for i, name in enumerate(names))})"]
+    elif build == "tuple":
         lines += [
             f"    if len(values) != {n}:",
             "        raise count_error(values)",
@@ -348,6 +536,7 @@ def _make_from_fields(build: str, cls, names):
         "setattr_": object.__setattr__,
         "cls": cls,
         "count_error": count_error,
+        "private": private,
     }
     exec(_compiled("\n".join(lines) + "\n", f"RecordCoder.from_fields for {cls.__qualname__}"), namespace)
     return namespace["from_fields"]
@@ -369,7 +558,8 @@ def _decoder_of(coder: Coder):
 
 
 class RecordCoder(Accelerated, Coder):
-    """A dataclass or NamedTuple (``typing.NamedTuple`` or ``collections.namedtuple``).
+    """A dataclass or NamedTuple (``typing.NamedTuple`` or ``collections.namedtuple``), a pydantic v2
+    model or pydantic dataclass, an attrs class or a msgspec Struct.
 
     Bytes: each field's encoding in declaration order, with no tag, count or names;
     every field is in the nested context except the last, which takes the record's
@@ -379,8 +569,10 @@ class RecordCoder(Accelerated, Coder):
 
     ``fields`` is a sequence of ``(name, coder)`` and must name every field of the
     class, in declaration order (every ``dataclasses.fields`` entry, including
-    ``init=False`` ones; every NamedTuple ``_fields`` entry). Only those fields are
-    stored: other instance attributes (a cached_property's value) are not.
+    ``init=False`` ones; every NamedTuple ``_fields`` entry; pydantic's ``model_fields``;
+    ``attrs.fields`` by attribute name; msgspec's ``__struct_fields__``). Only those fields
+    are stored: other instance attributes (a cached_property's value, pydantic private
+    attributes, which come back at their defaults) are not.
 
     Encoding takes exactly ``cls``: an instance of a subclass or of another class is
     an EncodeError naming both classes (decoding would give back the wrong type).
@@ -391,9 +583,14 @@ class RecordCoder(Accelerated, Coder):
     is made with ``tuple.__new__(cls, values)``; a dataclass with ``object.__new__``,
     then its fields stored without running any ``__setattr__`` of the class (plain
     stores when it has none, straight into ``__dict__`` when it is frozen,
-    ``object.__setattr__`` for slots and descriptors; see ``_builder_kind``).
+    ``object.__setattr__`` for slots and descriptors; see ``_builder_kind``). A pydantic
+    model is built as ``model_construct`` builds one (no validator runs, every field counts
+    as set in ``model_fields_set``; pydantic's ``==`` ignores that set); an attrs class like a
+    dataclass (its validators and converters do not run); a msgspec Struct by ``cls(**fields)``
+    (a Struct's ``__init__`` never validates; its ``__post_init__`` runs, as with msgspec's decoders).
 
-    Deterministic exactly when every field coder is. For recursive types (a tree
+    Deterministic exactly when every field coder is (a mutable record is still a poor key:
+    ``coders.determinism.coder_key_hazards`` says so). For recursive types (a tree
     ``Node`` whose ``children`` are ``list[Node]``) make the coder first with
     ``RecordCoder.deferred(Node)`` and fill it with ``set_fields`` once its field
     coders (which refer to it) exist.
@@ -691,6 +888,451 @@ class RecordCoder(Accelerated, Coder):
             return new.set_fields(fixed)
         finally:
             del building[id(self)]
+
+
+# ================================================================= records from other libraries: rules
+
+
+def _forward_refs_in(hint) -> bool:
+    from .typecoders import _contains_forward_ref
+
+    return _contains_forward_ref(hint)
+
+
+def pydantic_model_rule(hint, registry, context):
+    """A pydantic v2 model (nested, recursive, generic ``Model[int]``, Optional and defaulted fields):
+    ``RecordCoder`` over ``model_fields`` in declaration order. Models with ``extra='allow'`` are left
+    to a registration or the fallback (their extra values would be lost)."""
+    if not is_pydantic_model_class(hint) or hint.model_config.get("extra") == "allow":
+        return None
+    from .typecoders import _field_hints, _record_coder
+
+    fields, hints = [], None
+    for name, info in hint.model_fields.items():
+        annotation = info.annotation
+        if annotation is None or _forward_refs_in(annotation):
+            hints = hints if hints is not None else _field_hints(hint)
+            annotation = hints.get(name, typing.Any if annotation is None else annotation)
+        fields.append((name, annotation))
+    return _record_coder(hint, hint, fields, registry, context)
+
+
+def attrs_rule(hint, registry, context):
+    """An attrs class (``attrs.define``, ``frozen``, slotted or not, generic): ``RecordCoder`` over
+    ``attrs.fields`` (their attribute names, ``_y`` for a private ``y``); untyped ``attr.ib()`` is Any."""
+    from .typecoders import _field_hints, _generic_record, _record_coder, _substitute
+
+    found = _generic_record(hint, is_attrs_class)
+    if found is None:
+        return None
+    cls, mapping = found
+    hints = _field_hints(cls)
+    fields = [
+        (a.name, _substitute(hints.get(a.name, a.type if a.type is not None else typing.Any), mapping))
+        for a in cls.__attrs_attrs__
+    ]
+    return _record_coder(hint, cls, fields, registry, context)
+
+
+def msgspec_struct_rule(hint, registry, context):
+    """A ``msgspec.Struct`` (frozen, ``array_like``, tagged, generic): ``RecordCoder`` over ``__struct_fields__``."""
+    from .typecoders import _field_hints, _generic_record, _record_coder, _substitute
+
+    found = _generic_record(hint, is_msgspec_struct_class)
+    if found is None:
+        return None
+    cls, mapping = found
+    hints = _field_hints(cls)
+    fields = [(name, _substitute(hints.get(name, typing.Any), mapping)) for name in cls.__struct_fields__]
+    return _record_coder(hint, cls, fields, registry, context)
+
+
+_KEY_QUALIFIERS = {"Required", "NotRequired", "ReadOnly"}
+
+
+def _strip_key_qualifier(hint):
+    """``NotRequired[T]`` / ``Required[T]`` / ``ReadOnly[T]`` -> ``T`` (they say whether a key is present)."""
+    while getattr(typing.get_origin(hint), "_name", None) in _KEY_QUALIFIERS:
+        hint = typing.get_args(hint)[0]
+    return hint
+
+
+def typeddict_rule(hint, registry, context):
+    """A ``TypedDict`` (total or ``total=False``, ``Required``/``NotRequired`` keys, generic,
+    recursive): ``TypedDictCoder`` over its keys in declaration order."""
+    from .typecoders import _class_namespace, _field_hints, _generic_record, _memo_key, _substitute
+
+    found = _generic_record(hint, is_typeddict_class)
+    if found is None:
+        return None
+    cls, mapping = found
+    try:
+        hints = typing.get_type_hints(cls, localns=_class_namespace(cls)[1])
+    except Exception:
+        hints = _field_hints(cls)
+    records = context.state.records
+    key = _memo_key(hint) or hint
+    if key in records:  # a recursive TypedDict: refer to the coder being built
+        slot = records[key]
+        if slot[0] is None:
+            slot[0] = TypedDictCoder.deferred(cls)
+        return slot[0]
+    slot = records[key] = [None]
+    name = type_name(hint)
+    namespace = _class_namespace(cls)
+    try:
+        fields = [
+            (
+                k,
+                registry.resolve(
+                    _substitute(_strip_key_qualifier(hints.get(k, typing.Any)), mapping),
+                    context.child(f"key {k!r} of `{name}`", namespace),
+                ),
+            )
+            for k in cls.__annotations__
+        ]
+    finally:
+        del records[key]
+    if slot[0] is not None:
+        return slot[0].set_fields(fields)
+    return TypedDictCoder(cls, fields)
+
+
+def beam_row_rule(hint, registry, context):
+    """Beam's ``beam.Row`` (by module and name; Beam is not imported): ``BeamRowCoder()``, which writes
+    the field names with the values, since a Row has no class of its own to hold them."""
+    return BeamRowCoder() if is_beam_row_class(hint) else None
+
+
+# ============================================================================== TypedDict
+
+
+class TypedDictCoder(Coder):
+    """A ``TypedDict`` value (a plain dict): its keys' values in declaration order, a missing key kept missing.
+
+    Bytes: when the TypedDict has optional keys (``total=False`` or ``NotRequired``), first a presence
+    bitmap of ``ceil(k / 8)`` bytes for its ``k`` optional keys in declaration order (bit ``i % 8``,
+    least significant first, of byte ``i // 8`` set when optional key ``i`` is present; unused bits 0).
+    Then the value of every present key in declaration order, each by its key's coder, every one
+    nested except the last present one, which takes the dict's own context (Beam's ``TupleCoder``
+    convention). With no optional keys there is no bitmap, so the bytes equal ``RecordCoder``'s for
+    the same fields. No names and no count: the coder knows the keys.
+
+    Encoding takes a ``dict`` holding every required key and no undeclared key (an undeclared key
+    would be lost: EncodeError naming it). Decoding gives a plain ``dict`` with the keys in
+    declaration order. Deterministic exactly when every key's coder is (the bytes follow the
+    declaration order, not the dict's insertion order); a dict key is still mutable and unhashable.
+    """
+
+    beam_coder = WRAPPED  # Beam has no TypedDict coder
+
+    def __init__(self, cls: type, fields: Iterable[tuple[str, Coder]]):
+        self._init_empty(cls)
+        self.set_fields(fields)
+
+    @classmethod
+    def deferred(cls, typeddict_cls: type) -> TypedDictCoder:
+        """An empty coder for a recursive TypedDict to refer to; call ``set_fields`` next."""
+        self = cls.__new__(cls)
+        self._init_empty(typeddict_cls)
+        return self
+
+    def _init_empty(self, cls) -> None:
+        if not is_typeddict_class(cls):
+            raise TypeError(f"TypedDictCoder takes a TypedDict class, not {cls!r}")
+        self.cls = cls
+        self.field_names: tuple[str, ...] = ()
+        self.field_coders: tuple[Coder, ...] = ()
+        self._fields_set = False
+        self._setup()
+
+    def set_fields(self, fields: Iterable[tuple[str, Coder]]) -> TypedDictCoder:
+        """Give the coder one ``(key, coder)`` per key of the TypedDict, in declaration order; returns self."""
+        if self._fields_set:
+            raise ValueError(f"{self.path_name()}: TypedDictCoder fields are already set; set_fields runs once")
+        pairs = list(fields.items() if isinstance(fields, Mapping) else fields)
+        declared = tuple(self.cls.__annotations__)
+        names = tuple(n for n, _ in pairs)
+        if names != declared:
+            raise TypeError(
+                f"TypedDictCoder for {self.cls.__qualname__}: keys {list(names)} do not match the TypedDict's keys "
+                f"{list(declared)}; give one (key, coder) per key, in declaration order"
+            )
+        for name, coder in pairs:
+            if not isinstance(coder, Coder):
+                raise TypeError(
+                    f"key {self.cls.__qualname__}[{name!r}]: expected a coders.Coder, got {type(coder).__name__}"
+                )
+        self.field_names = names
+        self.field_coders = tuple(c for _, c in pairs)
+        self._fields_set = True
+        self._setup()
+        return self
+
+    def _setup(self) -> None:
+        optional = self.cls.__optional_keys__
+        self._optional = tuple(n for n in self.field_names if n in optional)
+        self._required = tuple(n for n in self.field_names if n not in optional)
+        self._bit = {n: i for i, n in enumerate(self._optional)}
+        self._bitmap_size = (len(self._optional) + 7) // 8
+        self._declared = frozenset(self.field_names)
+
+    def __getstate__(self):
+        return {
+            "cls": self.cls,
+            "field_names": self.field_names,
+            "field_coders": self.field_coders,
+            "_fields_set": self._fields_set,
+        }
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._setup()
+
+    def _check_set(self) -> None:
+        if not self._fields_set:
+            raise RuntimeError(
+                f"TypedDictCoder for {self.cls.__qualname__} was made with deferred() and its fields are not set "
+                f"yet: call set_fields([(key, coder), ...]) first"
+            )
+
+    # ---- bytes ----
+
+    def encode_to(self, value, out: bytearray, nested: bool) -> None:
+        self._check_set()
+        if type(value) is not dict:
+            raise self._encode_error(
+                value,
+                f"a dict (the values of the TypedDict {self.cls.__qualname__})",
+                fix="pass a plain dict with the TypedDict's keys",
+            )
+        if not self._declared.issuperset(value):
+            extra = [k for k in value if k not in self._declared]
+            raise self._encode_error(
+                value,
+                f"a dict with only the keys of {self.cls.__qualname__} ({', '.join(map(repr, self.field_names))})",
+                fix=f"remove the undeclared key(s) {short_repr(extra, 80)} (they would be lost), or declare them "
+                f"in {self.cls.__qualname__}",
+            )
+        for name in self._required:
+            if name not in value:
+                err = EncodeError(
+                    f"required key {name!r} of {self.cls.__qualname__} is missing",
+                    coder=self,
+                    value=value,
+                    fix=f"set value[{name!r}], or declare it NotRequired[...] (or the TypedDict total=False)",
+                )
+                raise err.with_path(f"[{name!r}]")
+        if self._bitmap_size:
+            bits = 0
+            for name in self._optional:
+                if name in value:
+                    bits |= 1 << self._bit[name]
+            out += bits.to_bytes(self._bitmap_size, "little")
+        present = [(n, c) for n, c in zip(self.field_names, self.field_coders) if n in value]
+        last = len(present) - 1
+        for i, (name, coder) in enumerate(present):
+            try:
+                coder.encode_to(value[name], out, nested or i < last)
+            except EncodeError as e:
+                raise e.with_path(f"[{name!r}]") from None
+            except (TypeError, ValueError, OverflowError, AttributeError) as e:
+                err = EncodeError(f"{type(e).__name__}: {e}", coder=coder, value=value[name])
+                raise err.with_path(f"[{name!r}]") from e
+
+    def decode_from(self, data, pos: int, nested: bool):
+        self._check_set()
+        present = self.field_names
+        if self._bitmap_size:
+            raw, pos_after = read_exact(data, pos, self._bitmap_size, f"{self.cls.__qualname__} presence bitmap")
+            bits = int.from_bytes(raw, "little")
+            if bits >> len(self._optional):
+                raise DecodeError(
+                    f"{self.cls.__qualname__} presence bitmap {raw.hex(' ')} sets bits past its "
+                    f"{len(self._optional)} optional key(s)",
+                    offset=pos,
+                )
+            pos = pos_after
+            present = tuple(n for n in self.field_names if n not in self._bit or bits >> self._bit[n] & 1)
+        coders = dict(zip(self.field_names, self.field_coders))
+        result = {}
+        last = len(present) - 1
+        for i, name in enumerate(present):
+            try:
+                result[name], pos = coders[name].decode_from(data, pos, nested or i < last)
+            except DecodeError as e:
+                raise e.with_path(f"[{name!r}]") from None
+            except RecursionError:
+                raise
+            except _MALFORMED as e:
+                raise DecodeError(
+                    f"malformed input ({type(e).__name__}: {e})", offset=pos, coder=coders[name]
+                ).with_path(f"[{name!r}]") from e
+        return result, pos
+
+    # ---- the rest of the coder protocol ----
+
+    def min_nested_size(self) -> int:
+        coders = dict(zip(self.field_names, self.field_coders))
+        return self._bitmap_size + sum(min_nested_size(coders[n]) for n in self._required)
+
+    def labelled_components(self) -> list[tuple[str, Coder]]:
+        return [(f"[{n!r}]", c) for n, c in zip(self.field_names, self.field_coders)]
+
+    def value_strategy(self, child, st):
+        coders = dict(zip(self.field_names, self.field_coders))
+        return st.fixed_dictionaries(
+            {n: child(coders[n]) for n in self._required}, optional={n: child(coders[n]) for n in self._optional}
+        ).map(lambda d: {n: d[n] for n in self.field_names if n in d})
+
+    def path_name(self) -> str:
+        return self.cls.__name__
+
+    def to_type_hint(self):
+        return self.cls
+
+    def _params(self) -> tuple:
+        return (self.cls, self._fields_set)
+
+    def _repr_args(self) -> list[str]:
+        args = [self.cls.__qualname__]
+        if not self._fields_set:
+            return args + ["<fields not set>"]
+        return args + [f"{n}{'?' if n in self._bit else ''}={c!r}" for n, c in zip(self.field_names, self.field_coders)]
+
+    def as_deterministic_coder(self, context: str | None = None) -> Coder:
+        """This TypedDict coder with every key's coder made deterministic (self if already)."""
+        building = _rebuild_map()
+        placeholder = building.get(id(self))
+        if placeholder is not None:
+            return placeholder
+        if self.is_deterministic():
+            return self
+        new = TypedDictCoder.deferred(self.cls)
+        building[id(self)] = new
+        try:
+            fixed, failed = [], []
+            for name, coder in zip(self.field_names, self.field_coders):
+                try:
+                    fixed.append((name, coder.as_deterministic_coder(context)))
+                except NonDeterministicCoderError:
+                    failed.append(f"[{name!r}]")
+            if failed:
+                raise NonDeterministicCoderError(self, _issues_under(self, failed), context=context)
+            return new.set_fields(fixed)
+        finally:
+            del building[id(self)]
+
+
+# ================================================================================ beam.Row
+
+
+def _beam_row_class():
+    from apache_beam.pvalue import Row  # the coder is only ever given Rows, so Beam is installed
+
+    return Row
+
+
+class BeamRowCoder(Coder):
+    """A ``beam.Row`` (``apache_beam.pvalue.Row``) with its field names, their order and values.
+
+    A Row has no class of its own to hold its schema, so the names travel with every value.
+    Bytes: ``varint(n)`` fields; the ``n`` names, each as a nested ``StrUtf8Coder`` writes it
+    (varint byte count, UTF-8); then the ``n`` values, each by ``value_coder`` (``AnyCoder()`` by
+    default, type-tagged), every one nested except the last, which takes the row's own context.
+    ``Row(a=1)`` -> outer ``01 01 61 03 01``. Decoding refuses a name given twice.
+
+    Deterministic exactly when ``value_coder`` is: the default ``AnyCoder()`` is not (floats'
+    sign of zero, dict order); ``as_deterministic_coder()`` gives ``BeamRowCoder(AnyCoder(deterministic=True))``.
+    Rows themselves are mutable and unhashable (Beam's ``__hash__`` raises), so they make poor keys.
+    Beam's own ``RowCoder`` needs a schema fixed per PCollection; this coder needs none.
+    """
+
+    beam_coder = WRAPPED  # Beam's RowCoder writes a schema'd layout without names
+
+    def __init__(self, value_coder: Coder | None = None):
+        if value_coder is None:
+            from .dynamic import AnyCoder
+
+            value_coder = AnyCoder()
+        if not isinstance(value_coder, Coder):
+            raise TypeError(f"BeamRowCoder takes a coders.Coder for the values, not {type(value_coder).__name__}")
+        self.value_coder = value_coder
+
+    def encode_to(self, value, out: bytearray, nested: bool) -> None:
+        if not is_beam_row_class(type(value)):
+            raise self._encode_error(value, "a beam.Row", fix="build the element with beam.Row(name=value, ...)")
+        items = list(value.__dict__.items())
+        write_varint64(out, len(items))
+        for name, _ in items:
+            if type(name) is not str:
+                raise self._encode_error(value, "a beam.Row whose field names are str")
+            raw = name.encode("utf-8")
+            write_varint64(out, len(raw))
+            out += raw
+        encode, last = self.value_coder.encode_to, len(items) - 1
+        for i, (name, field) in enumerate(items):
+            try:
+                encode(field, out, nested or i < last)
+            except EncodeError as e:
+                raise e.with_path("." + name) from None
+
+    def decode_from(self, data, pos: int, nested: bool):
+        start = pos
+        n, pos = read_varint64(data, pos)
+        if not 0 <= n <= len(data) - pos:  # each name takes at least its length byte
+            raise DecodeError(f"beam.Row field count {n} exceeds the {len(data) - pos} bytes left", offset=start)
+        names = []
+        for _ in range(n):
+            at = pos
+            raw, pos = read_length_prefixed(data, pos, "beam.Row field name")
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DecodeError(f"beam.Row field name is not valid UTF-8 ({e.reason})", offset=at) from None
+            names.append(name)
+        if len(set(names)) != n:
+            raise DecodeError(f"beam.Row field names repeat: {names}", offset=start)
+        decode, last, fields = self.value_coder.decode_from, n - 1, {}
+        for i, name in enumerate(names):
+            try:
+                fields[name], pos = decode(data, pos, nested or i < last)
+            except DecodeError as e:
+                raise e.with_path("." + name) from None
+        row = object.__new__(_beam_row_class())
+        row.__dict__.update(fields)
+        return row, pos
+
+    def min_nested_size(self) -> int:
+        return 1
+
+    def labelled_components(self) -> list[tuple[str, Coder]]:
+        return [("<value>", self.value_coder)]
+
+    def value_strategy(self, child, st):
+        names = st.lists(st.text(min_size=1, max_size=8), max_size=4, unique=True)
+
+        def rows(ns):
+            def build(values):
+                row = object.__new__(_beam_row_class())
+                row.__dict__.update(zip(ns, values))
+                return row
+
+            return st.tuples(*(child(self.value_coder) for _ in ns)).map(build)
+
+        return names.flatmap(rows)
+
+    def to_type_hint(self):
+        try:
+            return _beam_row_class()
+        except ImportError:
+            return typing.Any
+
+    def as_deterministic_coder(self, context: str | None = None) -> Coder:
+        """``BeamRowCoder`` of the value coder's deterministic variant (self if already deterministic)."""
+        if self.is_deterministic():
+            return self
+        return BeamRowCoder(self.value_coder.as_deterministic_coder(context))
 
 
 # =================================================================================== unions

@@ -37,7 +37,14 @@ from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
 from .primitives import UUIDCoder
-from .records import is_namedtuple_class
+from .records import (
+    attrs_rule,
+    beam_row_rule,
+    is_namedtuple_class,
+    msgspec_struct_rule,
+    pydantic_model_rule,
+    typeddict_rule,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -571,6 +578,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     enum_rule,
     namedtuple_rule,
     dataclass_rule,
+    pydantic_model_rule,
+    attrs_rule,
+    msgspec_struct_rule,
+    typeddict_rule,
+    beam_row_rule,
     tuple_rule,
     sequence_rule,
     iterable_rule,
