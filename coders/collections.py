@@ -28,7 +28,7 @@ bytes at all (NoneCoder) are capped at ``ZERO_WIDTH_LIMIT`` per collection.
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .accel.codec import PUBLIC_METHODS, Accelerated
 from .base import MAX_GENERATED_SIZE, WRAPPED, Coder, min_nested_size, width_of_all
@@ -50,6 +50,8 @@ __all__ = [
 #: Most elements one collection of zero-width elements (NoneCoder) may claim on decode.
 ZERO_WIDTH_LIMIT = 1 << 20
 INT32_MAX = (1 << 31) - 1
+# Sequences a lenient ListCoder still refuses: iterating text or bytes is rarely meant.
+_TEXT = (str, bytes, bytearray, memoryview)
 # Beam's unknown-length iterables flush a block once its buffer exceeds this many bytes.
 _BLOCK_BYTES = 64 * 1024
 
@@ -244,7 +246,7 @@ class _Sequence(_Composite):
         if self.is_deterministic():
             return self
         (element,) = deterministic_components(self, context)
-        return type(self)(element)
+        return type(self)(element, *self._params())
 
 
 def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[list, int]:
@@ -296,17 +298,39 @@ def _decode_elements(element_coder: Coder, data, pos: int, what: str) -> tuple[l
 class ListCoder(_Sequence):
     """A ``list`` (Beam's ListCoder): int32 count, then the elements nested. Tuples are refused.
 
-    Deterministic when its element coder is.
+    ``ListCoder(element, lenient=True)`` (what the registry builds for ``list[T]`` and
+    ``Sequence[T]`` hints) accepts any ``collections.abc.Sequence`` but text and bytes (a tuple,
+    a range, a deque) and writes the same bytes as for the list of its items; it decodes as a
+    ``list``. Deterministic when its element coder is.
     """
 
     beam_coder = "ListCoder"
     _accel_kind = "list"
 
-    _expected = "a list"
-    _fix = "pass list(x), or use TupleSequenceCoder for tuples"
+    @property
+    def _expected(self):
+        return "a list or another sequence (not str or bytes)" if self.lenient else "a list"
+
+    @property
+    def _fix(self):
+        if self.lenient:
+            return "pass list(x) if you mean its elements"
+        return "pass list(x), use TupleSequenceCoder for tuples, or ListCoder(element, lenient=True) for any sequence"
+
+    def __init__(self, element_coder: Coder, lenient: bool = False):
+        super().__init__(element_coder)
+        self.lenient = bool(lenient)
+
+    def _params(self):
+        return (self.lenient,)
+
+    def _repr_args(self):
+        return super()._repr_args() + (["lenient=True"] if self.lenient else [])
 
     def _accepts(self, value):
-        return isinstance(value, list)
+        if isinstance(value, list):
+            return True
+        return self.lenient and isinstance(value, Sequence) and not isinstance(value, _TEXT)
 
     def to_type_hint(self):
         return typing.List[self.element_coder.to_type_hint()]

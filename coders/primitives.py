@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import numbers
+import operator
 import uuid
 
 from . import accel
@@ -78,6 +80,23 @@ class _Primitive(Coder):
 
     def __reduce__(self):
         return (type(self), self._params())
+
+
+class _LenientOption:
+    """The ``lenient`` parameter of FloatCoder, VarIntCoder and StrUtf8Coder (their class docstrings say what
+    each then accepts). Exact by default; the registry builds lenient coders for ``float``, ``int`` and ``str``
+    hints, so values a type checker accepts for the hint encode (the narrowing is in docs/registry.md)."""
+
+    lenient = False
+
+    def __init__(self, lenient: bool = False):
+        self.lenient = bool(lenient)
+
+    def _params(self):
+        return (self.lenient,)
+
+    def _repr_args(self):
+        return ["lenient=True"] if self.lenient else []
 
 
 # ---------------------------------------------------------------------------------------- bytes
@@ -144,12 +163,14 @@ class BytesCoder(_Primitive):
 # ------------------------------------------------------------------------------------------ str
 
 
-class StrUtf8Coder(_Primitive):
+class StrUtf8Coder(_LenientOption, _Primitive):
     """``str`` as UTF-8. Outer: the UTF-8 bytes. Nested: varint byte length, then the bytes.
 
-    ``bytes`` are refused (Beam's would fail late or mangle them), and so are strings
-    holding lone surrogates, which have no UTF-8 encoding. Decoding checks the UTF-8.
-    Deterministic.
+    Only ``str`` itself is accepted: a subclass (a ``str``-mixin Enum member) would decode as
+    plain ``str``. ``StrUtf8Coder(lenient=True)`` (what the registry builds for ``str``) accepts
+    subclasses and writes their text, decoding as ``str``. ``bytes`` are refused (Beam's would
+    fail late or mangle them), and so are strings holding lone surrogates, which have no UTF-8
+    encoding. Decoding checks the UTF-8. Deterministic.
     """
 
     beam_coder = "StrUtf8Coder"
@@ -168,16 +189,24 @@ class StrUtf8Coder(_Primitive):
         out += raw
 
     def _utf8(self, value) -> bytes:
-        if type(value) is not str and not isinstance(value, str):
-            raise self._encode_error(
-                value,
-                "str",
-                "pass a str; decode bytes with .decode('utf-8') first"
-                if isinstance(value, (bytes, bytearray))
-                else "pass str(x)",
-            )
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise self._encode_error(
+                    value,
+                    "str",
+                    "pass a str; decode bytes with .decode('utf-8') first"
+                    if isinstance(value, (bytes, bytearray))
+                    else "pass str(x)",
+                )
+            if not self.lenient:
+                raise self._encode_error(
+                    value,
+                    f"str (the subclass {type(value).__name__} would decode as plain str)",
+                    "pass str(x), use EnumCoder for enums, or StrUtf8Coder(lenient=True) to write subclasses "
+                    "as their text",
+                )
         try:
-            return value.encode("utf-8")
+            return str.encode(value, "utf-8")  # str's own text, even if a subclass overrides encode
         except UnicodeEncodeError as e:
             raise self._encode_error(
                 value,
@@ -235,7 +264,7 @@ class StrUtf8Coder(_Primitive):
 
     def estimate_size(self, value, nested=False):
         # One UTF-8 byte per ASCII char, at most 4 per char: exact for ASCII without encoding.
-        n = len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+        n = len(value) if str.isascii(value) else len(str.encode(value, "utf-8", "surrogatepass"))
         return n + varint64_size(n) if nested else n
 
     def to_type_hint(self):
@@ -245,12 +274,15 @@ class StrUtf8Coder(_Primitive):
 # ------------------------------------------------------------------------------------------ int
 
 
-class VarIntCoder(_Primitive):
+class VarIntCoder(_LenientOption, _Primitive):
     """A signed 64-bit ``int`` as Beam's varint (two's complement, 7 bits a byte, little end first).
 
     The same bytes in both contexts. Only ``int`` itself is accepted: ``True`` would
     come back as ``1``, an IntEnum as a plain int, ``1.0`` or ``"1"`` are not ints; and
-    values outside [-2**63, 2**63 - 1] do not fit the wire format. Deterministic.
+    values outside [-2**63, 2**63 - 1] do not fit the wire format. ``VarIntCoder(lenient=True)``
+    (what the registry builds for ``int``) also accepts every ``numbers.Integral`` (``bool``, an
+    IntEnum member, ``numpy.int64``) and writes ``operator.index(x)``, the same varint; they decode
+    as ``int``. Deterministic.
     """
 
     beam_coder = "VarIntCoder"
@@ -262,11 +294,16 @@ class VarIntCoder(_Primitive):
         return st.integers(min_value=INT64_MIN, max_value=INT64_MAX)
 
     def encode_to(self, value, out, nested):
-        if type(value) is not int:
-            raise self._not_int(value)
-        if not INT64_MIN <= value <= INT64_MAX:
+        number = value if type(value) is int else self._as_int(value)
+        if not INT64_MIN <= number <= INT64_MAX:
             raise self._out_of_range(value)
-        write_varint64(out, value)
+        write_varint64(out, number)
+
+    def _as_int(self, value) -> int:
+        # numbers.Integral covers bool, int subclasses and numpy's integers without importing numpy.
+        if self.lenient and isinstance(value, numbers.Integral):
+            return operator.index(value)
+        raise self._not_int(value)
 
     def decode_from(self, data, pos, nested):
         return read_varint64(data, pos)
@@ -274,13 +311,15 @@ class VarIntCoder(_Primitive):
     def _not_int(self, value):
         if isinstance(value, bool):
             return self._encode_error(
-                value, "int (bool is refused: True would decode as 1)", "use BooleanCoder for bools, or pass int(x)"
+                value,
+                "int (bool is refused: True would decode as 1)",
+                "use BooleanCoder for bools, pass int(x), or VarIntCoder(lenient=True) to write bools as ints",
             )
-        if isinstance(value, int):
+        if isinstance(value, numbers.Integral):
             return self._encode_error(
                 value,
-                f"int (the subclass {type(value).__name__} would decode as plain int)",
-                "pass int(x), or use EnumCoder for enums",
+                f"int (the integer type {type(value).__name__} would decode as plain int)",
+                "pass int(x), use EnumCoder for enums, or VarIntCoder(lenient=True) to write any integer as int",
             )
         return self._encode_error(value, "int", "pass int(x) if the conversion is intended")
 
@@ -305,7 +344,7 @@ class VarIntCoder(_Primitive):
     decode_nested = decode
 
     def estimate_size(self, value, nested=False):
-        return varint64_size(value)
+        return varint64_size(value if type(value) is int else self._as_int(value))
 
     def to_type_hint(self):
         return int
@@ -321,14 +360,17 @@ if accel.ENABLED:
 # ---------------------------------------------------------------------------------------- float
 
 
-class FloatCoder(_Primitive):
+class FloatCoder(_LenientOption, _Primitive):
     """A ``float`` as an IEEE 754 big-endian double (8 bytes, both contexts), like Beam's FloatCoder.
 
     ``int`` and ``bool`` are refused (``1`` would come back as ``1.0``); float
     subclasses such as ``numpy.float64`` are accepted and decode as ``float``. NaN
-    payloads survive the round trip. Not deterministic: ``-0.0 == 0.0`` but their
-    bytes differ, and NaN never equals itself; ``as_deterministic_coder()`` gives
-    :class:`CanonicalFloatCoder`.
+    payloads survive the round trip. ``FloatCoder(lenient=True)`` (what the registry builds
+    for ``float``, the numeric tower's ``int`` included) also accepts every ``numbers.Integral``
+    (``int``, ``bool``, ``numpy.int64``) a double holds exactly and writes ``float(x)``, so ``5``
+    decodes as ``5.0``; an int a double would round (beyond 2**53) is still refused. Not
+    deterministic: ``-0.0 == 0.0`` but their bytes differ, and NaN never equals itself;
+    ``as_deterministic_coder()`` gives :class:`CanonicalFloatCoder`.
     """
 
     beam_coder = "FloatCoder"
@@ -341,18 +383,32 @@ class FloatCoder(_Primitive):
         return st.floats(allow_nan=True, allow_infinity=True)
 
     def encode_to(self, value, out, nested):
-        if type(value) is not float and not self._accepts(value):
-            raise self._not_float(value)
-        out += DOUBLE_BE.pack(value)
+        out += DOUBLE_BE.pack(value if type(value) is float else self._as_float(value))
 
-    @staticmethod
-    def _accepts(value) -> bool:
-        return isinstance(value, float)
+    def _as_float(self, value) -> float:
+        if isinstance(value, float):
+            return value
+        if not (self.lenient and isinstance(value, numbers.Integral)):
+            raise self._not_float(value)
+        number = operator.index(value)
+        try:
+            wide = float(number)
+        except OverflowError:
+            wide = None
+        if wide is None or int(wide) != number:
+            raise self._encode_error(
+                value,
+                "a float, or an integer a double holds exactly (this one would be rounded)",
+                "pass float(x) if rounding is intended, or give the field an int or Decimal type",
+            )
+        return wide
 
     def _not_float(self, value):
-        if isinstance(value, (int, bool)):
+        if isinstance(value, numbers.Integral):
             return self._encode_error(
-                value, f"float ({type(value).__name__} would decode as float, a different value type)", "pass float(x)"
+                value,
+                f"float ({type(value).__name__} would decode as float, a different value type)",
+                "pass float(x), or FloatCoder(lenient=True) to write integers as floats",
             )
         return self._encode_error(value, "float", "pass float(x) if the conversion is intended")
 
@@ -370,7 +426,7 @@ class FloatCoder(_Primitive):
         ]
 
     def as_deterministic_coder(self, context=None):
-        return CanonicalFloatCoder()
+        return CanonicalFloatCoder(self.lenient)
 
     # fast paths
     def encode(self, value, _pack=DOUBLE_BE.pack):
@@ -428,9 +484,7 @@ class CanonicalFloatCoder(FloatCoder):
         return st.floats(allow_nan=True, allow_infinity=True).map(positive_zero)
 
     def encode_to(self, value, out, nested):
-        if type(value) is not float and not self._accepts(value):
-            raise self._not_float(value)
-        out += self._canonical(value)
+        out += self._canonical(value if type(value) is float else self._as_float(value))
 
     _canonical = staticmethod(canonical_double)
 

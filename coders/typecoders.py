@@ -283,7 +283,11 @@ def none_rule(hint, registry, context):
 
 
 def primitive_rule(hint, registry, context):
-    """Exactly ``bool``, ``int``, ``float``, ``str``, ``bytes``: Beam's standard coders (subclasses are not matched)."""
+    """Exactly ``bool``, ``int``, ``float``, ``str``, ``bytes``: Beam's standard coders (subclasses are not matched).
+
+    ``int``, ``float`` and ``str`` get the lenient variants, which take every value a type checker
+    accepts for the hint (``5`` or ``numpy.int64(5)`` for ``float``, ``True`` for ``int``, a ``str``
+    subclass for ``str``) with Beam's bytes; docs/registry.md lists the narrowing."""
     if not isinstance(hint, type):
         return None
     global _PRIMITIVES
@@ -292,9 +296,9 @@ def primitive_rule(hint, registry, context):
 
         _PRIMITIVES = {
             bool: p.BooleanCoder,
-            int: p.VarIntCoder,
-            float: p.FloatCoder,
-            str: p.StrUtf8Coder,
+            int: lambda: p.VarIntCoder(lenient=True),
+            float: lambda: p.FloatCoder(lenient=True),
+            str: lambda: p.StrUtf8Coder(lenient=True),
             bytes: p.BytesCoder,
         }
     factory = _PRIMITIVES.get(hint)
@@ -485,12 +489,13 @@ def _origin(hint):
 
 
 def sequence_rule(hint, registry, context):
-    """``List[T]``, ``list[T]``, ``Sequence[T]``, bare ``list``: ``ListCoder`` (decodes to a list)."""
+    """``List[T]``, ``list[T]``, ``Sequence[T]``, bare ``list``: ``ListCoder(lenient=True)`` (any sequence but
+    text and bytes; decodes to a list)."""
     if _origin(hint) not in _SEQUENCES:
         return None
     from .collections import ListCoder
 
-    return ListCoder(_element_coder(hint, registry, context))
+    return ListCoder(_element_coder(hint, registry, context), lenient=True)
 
 
 def iterable_rule(hint, registry, context):
