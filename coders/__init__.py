@@ -98,6 +98,7 @@ _SUBMODULES = {
     "dynamic",
     "determinism",
     "accel",
+    "compat",
 }
 
 # Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
