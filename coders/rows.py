@@ -166,7 +166,7 @@ def _field(hint, where: str) -> tuple[FieldType, Coder]:
     if isinstance(hint, type) and hint in _ATOMIC:
         name, coder_cls = _ATOMIC[hint]
         return _atomic(name), coder_cls()
-    if isinstance(hint, type) and is_record_class(hint) or is_record_class(typing.get_origin(hint)):
+    if (isinstance(hint, type) and is_record_class(hint)) or is_record_class(typing.get_origin(hint)):
         row = RowCoder(hint)
         return FieldType("row", row=row), row
     if hint is decimal.Decimal:
@@ -316,7 +316,7 @@ class _Layout:
             out += mask
         i = 0
         try:
-            for i, encode in enumerate(self.encoders):  # noqa: B007 (i names the failing field)
+            for i, encode in enumerate(self.encoders):
                 v = values[i]
                 if v is not None:
                     encode(v, out, True)
