@@ -40,7 +40,7 @@ if typing.TYPE_CHECKING:
         UUIDCoder,
         VarIntCoder,
     )
-    from .records import EnumCoder, RecordCoder, UnionCoder
+    from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
     from .typecoders import CoderRegistry, get_coder, register_coder, registry
     from .wrappers import LengthPrefixCoder, NullableCoder, XmapCoder
 
@@ -72,6 +72,8 @@ _LAZY = {
     "EnumCoder": ".records",
     "RecordCoder": ".records",
     "UnionCoder": ".records",
+    "TypedDictCoder": ".records",
+    "BeamRowCoder": ".records",
     # pickle fallbacks
     "PickleCoder": ".pickle",
     "CloudpickleCoder": ".pickle",
@@ -104,6 +106,7 @@ _SUBMODULES = {
 # Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
 __all__ = [
     "AnyCoder",
+    "BeamRowCoder",
     "BooleanCoder",
     "BytesCoder",
     "CanonicalDecimalCoder",
@@ -134,6 +137,7 @@ __all__ = [
     "TimestampCoder",
     "TupleCoder",
     "TupleSequenceCoder",
+    "TypedDictCoder",
     "UUIDCoder",
     "UnionCoder",
     "VarIntCoder",

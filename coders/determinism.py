@@ -60,9 +60,12 @@ def _type_change(original: Any, decoded: Any, path: str = "") -> str | None:
                 found = _type_change(v, decoded[k], f"{path}[{k!r}]")
                 if found:
                     return found
-    elif dataclasses.is_dataclass(original) and not isinstance(original, type):
-        for f in dataclasses.fields(original):
-            found = _type_change(getattr(original, f.name, None), getattr(decoded, f.name, None), f"{path}.{f.name}")
+    else:
+        # a record (dataclass, pydantic model, attrs class, msgspec Struct): field by field
+        from .records import record_field_names
+
+        for name in record_field_names(type(original)) or ():
+            found = _type_change(getattr(original, name, None), getattr(decoded, name, None), f"{path}.{name}")
             if found:
                 return found
     return None
@@ -250,17 +253,20 @@ def walk_with_paths(coder: Coder):
 
 
 def _class_hazards(path: str, cls: type) -> list[str]:
+    from .records import record_mutability
+
     out = []
     name = _tname(cls)
-    if dataclasses.is_dataclass(cls):
-        params = getattr(cls, "__dataclass_params__", None)
-        if params is not None and not params.frozen:
-            unhashable = getattr(cls, "__hash__", None) is None
-            out.append(
-                f"{path}: `{name}` is a mutable dataclass (frozen=False)"
-                + (", so its instances are unhashable (eq=True sets __hash__ to None)" if unhashable else "")
-                + " and a key can change after it was grouped. Fix: @dataclass(frozen=True)"
-            )
+    mutable = record_mutability(cls)
+    if mutable is not None:
+        what, fix = mutable
+        unhashable = getattr(cls, "__hash__", None) is None
+        why = "eq=True sets __hash__ to None" if dataclasses.is_dataclass(cls) else "it has no __hash__"
+        out.append(
+            f"{path}: `{name}` is {what}"
+            + (f", so its instances are unhashable ({why})" if unhashable else "")
+            + f" and a key can change after it was grouped. Fix: {fix}"
+        )
     if cls.__eq__ is object.__eq__ and not issubclass(cls, tuple):
         out.append(
             f"{path}: `{name}` has no __eq__, so a decoded key (a new object) never equals the original. "
@@ -274,11 +280,21 @@ _MUTABLE_NAMES = {
     "IterableCoder": "iterable (decoded as a list)",
     "MapCoder": "dict",
     "SetCoder": "set",
+    "TypedDictCoder": "TypedDict (decoded as a dict)",
+    "BeamRowCoder": "beam.Row",
+}
+_MUTABLE_RECORDS = ("TypedDictCoder", "BeamRowCoder")
+_MUTABLE_FIX = "use Tuple[T, ...] or FrozenSet[T] for the field"
+_MUTABLE_FIXES = {
+    "TypedDictCoder": "use a frozen dataclass or a NamedTuple with the same fields",
+    "BeamRowCoder": "use a NamedTuple or a frozen dataclass with the Row's fields",
 }
 
 
 def _decodes_mutable(coder: Coder) -> bool:
     name = type(coder).__name__
+    if name in _MUTABLE_RECORDS and type(coder).__module__ == "coders.records":
+        return True
     if name == "SetCoder":
         return not getattr(coder, "frozen", False)
     return name in _MUTABLE_NAMES and type(coder).__module__ == "coders.collections"
@@ -289,8 +305,9 @@ def coder_key_hazards(coder: Coder, hint: Any = None) -> list[str]:
 
     Lists every determinism issue (float, map, set, pickle...) with its path, then key-specific
     hazards: Any-typed keys (1, 1.0 and True equal but coded differently), mutable or
-    identity-equality record classes, lists, dicts and sets inside a key (the key itself
-    being a dict or list is for the caller to report), and pickled classes defined in ``__main__``.
+    identity-equality record classes (dataclasses, pydantic models, attrs classes, msgspec
+    Structs), lists, dicts, sets, TypedDicts and Rows inside a key (the key itself being a dict
+    or list is for the caller to report), and pickled classes defined in ``__main__``.
     """
     from .dynamic import AnyCoder
 
@@ -309,7 +326,7 @@ def coder_key_hazards(coder: Coder, hint: Any = None) -> list[str]:
             hazards.append(
                 f"{path}: a {_MUTABLE_NAMES[type(c).__name__]} inside a key decodes as a mutable, unhashable "
                 f"value, so the decoded key cannot be hashed (a frozen dataclass holding it raises TypeError "
-                f"on hash). Fix: use Tuple[T, ...] or FrozenSet[T] for the field"
+                f"on hash). Fix: {_MUTABLE_FIXES.get(type(c).__name__, _MUTABLE_FIX)}"
             )
     from .pickle import CloudpickleCoder, PickleCoder
 

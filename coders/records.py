@@ -342,8 +342,8 @@ def _record_kind(cls) -> str:
     if is_msgspec_struct_class(cls):
         return "msgspec"
     raise TypeError(
-        f"RecordCoder takes a dataclass, NamedTuple, pydantic model, attrs class or msgspec Struct, not {cls!r}; "
-        f"register a coder for other classes (coders.register_coder)"
+        f"RecordCoder takes a dataclass or a NamedTuple class (or a pydantic model, attrs class or msgspec Struct), "
+        f"not {cls!r}; register a coder for other classes (coders.register_coder)"
     )
 
 
@@ -1240,7 +1240,7 @@ class BeamRowCoder(Coder):
     Bytes: ``varint(n)`` fields; the ``n`` names, each as a nested ``StrUtf8Coder`` writes it
     (varint byte count, UTF-8); then the ``n`` values, each by ``value_coder`` (``AnyCoder()`` by
     default, type-tagged), every one nested except the last, which takes the row's own context.
-    ``Row(a=1)`` -> outer ``01 01 61 03 01``. Decoding refuses a name given twice.
+    ``Row(a=1)`` -> outer ``01 01 61 01 01`` (AnyCoder: tag 01, varint 1). Decoding refuses a name given twice.
 
     Deterministic exactly when ``value_coder`` is: the default ``AnyCoder()`` is not (floats'
     sign of zero, dict order); ``as_deterministic_coder()`` gives ``BeamRowCoder(AnyCoder(deterministic=True))``.

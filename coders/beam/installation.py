@@ -8,14 +8,16 @@ which pickles what it does not know). Composite hints recurse, so the key of a
 ``Tuple[Order, int]`` is looked up on its own.
 
 ``install`` puts one entry at the head of that fallback chain. It answers only
-for *user record types*: dataclasses, NamedTuples, Enums and classes registered
-with coderkit's registry, and only when the registry derives their coder without
-falling back to pickle. Every other hint goes on down the chain exactly as before,
+for *user record types*: dataclasses, NamedTuples, Enums, pydantic models, attrs
+classes, msgspec Structs, TypedDicts and classes registered with coderkit's
+registry, and only when the registry derives their coder without falling back to
+pickle. Every other hint goes on down the chain exactly as before,
 which is what keeps working pipelines working:
 
 * ``Any``, ``object``, type variables and the ``Union`` values CoGroupByKey builds
   are Beam's (FastPrimitivesCoder), as are every Beam type constraint (Tuple/KV,
-  Iterable, Dict, Set, Row ...) and every type from ``apache_beam``;
+  Iterable, Dict, Set, Row ...) and every type from ``apache_beam`` (``beam.Row``
+  keeps Beam's schema'd RowCoder);
 * int, str, bytes, float and bool never reach the chain (Beam registers them),
   so their bytes are unchanged;
 * classes a user registered in Beam's own registry, protobuf messages and any
@@ -37,7 +39,7 @@ from apache_beam.coders import typecoders
 from apache_beam.typehints import typehints as beam_typehints
 
 from coders.base import Coder
-from coders.records import is_record_class
+from coders.records import is_record_class, is_typeddict_class
 
 from .adapter import installed_state as _installed
 from .adapter import resolve_main_name, to_beam
@@ -86,7 +88,7 @@ def _is_user_record_type(hint, registry) -> bool:
         return False
     if _registered(hint, registry):
         return True
-    return is_record_class(hint) or issubclass(hint, enum.Enum)
+    return is_record_class(hint) or is_typeddict_class(hint) or issubclass(hint, enum.Enum)
 
 
 def coderkit_coder_for(typehint, registry=None) -> Coder | None:

@@ -826,6 +826,8 @@ def wire_doc_namespace():
 
     namespace = {
         "__name__": __name__,
+        "TypedDict": typing.TypedDict,  # docs/wire-format.md's TypedDict example
+        "beam": __import__("apache_beam"),  # docs/wire-format.md's beam.Row rows
         "datetime": datetime,
         "decimal": decimal,
         "enum": enum,
