@@ -398,7 +398,9 @@ def _micros_repr() -> FieldType:
 
 
 class _MicrosRepresentation:
-    """The representation row of micros_instant (only its schema is ever read)."""
+    """The representation row of micros_instant (its schema, and field types for stream readers)."""
+
+    field_types = (FieldType("atomic", atomic="INT64"), FieldType("atomic", atomic="INT64"))
 
     @property
     def schema(self):
