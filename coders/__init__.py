@@ -40,6 +40,7 @@ if typing.TYPE_CHECKING:
         UUIDCoder,
         VarIntCoder,
     )
+    from .proto import ProtoCoder
     from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
     from .typecoders import CoderRegistry, get_coder, register_coder, registry
     from .wrappers import LengthPrefixCoder, NullableCoder, XmapCoder
@@ -84,6 +85,8 @@ _LAZY = {
     "register_coder": ".typecoders",
     "UUIDCoder": ".primitives",
     "AnyCoder": ".dynamic",
+    # protobuf messages (protobuf imported only through the user's message class)
+    "ProtoCoder": ".proto",
 }
 _SUBMODULES = {
     "testing",
@@ -100,6 +103,7 @@ _SUBMODULES = {
     "dynamic",
     "determinism",
     "accel",
+    "proto",
     "compat",
 }
 
@@ -131,6 +135,7 @@ __all__ = [
     "NoneCoder",
     "NullableCoder",
     "PickleCoder",
+    "ProtoCoder",
     "RecordCoder",
     "SetCoder",
     "StrUtf8Coder",

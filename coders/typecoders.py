@@ -37,6 +37,7 @@ from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
 from .primitives import UUIDCoder
+from .proto import protobuf_rule
 from .records import (
     attrs_rule,
     beam_row_rule,
@@ -596,6 +597,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     datetime_rule,
     decimal_rule,
     uuid_rule,
+    protobuf_rule,
 )
 
 

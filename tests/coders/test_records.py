@@ -819,12 +819,16 @@ def wire_doc_namespace():
     import pathlib
     import uuid
 
+    from google.protobuf import struct_pb2, timestamp_pb2
+
     import coders.collections
     import coders.dynamic
     import coders.primitives
     from coders.primitives import UUIDCoder
 
     namespace = {
+        "struct_pb2": struct_pb2,
+        "timestamp_pb2": timestamp_pb2,
         "__name__": __name__,
         "TypedDict": typing.TypedDict,  # docs/wire-format.md's TypedDict example
         "beam": __import__("apache_beam"),  # docs/wire-format.md's beam.Row rows
