@@ -7,7 +7,6 @@ test_spark.py, which re-derives many of them from the JVM on every run).
 from __future__ import annotations
 
 import pickle
-import struct
 
 import pytest
 from hypothesis import given, settings
@@ -41,6 +40,7 @@ from coders.hadoop.javaio import (
     write_java_utf,
     write_vlong,
 )
+from tests.hadoop.values import exact
 
 EXACT = [
     # (coder, value, hex of Hadoop's bytes)
@@ -86,18 +86,6 @@ EXACT = [
         "00000000028c016185000000058c016288" + "00" * 16,
     ),
 ]
-
-
-def exact(value):
-    """A form of ``value`` equal to another's only when the types match and every float has the same bits:
-    ``-0.0 == 0.0`` and ``True == 1`` in Python, but a coder that turns one into the other is wrong."""
-    if isinstance(value, float):
-        return float, struct.pack(">d", value).hex()
-    if isinstance(value, dict):
-        return dict, [(exact(k), exact(v)) for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return type(value), [exact(v) for v in value]
-    return type(value), value
 
 
 def test_exact_tells_the_float_sign_the_nan_and_the_type_apart():
@@ -161,7 +149,9 @@ def test_text_round_trip(value):
 def test_map_writable_round_trip(value):
     if len({(type(k) is bool, k) for k in value}) != len(value):
         return
-    assert exact(MapWritableCoder().decode(MapWritableCoder().encode(value))) == exact(value)  # order and signs too
+    assert exact(MapWritableCoder().decode(MapWritableCoder().encode(value))) == exact(
+        value
+    )  # types and float signs too
 
 
 def test_map_writable_custom_class_gets_table_entry():
