@@ -9,6 +9,7 @@ prints figures only. ``--quick`` uses 20,000 records and skips Spark.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -87,10 +88,10 @@ def main(argv=None) -> None:
         for compression, codec in MODES:
             path = os.path.join(tmp, f"{compression}-{codec}.seq")
             paths[compression, codec] = path
-            write_s = best_time(lambda: write_file(path, recs, compression, codec), repeat=args.repeat)
+            write_s = best_time(functools.partial(write_file, path, recs, compression, codec), repeat=args.repeat)
             size = os.path.getsize(path)
             assert read_file(path) == n
-            read_s = best_time(lambda: read_file(path), repeat=args.repeat)
+            read_s = best_time(functools.partial(read_file, path), repeat=args.repeat)
             rows.append((compression, codec, size, write_s, read_s))
 
         print(f"SequenceFile Text/LongWritable, {n:,} records (coderkit, best of {args.repeat})")
@@ -118,7 +119,7 @@ def main(argv=None) -> None:
                 ours="coderkit rec",
                 peer="spark rec",
             )
-            for compression, codec, size, write_s, read_s in rows:
+            for compression, codec, _size, _write_s, read_s in rows:
                 t = spark.get(paths[compression, codec])
                 if t:
                     table.add(f"read {compression}" + (f"/{codec}" if codec else ""), n / read_s, n / t)

@@ -38,7 +38,8 @@ _WRITER = r"""
 import os, sys
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 from pyspark import SparkConf, SparkContext
-sc = SparkContext.getOrCreate(SparkConf().setMaster("local[2]").setAppName("coderkit-bench").set("spark.ui.enabled", "false"))
+conf = SparkConf().setMaster("local[2]").setAppName("coderkit-bench").set("spark.ui.enabled", "false")
+sc = SparkContext.getOrCreate(conf)
 sc.setLogLevel("ERROR")
 n, parts, path, shape = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 if shape == "pairs":
