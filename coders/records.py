@@ -426,22 +426,25 @@ def _builder_kind(kind: str, cls, names) -> str:
     return "dict"
 
 
-def _pydantic_private_defaults(cls):
-    """``__pydantic_private__`` of a new instance, as pydantic's ``init_private_attributes`` fills it."""
-    private = getattr(cls, "__private_attributes__", None)
-    if not private:
+def _pydantic_private_init(cls):
+    """None when the model has no private attributes, else ``init(obj)`` that fills ``__pydantic_private__``
+    with their defaults (factories called) exactly as pydantic's ``__init__`` and ``model_construct`` do."""
+    if not getattr(cls, "__private_attributes__", None):
         return None
+    init = _loaded("pydantic._internal._model_construction", "init_private_attributes")
+    if init is not None:
+        return lambda obj: init(obj, None)
     undefined = _loaded("pydantic_core", "PydanticUndefined")
 
-    def defaults():
-        out = {}
-        for name, attr in private.items():
-            default = attr.get_default()
+    def init_private(obj):
+        private = {}
+        for name, attribute in type(obj).__private_attributes__.items():
+            default = attribute.get_default(call_default_factory=True)
             if default is not undefined:
-                out[name] = default
-        return out
+                private[name] = default
+        object.__setattr__(obj, "__pydantic_private__", private)
 
-    return defaults
+    return init_private
 
 
 @functools.lru_cache(maxsize=1024)
@@ -479,7 +482,7 @@ def _make_from_fields(build: str, cls, names):
     private = None
     if build == "pydantic":
         # model_construct without validation or model_post_init (kept in step with pydantic's own)
-        private = _pydantic_private_defaults(cls)
+        private = _pydantic_private_init(cls)
         stored = ", ".join(f"{name!r}: v{i}" for i, name in enumerate(names))
         lines += unpack + [
             "    obj = new(cls)",
@@ -491,10 +494,10 @@ def _make_from_fields(build: str, cls, names):
         if not cls.__pydantic_root_model__:
             lines += [
                 "    setattr_(obj, '__pydantic_extra__', None)",
-                "    setattr_(obj, '__pydantic_private__', None)"
-                if private is None
-                else "    setattr_(obj, '__pydantic_private__', private())",
+                "    setattr_(obj, '__pydantic_private__', None)",
             ]
+            if private is not None:
+                lines += ["    private(obj)"]
         lines += ["    return obj"]
     elif build == "call":
         lines += unpack + [f"    return cls({', '.join(f'{name}=v{i}' for i, name in enumerate(names))})"]
