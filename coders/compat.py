@@ -698,6 +698,15 @@ def _enum_rule(c: _Checker, old: dict, new: dict, path: str) -> bool:
     added = [m for m in new.get("members", []) if m not in old.get("members", [])]
     if added:
         c.change(path, f"enum member(s) {added} added to {enum_name} (members travel by name: old data still reads)")
+    kept_old = [m for m in old.get("members", []) if m in new.get("members", [])]
+    kept_new = [m for m in new.get("members", []) if m in old.get("members", [])]
+    if kept_old != kept_new:
+        c.change(path, f"{enum_name}'s members were reordered (members travel by name: old data still reads)")
+    renamed = [m for m in old.get("members", []) if m not in new.get("members", []) and m in readable]
+    if renamed:
+        c.change(
+            path, f"{renamed} are aliases in {enum_name} now: old data holding them decodes to the members they name"
+        )
     if old.get("type") != new.get("type"):
         c.change(path, f"decodes into {new.get('type')} instead of {old.get('type')} (members travel by name)")
     return True

@@ -21,14 +21,19 @@ hypothesis is imported only when it is called, so ``import coders.testing`` work
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime
 import decimal
 import enum
+import json
 import math
+import os
 import pickle
+import tempfile
 import typing
+import warnings
 from typing import Any, Callable, Iterable
 
 from .base import MAX_GENERATED_SIZE, Coder
@@ -37,8 +42,11 @@ from .naming import qualified_type_name, short_repr
 from .records import is_namedtuple_class
 
 __all__ = [
+    "UPDATE_SNAPSHOTS_ENV",
     "CoderAssertions",
+    "assert_compatible",
     "assert_consistent_with_equals",
+    "assert_decodes_golden",
     "assert_deterministic",
     "assert_encodes_to",
     "assert_fully_compliant",
@@ -54,6 +62,8 @@ __all__ = [
     "is_fixed_width",
     "register_strategy",
     "strategy_for",
+    "write_golden",
+    "write_snapshot",
 ]
 
 # Bytes put around a nested encoding to prove decode_nested_at neither reads nor eats them.
@@ -1073,3 +1083,148 @@ def _declared_strategy(coder: Coder, component, st):
             f"({_short_repr(coder)}). Fix: define {type(coder).__name__}.value_strategy(self, child, st), "
             f"or call coders.testing.register_strategy({type(coder).__name__}, factory)"
         ) from None
+
+
+# ---- evolution: snapshots and golden byte files -------------------------------------------------
+
+#: Set to 1 to (re)write every snapshot and golden file the assertions below read, instead of checking.
+UPDATE_SNAPSHOTS_ENV = "CODERKIT_UPDATE_SNAPSHOTS"
+
+
+def _updating() -> bool:
+    return os.environ.get(UPDATE_SNAPSHOTS_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".coderkit-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_snapshot(type_or_coder: Any, path: str | os.PathLike, record_format: str | None = None) -> dict:
+    """Write ``coders.compat.snapshot(type_or_coder)`` to ``path`` as JSON (atomically) and return it."""
+    from .compat import snapshot
+
+    snap = snapshot(type_or_coder, record_format)
+    _write_atomic(path, json.dumps(snap, indent=2, sort_keys=True) + "\n")
+    return snap
+
+
+def assert_compatible(type_or_coder: Any, snapshot_path: str | os.PathLike, record_format: str | None = None):
+    """Fail unless the coder for ``type_or_coder`` reads every byte string the snapshotted coder wrote.
+
+    The snapshot is the committed description of the coder the running pipeline uses
+    (``coders.compat.snapshot``). When the file is missing it is written (with a warning saying
+    so: commit it), except under CI (the ``CI`` environment variable set), where a missing
+    snapshot fails: CI never writes one silently. ``CODERKIT_UPDATE_SNAPSHOTS=1`` rewrites it from
+    the current code (do that once old data is drained or migrated). Returns the CompatReport.
+    """
+    from .compat import CompatReport, SnapshotError, check
+
+    shown = os.fspath(snapshot_path)
+    if _updating():
+        write_snapshot(type_or_coder, snapshot_path, record_format)
+        return CompatReport(problems=[], changes=[], identical=True)
+    if not os.path.exists(snapshot_path):
+        if os.environ.get("CI"):
+            raise AssertionError(
+                f"compatibility snapshot {shown!r} is missing, and CI never writes one. Fix: run this test "
+                f"locally (it writes the snapshot of the coder the pipeline runs today), or run it with "
+                f"{UPDATE_SNAPSHOTS_ENV}=1, and commit the file"
+            )
+        write_snapshot(type_or_coder, snapshot_path, record_format)
+        warnings.warn(
+            f"wrote the compatibility snapshot {shown!r} (it was missing): commit it, so later changes to the "
+            f"type are checked against the bytes this version writes",
+            UserWarning,
+            stacklevel=2,
+        )
+        return CompatReport(problems=[], changes=[], identical=True)
+    try:
+        report = check(snapshot_path, type_or_coder, record_format)
+    except SnapshotError as e:
+        raise AssertionError(
+            f"compatibility snapshot {shown!r}: {e}. Fix: restore it from version control (it describes the "
+            f"bytes old data has), or rewrite it with {UPDATE_SNAPSHOTS_ENV}=1 if no old data exists"
+        ) from None
+    if not report.ok:
+        raise AssertionError(
+            f"the coder for {_short_repr(type_or_coder)} cannot read the bytes the coder in {shown!r} wrote:\n"
+            f"{report}\n(If no old data exists any more, rewrite the snapshot with {UPDATE_SNAPSHOTS_ENV}=1.)"
+        )
+    return report
+
+
+def write_golden(coder: Coder, path: str | os.PathLike, values: Iterable[Any]) -> None:
+    """Write a golden file: each value's bytes in both contexts, as hex in JSON (atomically).
+
+    Run it once, deliberately, with the coder whose bytes stored data has, and commit the file;
+    ``assert_decodes_golden`` then proves every later coder still reads those bytes.
+    """
+    entries = [
+        {"outer": _encode(coder, v, False).hex(), "nested": _encode(coder, v, True).hex(), "value": _short_repr(v)}
+        for v in values
+    ]
+    doc = {"coderkit_golden": 1, "coder": _short_repr(coder, 400), "values": entries}
+    _write_atomic(path, json.dumps(doc, indent=2) + "\n")
+
+
+def assert_decodes_golden(coder: Coder, path: str | os.PathLike, values: Iterable[Any]) -> None:
+    """Fail unless ``coder`` decodes every byte string of the golden file at ``path`` to ``values``, in order.
+
+    Both contexts are checked, every failure listed. A missing file fails with the fix (golden
+    files are written on purpose, never by the assertion), unless ``CODERKIT_UPDATE_SNAPSHOTS=1``.
+    """
+    values = list(values)
+    shown = os.fspath(path)
+    if _updating():
+        write_golden(coder, path, values)
+        return
+    if not os.path.exists(path):
+        raise AssertionError(
+            f"golden file {shown!r} is missing. Fix: write it once with coders.testing.write_golden(coder, "
+            f"{shown!r}, values) using the coder whose bytes your stored data has (or run with "
+            f"{UPDATE_SNAPSHOTS_ENV}=1), and commit it"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        entries = doc["values"]
+        stored = [(bytes.fromhex(e["outer"]), bytes.fromhex(e["nested"])) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise AssertionError(
+            f"golden file {shown!r} is not one coderkit wrote ({type(e).__name__}: {e}). Fix: restore it from "
+            f"version control, or rewrite it with coders.testing.write_golden"
+        ) from None
+    if len(stored) != len(values):
+        raise AssertionError(
+            f"golden file {shown!r} holds {len(stored)} value(s) but {len(values)} were given: pass the values "
+            f"it was written from, in order"
+        )
+    failures = []
+    for i, ((outer, nested), expected) in enumerate(zip(stored, values)):
+        for context, data in (("outer", outer), ("nested", nested)):
+            try:
+                actual = coder.decode_nested(data) if context == "nested" else coder.decode(data)
+            except DecodeError as e:
+                failures.append(f"value {i} ({context}): DecodeError: {e}\n    bytes: {_hex(data)}")
+                continue
+            diff = first_difference(expected, actual)
+            if diff is not None:
+                failures.append(f"value {i} ({context}): decoded {_describe(actual)}; {diff}")
+    if failures:
+        raise AssertionError(
+            f"{_short_repr(coder, 400)} does not read the golden bytes in {shown!r} ({len(failures)} failure(s)):\n  "
+            + "\n  ".join(failures)
+            + "\nFix: the coder changed its wire format; keep the old coder for old data (see docs/compat.md)"
+        )
