@@ -104,6 +104,7 @@ _SUBMODULES = {
     "determinism",
     "accel",
     "proto",
+    "arrow",
     "compat",
 }
 

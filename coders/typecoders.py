@@ -33,6 +33,7 @@ import uuid
 import warnings
 from typing import Any, Callable
 
+from .arrow import arrow_rule, pandas_dataframe_rule
 from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
@@ -598,6 +599,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     decimal_rule,
     uuid_rule,
     protobuf_rule,
+    arrow_rule,
+    pandas_dataframe_rule,
 )
 
 
