@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "pickling.doctor_cli",  # coderkit check, coderkit doctor
     "coders.hadoop.cli",  # coderkit seqfile info|dump
     "pickling.spark_cli",  # coderkit spark-pickle dump
+    "pickling.compat_cli",  # coderkit compat snapshot|check
 )
 
 
