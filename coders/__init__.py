@@ -42,11 +42,28 @@ if typing.TYPE_CHECKING:
     )
     from .proto import ProtoCoder
     from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
+    from .temporal import (
+        CanonicalDateTimeCoder,
+        CanonicalTimeCoder,
+        DateCoder,
+        DateTimeCoder,
+        PandasTimestampCoder,
+        TimeCoder,
+        TimeDeltaCoder,
+    )
     from .typecoders import CoderRegistry, get_coder, register_coder, registry
     from .wrappers import LengthPrefixCoder, NullableCoder, XmapCoder
 
 # public name -> module that defines it (relative to this package)
 _LAZY = {
+    # the datetime family (pandas imported only through the user's values)
+    "DateTimeCoder": ".temporal",
+    "CanonicalDateTimeCoder": ".temporal",
+    "DateCoder": ".temporal",
+    "TimeCoder": ".temporal",
+    "CanonicalTimeCoder": ".temporal",
+    "TimeDeltaCoder": ".temporal",
+    "PandasTimestampCoder": ".temporal",
     # primitives
     "BytesCoder": ".primitives",
     "StrUtf8Coder": ".primitives",
@@ -89,6 +106,7 @@ _LAZY = {
     "ProtoCoder": ".proto",
 }
 _SUBMODULES = {
+    "temporal",
     "testing",
     "beam",
     "hadoop",
@@ -114,13 +132,17 @@ __all__ = [
     "BeamRowCoder",
     "BooleanCoder",
     "BytesCoder",
+    "CanonicalDateTimeCoder",
     "CanonicalDecimalCoder",
     "CanonicalFloatCoder",
+    "CanonicalTimeCoder",
     "CloudpickleCoder",
     "Coder",
     "CoderError",
     "CoderNotFoundError",
     "CoderRegistry",
+    "DateCoder",
+    "DateTimeCoder",
     "DecimalCoder",
     "DecodeError",
     "DeterminismIssue",
@@ -135,11 +157,14 @@ __all__ = [
     "NonDeterministicCoderError",
     "NoneCoder",
     "NullableCoder",
+    "PandasTimestampCoder",
     "PickleCoder",
     "ProtoCoder",
     "RecordCoder",
     "SetCoder",
     "StrUtf8Coder",
+    "TimeCoder",
+    "TimeDeltaCoder",
     "TimestampCoder",
     "TupleCoder",
     "TupleSequenceCoder",

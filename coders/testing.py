@@ -181,6 +181,8 @@ class _Comparison:
             return self._float(a.real, b.real, path + ".real") or self._float(a.imag, b.imag, path + ".imag")
         if isinstance(a, decimal.Decimal):
             return self._decimal(a, b, path)
+        if self.exact_numbers and isinstance(a, (datetime.datetime, datetime.time)):
+            return self._moment(a, b, path)
         if isinstance(
             a,
             (str, bytes, bytearray, int, bool, type(None), enum.Enum, datetime.date, datetime.time, datetime.timedelta),
@@ -234,6 +236,29 @@ class _Comparison:
         if a == b and (not self.exact_numbers or math.copysign(1.0, a) == math.copysign(1.0, b)):
             return None
         return f"{path}: float {a!r} became {b!r}"
+
+    def _moment(self, a, b, path: str) -> str | None:
+        """A datetime or time: equal, and the same zone (ZoneInfo key, offset and name), UTC offset and fold.
+
+        ``==`` alone compares aware values by instant, ignores fold, and ignores the zone."""
+        try:
+            equal = a == b
+        except Exception as e:
+            return f"{path}: cannot compare {qualified_type_name(a)} values ({type(e).__name__}: {e})"
+        shown = f"({_short_repr(a)} became {_short_repr(b)})"
+        if not equal and (a.tzinfo is None) == (b.tzinfo is None) and _zone_key(a.tzinfo) == _zone_key(b.tzinfo):
+            return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+        if _zone_key(a.tzinfo) != _zone_key(b.tzinfo):
+            return f"{path}: zone changed from {_zone_repr(a.tzinfo)} to {_zone_repr(b.tzinfo)} {shown}"
+        if a.utcoffset() != b.utcoffset():
+            return f"{path}: UTC offset changed from {a.utcoffset()} to {b.utcoffset()} {shown}"
+        if a.fold != b.fold:
+            return f"{path}: fold changed from {a.fold} to {b.fold} {shown}"
+        if not equal:
+            return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+        if getattr(a, "unit", None) != getattr(b, "unit", None):  # pandas.Timestamp's resolution
+            return f"{path}: unit changed from {a.unit!r} to {b.unit!r} {shown}"
+        return None
 
     def _decimal(self, a: decimal.Decimal, b: decimal.Decimal, path: str) -> str | None:
         if a.is_nan() and b.is_nan():
@@ -294,6 +319,25 @@ class _Comparison:
         if len(a) != len(b):
             return f"{path}: {len(a)} elements became {len(b)} ({_short_repr(a)} became {_short_repr(b)})"
         return None
+
+
+def _zone_key(tz) -> tuple:
+    """What makes two tzinfos the same zone: a ZoneInfo's key, a timezone's offset and name, else the object."""
+    if tz is None:
+        return ("naive",)
+    key = getattr(tz, "key", None)
+    if isinstance(key, str):
+        return ("zoneinfo", key)
+    if isinstance(tz, datetime.timezone):
+        return ("offset", tz.utcoffset(None), tz.tzname(None))
+    zone = getattr(tz, "zone", None)  # pytz
+    if isinstance(zone, str):
+        return ("pytz", zone)
+    return ("object", id(tz)) if type(tz).__eq__ is object.__eq__ else ("object", tz)
+
+
+def _zone_repr(tz) -> str:
+    return "no zone (naive)" if tz is None else _short_repr(tz, 80)
 
 
 def _safe_equal(a: Any, b: Any) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections.abc as abc
 import dataclasses
-import datetime
 import decimal
 import enum
 import functools
@@ -540,20 +539,15 @@ def set_rule(hint, registry, context):
     return SetCoder(_element_coder(hint, registry, context), frozen=frozen)
 
 
-def _is_beam_timestamp(hint) -> bool:
-    # Detected by name so the registry never imports apache_beam.
-    return isinstance(hint, type) and hint.__name__ == "Timestamp" and hint.__module__ == "apache_beam.utils.timestamp"
-
-
 def datetime_rule(hint, registry, context):
-    """``datetime.datetime``: ``TimestampCoder()``; Beam's ``Timestamp``: ``TimestampCoder(as_beam_timestamp=True)``."""
-    from .primitives import TimestampCoder
+    """The datetime family (``coders.temporal``): ``datetime``, ``date``, ``time``, ``timedelta`` get exact
+    coders, ``pandas.Timestamp`` too when pandas is imported; Beam's ``Timestamp`` (recognised by name, so
+    Beam is never imported): ``TimestampCoder(as_beam_timestamp=True)``."""
+    if hint is None:
+        return None
+    from .temporal import temporal_coder_for
 
-    if hint is datetime.datetime:
-        return TimestampCoder()
-    if _is_beam_timestamp(hint):
-        return TimestampCoder(as_beam_timestamp=True)
-    return None
+    return temporal_coder_for(hint)
 
 
 def decimal_rule(hint, registry, context):

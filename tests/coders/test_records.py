@@ -838,6 +838,8 @@ def wire_doc_namespace():
         "dataclasses": dataclasses,
         "NamedTuple": NamedTuple,
         "uuid": uuid,
+        "zoneinfo": __import__("zoneinfo"),  # docs/wire-format.md's datetime rows
+        "pd": __import__("pandas"),  # docs/wire-format.md's pandas.Timestamp rows
         "pathlib": pathlib,
         "UUIDCoder": UUIDCoder,
     }

@@ -60,6 +60,7 @@ from coders.primitives import (
     VarIntCoder,
 )
 from coders.records import EnumCoder, RecordCoder, UnionCoder
+from coders.temporal import DateCoder, DateTimeCoder, TimeCoder, TimeDeltaCoder
 from coders.typecoders import CoderRegistry
 from coders.wrappers import NullableCoder
 
@@ -290,7 +291,18 @@ RESOLUTIONS = [
     (typing.Literal[Color.RED], EnumCoder(Color), [Color.RED]),
     (T, AnyCoder(), [[1, "x"]]),
     (TypeVar("N", bound=int), VarIntCoder(), [9]),
-    (datetime.datetime, TimestampCoder(), [datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.UTC)]),
+    (
+        datetime.datetime,
+        DateTimeCoder(),
+        [
+            datetime.datetime(2024, 1, 2, 3, 4, 5, 678901),
+            datetime.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.UTC),
+            datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+        ],
+    ),
+    (datetime.date, DateCoder(), [datetime.date(2024, 2, 29)]),
+    (datetime.time, TimeCoder(), [datetime.time(23, 59, 59, 999999)]),
+    (datetime.timedelta, TimeDeltaCoder(), [datetime.timedelta(days=-3, microseconds=5)]),
     (decimal.Decimal, DecimalCoder(), [decimal.Decimal("-12.3400")]),
     (uuid.UUID, UUIDCoder(), [uuid.UUID("12345678-1234-5678-1234-567812345678")]),
     (
@@ -882,7 +894,6 @@ def test_is_registered_sees_base_classes():
         typing.OrderedDict[str, int],
         collections.Counter,
         typing.DefaultDict[str, int],
-        datetime.date,
         bytearray,
     ],
 )

@@ -857,3 +857,56 @@ def test_the_kit_imports_and_works_without_hypothesis():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "strategy_for needs hypothesis" in done.stdout and "Fix: pip install hypothesis" in done.stdout
+
+
+# ---- datetimes and times: the zone, the UTC offset and fold count, not only == ------------------------------
+
+
+def test_assert_roundtrip_fails_when_a_datetime_comes_back_in_another_zone():
+    import datetime
+    import zoneinfo
+
+    berlin = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+    # TimestampCoder keeps the instant only: the decoded value == the original, in UTC
+    assert TimestampCoder().decode(TimestampCoder().encode(berlin)) == berlin
+    with pytest.raises(AssertionError) as caught:
+        assert_roundtrip(TimestampCoder(), berlin)
+    assert (
+        "difference: value: zone changed from zoneinfo.ZoneInfo(key='Europe/Berlin') to datetime.timezone.utc"
+        in str(caught.value)
+    )
+
+
+def test_first_difference_compares_zone_offset_and_fold_of_datetimes_and_times():
+    import datetime
+    import zoneinfo
+
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    named = datetime.timezone(datetime.timedelta(hours=2), "CEST")
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    dt = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=berlin)
+    assert first_difference(dt, dt.replace(tzinfo=plus2)) == (
+        "value: zone changed from zoneinfo.ZoneInfo(key='Europe/Berlin') to "
+        "datetime.timezone(datetime.timedelta(seconds=7200)) (datetime.datetime(2024, 5, 1, 12, 0, "
+        "tzinfo=zoneinfo.ZoneInfo(key='Europe/Berlin')) became datetime.datetime(2024, 5, 1, 12, 0, "
+        "tzinfo=datetime.timezone(datetime.timedelta(seconds=7200))))"
+    )
+    assert "zone changed from datetime.timezone(datetime.timedelta(seconds=7200)) to datetime.timezone(" in (
+        first_difference(dt.replace(tzinfo=plus2), dt.replace(tzinfo=named))
+    )
+    naive = datetime.datetime(2024, 10, 27, 2, 30)
+    assert naive == naive.replace(fold=1)
+    assert first_difference([naive], [naive.replace(fold=1)]).startswith("value[0]: fold changed from 0 to 1")
+    assert first_difference(datetime.time(1, tzinfo=plus2), datetime.time(1)).startswith(
+        "value: zone changed from datetime.timezone(datetime.timedelta(seconds=7200)) to no zone (naive)"
+    )
+    # the same zone by key (an uncached ZoneInfo), by offset and name: no difference
+    assert first_difference(dt, dt.replace(tzinfo=zoneinfo.ZoneInfo.no_cache("Europe/Berlin"))) is None
+    assert (
+        first_difference(dt.replace(tzinfo=named), dt.replace(tzinfo=datetime.timezone(plus2.utcoffset(None), "CEST")))
+        is None
+    )
+    # a plain == difference is still reported as such
+    assert first_difference(dt, dt + datetime.timedelta(microseconds=1)).startswith(
+        "value: datetime.datetime(2024, 5, 1"
+    )
