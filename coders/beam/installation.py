@@ -16,8 +16,9 @@ which is what keeps working pipelines working:
 
 * ``Any``, ``object``, type variables and the ``Union`` values CoGroupByKey builds
   are Beam's (FastPrimitivesCoder), as are every Beam type constraint (Tuple/KV,
-  Iterable, Dict, Set, Row ...) and every type from ``apache_beam`` (``beam.Row``
-  keeps Beam's schema'd RowCoder);
+  Iterable, Dict, Set, the schemas Beam infers from ``beam.Row`` values ...) and
+  every type from ``apache_beam`` but the ``beam.Row`` class itself (a hint Beam
+  would pickle; coderkit's ``BeamRowCoder`` keeps each row's names and order);
 * int, str, bytes, float and bool never reach the chain (Beam registers them),
   so their bytes are unchanged;
 * classes a user registered in Beam's own registry, protobuf messages and any
@@ -39,7 +40,7 @@ from apache_beam.coders import typecoders
 from apache_beam.typehints import typehints as beam_typehints
 
 from coders.base import Coder
-from coders.records import is_record_class, is_typeddict_class
+from coders.records import is_beam_row_class, is_record_class, is_typeddict_class
 
 from .adapter import installed_state as _installed
 from .adapter import resolve_main_name, to_beam
@@ -83,6 +84,8 @@ def _registered(cls: type, registry) -> bool:
 def _is_user_record_type(hint, registry) -> bool:
     if not isinstance(hint, type) or isinstance(hint, beam_typehints.TypeConstraint):
         return False
+    if is_beam_row_class(hint):  # Beam pickles a Row hint (FastPrimitivesCoder); inferred schemas stay Beam's
+        return True
     module = getattr(hint, "__module__", "") or ""
     if module in ("builtins", "typing") or module.split(".")[0] == "apache_beam":
         return False
@@ -113,12 +116,23 @@ def coderkit_coder_for(typehint, registry=None) -> Coder | None:
     return registry.get_coder(hint)
 
 
-def install(registry=None) -> CoderkitFallback:
+def install(registry=None, record_format: str | None = None) -> CoderkitFallback:
     """Make Beam's coder registry use ``registry``'s coders (default ``coders.registry``) for record types.
+
+    ``record_format="row"`` makes records travel as Beam's standard rows (``coders.RowCoder``: a schema
+    runners and other SDKs read, decoded to your class); ``"record"`` as ``RecordCoder``. Given, it is
+    applied to a copy of the registry (same rules, strictness and registrations).
 
     Idempotent: installing again switches the registry in place. Returns the hook.
     """
     registry = registry if registry is not None else _default_registry()
+    if record_format is not None and record_format != getattr(registry, "record_format", "record"):
+        from coders.typecoders import CoderRegistry
+
+        copy = CoderRegistry(strict=registry.strict, rules=registry.rules, record_format=record_format)
+        for hint, entry in registry._registrations.items():
+            copy.register_coder(hint, entry)
+        registry = copy
     beam_registry = typecoders.registry
     with _lock:
         hook = _installed.get("hook")
