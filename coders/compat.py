@@ -30,6 +30,7 @@ import enum
 import inspect
 import json
 import math
+import sys
 import types
 import typing
 from typing import Any, Callable, Iterable
@@ -118,8 +119,8 @@ def _coder_name(coder: Coder) -> str:
 
 
 def record_node(coder: Coder, record_type: Any, fmt: str, fields: Iterable[tuple], child) -> dict:
-    """The node of a record: ``fields`` are ``(name, coder)`` or, for a row, ``(name, coder, nullable)``
-    in wire (schema) order; a row field's coder is the one for its non-null values."""
+    """The node of a record: ``fields`` are ``(name, coder)`` or, for a row, ``(name, coder, nullable,
+    has_default)`` in wire (schema) order; a row field's coder is the one for its non-null values."""
     if fmt not in FORMATS:
         raise ValueError(f"record format must be one of {FORMATS}, not {fmt!r}")
     described = []
@@ -128,6 +129,8 @@ def record_node(coder: Coder, record_type: Any, fmt: str, fields: Iterable[tuple
         entry: dict[str, Any] = {"name": name, "coder": child(field_coder)}
         if fmt == "row":
             entry["nullable"] = bool(field[2]) if len(field) > 2 else False
+            if len(field) > 3 and field[3]:
+                entry["default"] = True  # old rows without this field decode it as its default
         described.append(entry)
     return {"coder": _coder_name(coder), "format": fmt, "type": _hint_name(record_type), "fields": described}
 
@@ -154,13 +157,14 @@ def _union_node(coder, child) -> dict:
 
 
 def _row_fields(coder) -> list[tuple]:
-    """``(name, coder, nullable)`` of a row coder, read from what it exposes."""
-    names = tuple(coder.field_names)
-    field_coders = tuple(coder.field_coders)
-    nullable = getattr(coder, "field_nullable", None)
-    if nullable is None:
-        nullable = [False] * len(names)
-    return list(zip(names, field_coders, nullable))
+    """``(name, coder, nullable, has_default)`` of a ``coders.RowCoder``, in schema order."""
+    defaults = getattr(coder, "_defaults", None) or (None,) * len(coder.field_names)
+    return [
+        (name, field_coder, field_type.nullable, default is not None)
+        for name, field_coder, field_type, default in zip(
+            coder.field_names, coder.field_coders, coder.field_types, defaults
+        )
+    ]
 
 
 def _described_by_family(coder: Coder, child) -> dict | None:
@@ -173,8 +177,9 @@ def _described_by_family(coder: Coder, child) -> dict | None:
         return _enum_node(coder, child)
     if isinstance(coder, UnionCoder):
         return _union_node(coder, child)
-    if getattr(coder, "record_format", None) == "row":
-        return record_node(coder, coder.to_type_hint(), "row", _row_fields(coder), child)
+    rows = sys.modules.get("coders.rows")  # no RowCoder exists unless its module was imported
+    if rows is not None and isinstance(coder, rows.RowCoder):
+        return record_node(coder, coder.record_type, "row", _row_fields(coder), child)
     return None
 
 
@@ -563,7 +568,7 @@ def _compare_record_fields(c: _Checker, old: dict, new: dict, path: str) -> None
             f"keep {cls}'s old fields, in their order, while old data exists; to evolve it, give the new "
             f"version its own class and decode old data with the old one (a UnionCoder of both versions tags "
             f"each element with its version), or use the row format (record_format='row'), whose field count "
-            f"and null bitmap let an Optional field be appended"
+            f"and null bitmap let an Optional or defaulted field be appended"
         )
         added = [n for n in new_names if n not in old_names]
         removed = [n for n in old_names if n not in new_names]
@@ -614,8 +619,9 @@ def _compare_record_fields(c: _Checker, old: dict, new: dict, path: str) -> None
 def _compare_row_fields(c: _Checker, old: dict, new: dict, path: str) -> None:
     """Row format (Beam's RowCoder): a field count, a null bitmap, then the non-null fields in schema order.
 
-    The decoder reads min(count, its own fields) values and fills the rest with None; it cannot skip
-    values it has no coder for, so a removed field's bytes would be read as the next element's.
+    ``coders.RowCoder`` reads min(count, its own fields) values and fills a field the data lacks with its
+    default, else None when nullable, else fails; it skips extra trailing values only when they are null
+    or the row is the outermost value (it has no coder for them), so removing a field is not safe.
     """
     old_names, new_names = _names(old), _names(new)
     cls = _short(new.get("type", "the row"))
@@ -643,21 +649,23 @@ def _compare_row_fields(c: _Checker, old: dict, new: dict, path: str) -> None:
         gone = old_names[len(new_names) :]
         c.problem(
             f"{path}.{gone[0]}",
-            f"field(s) {gone} were removed from the end: old rows still carry their values, and a row "
-            f"decoder cannot skip values it has no coder for, so inside a larger element (a KV, a window, "
-            f"another row) the next value would be read from them",
+            f"field(s) {gone} were removed from the end: old rows still carry their values, which a row "
+            f"decoder has no coder for; it skips them only when they are null or the row is the outermost "
+            f"value, so inside a larger element (a KV, a window, another row, state) decoding fails",
             f"keep {gone} in {cls} (unused, Optional) while old data exists; drop them once it is drained",
         )
     else:
         for field in new["fields"][len(old_names) :]:
-            if field.get("nullable"):
+            if field.get("default"):
+                c.change(f"{path}.{field['name']}", "new field with a default: old rows decode it as the default")
+            elif field.get("nullable"):
                 c.change(f"{path}.{field['name']}", "new nullable field: old rows decode it as None")
             else:
                 c.problem(
                     f"{path}.{field['name']}",
-                    f"field {field['name']!r} was appended but is not nullable: old rows have no value for it "
-                    f"and decode it as None, which its type does not allow",
-                    f"declare it Optional[...] = None (old rows read as None), or give {cls} a new version",
+                    f"field {field['name']!r} was appended with neither a default nor Optional: old rows have "
+                    f"no value for it, so they cannot be decoded",
+                    "give it a default (= ...) or declare it Optional[...] = None",
                 )
     old_fields = {f["name"]: f for f in old["fields"]}
     for field in new["fields"]:

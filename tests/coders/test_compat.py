@@ -38,7 +38,6 @@ from coders.primitives import (
     TimestampCoder,
     VarIntCoder,
 )
-from coders.streams import read_varint64, write_varint64
 from coders.testing import strategy_for
 
 # ============================================================================ building versions
@@ -61,82 +60,8 @@ def enum_of(name: str, members, module: str = "shop", flag: bool = False):
     return cls
 
 
-# ---- the row format: a small stand-in for coders.RowCoder (Beam's beam:coder:row:v1 bytes) ----------
-
-
-class MiniRowCoder(Coder):
-    """Beam's RowCoder layout, decoded as Beam's Python RowCoderImpl does: varint field count, null bitmap
-    (varint byte count, then little-endian bits; 0 when no field is None), then each non-null field nested.
-    Decoding reads min(count, own fields) values and fills the rest with None. Test stand-in until
-    coders.RowCoder exists: it exposes what compat reads (record_format, field_names, field_coders,
-    field_nullable)."""
-
-    record_format = "row"
-
-    def __init__(self, cls, fields):
-        self.cls = cls
-        self.field_names = tuple(f[0] for f in fields)
-        self.field_coders = tuple(f[1] for f in fields)
-        self.field_nullable = tuple(bool(f[2]) for f in fields)
-
-    def encode_to(self, value, out, nested):
-        values = [getattr(value, n) for n in self.field_names]
-        write_varint64(out, len(values))
-        if any(v is None for v in values):
-            bits = bytearray((len(values) + 7) // 8)
-            for i, v in enumerate(values):
-                if v is None:
-                    bits[i // 8] |= 1 << (i % 8)
-            write_varint64(out, len(bits))
-            out += bits
-        else:
-            out.append(0)
-        for v, c in zip(values, self.field_coders):
-            if v is not None:
-                c.encode_to(v, out, True)
-
-    def decode_from(self, data, pos, nested):
-        count, pos = read_varint64(data, pos)
-        mask_len, pos = read_varint64(data, pos)
-        mask = bytes(data[pos : pos + mask_len])
-        pos += mask_len
-        values = []
-        for i in range(min(count, len(self.field_names))):
-            if i // 8 < len(mask) and mask[i // 8] & (1 << (i % 8)):
-                values.append(None)
-            else:
-                v, pos = self.field_coders[i].decode_from(data, pos, True)
-                values.append(v)
-        values += [None] * (len(self.field_names) - len(values))
-        return self.cls(**dict(zip(self.field_names, values))), pos
-
-    def labelled_components(self):
-        return [("." + n, c) for n, c in zip(self.field_names, self.field_coders)]
-
-    def value_strategy(self, child, st):
-        parts = [
-            (st.none() | child(c)) if nullable else child(c)
-            for c, nullable in zip(self.field_coders, self.field_nullable)
-        ]
-        return st.tuples(*parts).map(lambda vs: self.cls(*vs))
-
-    def to_type_hint(self):
-        return self.cls
-
-    def _params(self):
-        return (self.cls, self.field_nullable)
-
-
-def row(cls) -> MiniRowCoder:
-    """The row coder of a dataclass: each field's coder from the registry, Optional fields nullable."""
-    fields = []
-    for f in dataclasses.fields(cls):
-        hint, nullable = f.type, False
-        args = typing.get_args(hint)
-        if typing.get_origin(hint) is typing.Union and type(None) in args:
-            hint, nullable = next(a for a in args if a is not type(None)), True
-        fields.append((f.name, coders.get_coder(hint), nullable))
-    return MiniRowCoder(cls, fields)
+def row(cls) -> coders.RowCoder:
+    return coders.RowCoder(cls)
 
 
 # ============================================================================ "the same value"
@@ -541,10 +466,11 @@ ROW_CASES = [
         (),
     ),
     ("list to tuple in a row", [("ids", List[int])], [("ids", Tuple[int, ...])], "compatible", None, ()),
+    ("defaulted field appended", [("id", int)], [("id", int), ("qty", int, 0)], "compatible", None, ()),
     (
-        "non-nullable field appended",
+        "field appended without a default",
         [("id", int)],
-        [("id", int), ("qty", int, 0)],
+        [("id", int), ("qty", int)],
         "incompatible",
         (1,),
         ("Event.qty",),
@@ -615,15 +541,45 @@ def test_row_format_verdicts_are_true_to_the_bytes(case):
     reads()
 
 
-def test_a_removed_row_field_inside_a_larger_element_misreads_the_next_value():
-    """Why a removed row field is incompatible: its bytes stay in the stream, so what follows is misread."""
+def test_a_removed_row_field_reads_only_when_the_row_is_the_outermost_value():
+    """Why a removed row field is incompatible: the row decoder has no coder for its bytes, so it skips
+    them only at the end of an outer value; inside a KV (as in every shuffle and state) decoding fails."""
     old = row(rec("Event", [("id", int), ("n", int)]))
     new = row(rec("Event", [("id", int)]))
+    assert new.decode(old.encode(old.cls(1, 2))) == new.cls(1)
     pair_old, pair_new = coders.TupleCoder(old, VarIntCoder()), coders.TupleCoder(new, VarIntCoder())
-    data = pair_old.encode((old.cls(1, 2), 99))
-    with pytest.raises(DecodeError, match="trailing data"):
-        pair_new.decode(data)
-    assert pair_new.decode_nested_at(data)[0] == (new.cls(1), 2)  # 99 is lost: 2 was read in its place
+    with pytest.raises(DecodeError, match="cannot be skipped inside a nested value"):
+        pair_new.decode(pair_old.encode((old.cls(1, 2), 99)))
+    nullable = row(rec("Event", [("id", int), ("n", Optional[int])]))
+    pair_nullable = coders.TupleCoder(nullable, VarIntCoder())
+    assert pair_new.decode(pair_nullable.encode((nullable.cls(1, None), 99))) == (new.cls(1), 99)  # null: skipped
+    assert compat.check(compat.snapshot(nullable), new).verdict == "incompatible"  # old data may hold a value
+
+
+def test_a_row_snapshot_names_nullability_and_defaults_in_schema_order():
+    Event = rec("Event", [("id", int), ("tags", Optional[List[str]]), ("n", int, 0)])
+    snap = compat.snapshot(Event, record_format="row")
+    exact = {"lenient": False}
+    assert snap["root"] == {
+        "coder": "RowCoder",
+        "format": "row",
+        "type": "shop.Event",
+        "fields": [
+            {"name": "id", "coder": {"coder": "VarIntCoder", "params": exact}, "nullable": False},
+            {
+                "name": "tags",
+                "coder": {
+                    "coder": "ListCoder",
+                    "params": {"lenient": True},
+                    "components": [{"label": ".element", "coder": {"coder": "StrUtf8Coder", "params": exact}}],
+                },
+                "nullable": True,
+            },
+            {"name": "n", "coder": {"coder": "VarIntCoder", "params": exact}, "nullable": False, "default": True},
+        ],
+    }
+    assert compat.check(snap, coders.RowCoder(Event)).verdict == "identical"
+    assert compat.check(snap, Event).verdict == "incompatible"  # the default registry derives a record
 
 
 def test_switching_between_record_and_row_format_is_incompatible():

@@ -162,3 +162,17 @@ def test_the_console_script_exits_1_on_an_incompatible_change(tmp_path):
     )
     assert checked.returncode == 1, checked.stderr
     assert "Order.id: the coder changed from VarIntCoder to StrUtf8Coder" in checked.stdout
+
+
+def test_the_row_format_lets_an_optional_field_be_appended(models, capsys):
+    models(V1)
+    assert run(capsys, "compat", "snapshot", f"{COINS}:Order", "--format", "row", "-o", "row.json")[0] == 0
+    assert run(capsys, "compat", "snapshot", f"{COINS}:Order", "-o", "record.json")[0] == 0
+    models(V1 + "    note: Optional[str] = None\n")
+    code, out, _ = run(capsys, "compat", "check", "row.json", f"{COINS}:Order", "--format", "row")
+    assert code == 0 and "verdict: compatible" in out
+    assert "Order.note: new field with a default: old rows decode it as the default" in out
+    code, out, _ = run(capsys, "compat", "check", "record.json", f"{COINS}:Order")
+    assert code == 1 and "Order.note: field 'note' was added" in out
+    code, out, _ = run(capsys, "compat", "check", "record.json", f"{COINS}:Order", "--format", "row")
+    assert code == 1 and "the record format changed from record to row" in out
