@@ -41,6 +41,7 @@ if typing.TYPE_CHECKING:
         VarIntCoder,
     )
     from .proto import ProtoCoder
+    from .scalars import BytearrayCoder, ComplexCoder, FractionCoder, IPAddressCoder, PathCoder
     from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
     from .temporal import (
         CanonicalDateTimeCoder,
@@ -56,6 +57,12 @@ if typing.TYPE_CHECKING:
 
 # public name -> module that defines it (relative to this package)
 _LAZY = {
+    # the standard library's smaller value types
+    "BytearrayCoder": ".scalars",
+    "ComplexCoder": ".scalars",
+    "FractionCoder": ".scalars",
+    "IPAddressCoder": ".scalars",
+    "PathCoder": ".scalars",
     # the datetime family (pandas imported only through the user's values)
     "DateTimeCoder": ".temporal",
     "CanonicalDateTimeCoder": ".temporal",
@@ -128,6 +135,11 @@ _SUBMODULES = {
 
 # Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
 __all__ = [
+    "BytearrayCoder",
+    "ComplexCoder",
+    "FractionCoder",
+    "IPAddressCoder",
+    "PathCoder",
     "AnyCoder",
     "BeamRowCoder",
     "BooleanCoder",

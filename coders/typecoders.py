@@ -37,6 +37,7 @@ from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
 from .primitives import UUIDCoder
+from .scalars import scalar_rule
 from .proto import protobuf_rule
 from .records import (
     attrs_rule,
@@ -592,6 +593,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     datetime_rule,
     decimal_rule,
     uuid_rule,
+    scalar_rule,
     protobuf_rule,
     arrow_rule,
     pandas_dataframe_rule,

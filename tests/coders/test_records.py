@@ -841,6 +841,8 @@ def wire_doc_namespace():
         "zoneinfo": __import__("zoneinfo"),  # docs/wire-format.md's datetime rows
         "pd": __import__("pandas"),  # docs/wire-format.md's pandas.Timestamp rows
         "pathlib": pathlib,
+        "fractions": __import__("fractions"),  # docs/wire-format.md's coders.scalars rows
+        "ipaddress": __import__("ipaddress"),
         "UUIDCoder": UUIDCoder,
     }
     for module in (coders, coders.primitives, coders.collections, coders.dynamic):
