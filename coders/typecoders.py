@@ -37,7 +37,6 @@ from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
 from .primitives import UUIDCoder
-from .scalars import scalar_rule
 from .proto import protobuf_rule
 from .records import (
     attrs_rule,
@@ -47,6 +46,7 @@ from .records import (
     pydantic_model_rule,
     typeddict_rule,
 )
+from .scalars import scalar_rule
 
 __all__ = [
     "DEFAULT_RULES",
