@@ -957,3 +957,22 @@ def test_iterable_hint_coder_reads_as_list():
     report = compat.check(compat.snapshot(old), new)
     assert report.verdict == "compatible", str(report)
     assert reads_the_same(old, new, old.from_fields(([1, 2, 3],)))
+
+
+# ============================================================================ the docs page
+
+DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "compat.md")
+
+
+def test_the_worked_example_in_docs_compat_runs_as_written():
+    with open(DOC, encoding="utf-8") as f:
+        text = f.read()
+    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    assert len(blocks) == 4
+    module = type(sys)("compat_doc")  # the doc's classes live in a module of their own, as a user's do
+    sys.modules["compat_doc"] = module
+    try:
+        exec(compile("\n".join(blocks), DOC, "exec", dont_inherit=True), module.__dict__)
+    finally:
+        del sys.modules["compat_doc"]
+    assert module.__dict__["report"].verdict == "compatible"
