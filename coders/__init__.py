@@ -24,6 +24,7 @@ from .errors import (
 )
 
 if typing.TYPE_CHECKING:
+    from .arrays import NumpyArrayCoder, NumpyScalarCoder
     from .collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
     from .dynamic import AnyCoder
     from .pickle import CloudpickleCoder, PickleCoder
@@ -109,10 +110,14 @@ _LAZY = {
     "register_coder": ".typecoders",
     "UUIDCoder": ".primitives",
     "AnyCoder": ".dynamic",
+    # numpy arrays and scalars (numpy imported only through the user's values)
+    "NumpyArrayCoder": ".arrays",
+    "NumpyScalarCoder": ".arrays",
     # protobuf messages (protobuf imported only through the user's message class)
     "ProtoCoder": ".proto",
 }
 _SUBMODULES = {
+    "arrays",
     "temporal",
     "testing",
     "beam",
@@ -169,6 +174,8 @@ __all__ = [
     "NonDeterministicCoderError",
     "NoneCoder",
     "NullableCoder",
+    "NumpyArrayCoder",
+    "NumpyScalarCoder",
     "PandasTimestampCoder",
     "PickleCoder",
     "ProtoCoder",

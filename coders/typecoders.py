@@ -33,6 +33,7 @@ import warnings
 from typing import Any, Callable
 
 from .arrow import arrow_rule, pandas_dataframe_rule
+from .arrays import numpy_array_rule, numpy_scalar_rule
 from .base import Coder
 from .errors import CoderNotFoundError, FallbackCoderWarning
 from .naming import type_name
@@ -594,6 +595,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     decimal_rule,
     uuid_rule,
     scalar_rule,
+    numpy_array_rule,
+    numpy_scalar_rule,
     protobuf_rule,
     arrow_rule,
     pandas_dataframe_rule,

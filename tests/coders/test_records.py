@@ -830,6 +830,7 @@ def wire_doc_namespace():
         "struct_pb2": struct_pb2,
         "timestamp_pb2": timestamp_pb2,
         "__name__": __name__,
+        "np": __import__("numpy"),  # docs/wire-format.md's numpy rows
         "TypedDict": typing.TypedDict,  # docs/wire-format.md's TypedDict example
         "beam": __import__("apache_beam"),  # docs/wire-format.md's beam.Row rows
         "datetime": datetime,
