@@ -20,12 +20,19 @@ import logging
 import random
 from typing import Any, Callable, Sequence
 
-from coders import BooleanCoder, FloatCoder, MapCoder, RecordCoder, StrUtf8Coder, TupleCoder, VarIntCoder
+from coders import AnyCoder, BooleanCoder, FloatCoder, MapCoder, RecordCoder, StrUtf8Coder, TupleCoder, VarIntCoder
 from coders.testing import first_difference
 
 from .common import Table, compare_rates, parse_args
 
-FULL_SIZES = {"ints": 1_000_000, "strings": 1_000_000, "tuples": 200_000, "records": 50_000, "maps": 200_000}
+FULL_SIZES = {
+    "ints": 1_000_000,
+    "strings": 1_000_000,
+    "tuples": 200_000,
+    "records": 50_000,
+    "maps": 200_000,
+    "rows": 50_000,
+}
 QUICK_SIZES = {name: max(n // 20, 2_500) for name, n in FULL_SIZES.items()}
 
 
@@ -75,6 +82,24 @@ def make_records(n: int, rng: random.Random) -> list[Order]:
     strings = make_strings(n, rng)
     return [
         Order(rng.randrange(0, 1 << 32), strings[i], round(rng.uniform(0, 1e4), 2), rng.random() < 0.7)
+        for i in range(n)
+    ]
+
+
+def make_json_rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """JSON-like rows, the shape of a BigQuery or JSON element: 8 keys of ints, str, float, bool, None,
+    a list and a nested dict."""
+    return [
+        {
+            "id": i,
+            "user": f"user-{rng.randrange(10_000)}",
+            "score": rng.random() * 100,
+            "active": rng.random() < 0.5,
+            "referrer": None,
+            "tags": [f"t{rng.randrange(50)}" for _ in range(rng.randrange(0, 4))],
+            "geo": {"country": rng.choice(["DE", "US", "IN", "BR"]), "zip": rng.randrange(10_000, 99_999)},
+            "visits": rng.randrange(0, 1_000),
+        }
         for i in range(n)
     ]
 
@@ -184,6 +209,14 @@ def cases(sizes: dict[str, int]):
             MapCoder(StrUtf8Coder(), VarIntCoder()),
             bc.MapCoder(bc.StrUtf8Coder(), bc.VarIntCoder()),
             make_maps(sizes["maps"], rng),
+            True,
+        ),
+        (
+            f"{sizes['rows']:,} JSON-like dict[str, Any] rows AnyCoder",
+            2.0,
+            AnyCoder(),
+            bc.FastPrimitivesCoder(),
+            make_json_rows(sizes["rows"], rng),
             True,
         ),
     ]

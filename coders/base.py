@@ -81,12 +81,14 @@ _DEPTH_FIX = (
 
 
 def depth_encode_error(coder: Coder, value: Any) -> EncodeError:
-    """The EncodeError for a value nested deeper than Python's recursion limit lets a coder follow."""
+    """The EncodeError for a value nested deeper than Python's recursion limit lets a coder follow
+    (a value that contains itself, a cycle, reaches it too)."""
     return EncodeError(
-        f"the value is nested too deeply to encode: its depth reached Python's recursion limit "
-        f"(sys.getrecursionlimit() = {sys.getrecursionlimit()})",
+        f"the value is nested too deeply to encode, or contains itself: its depth reached Python's recursion "
+        f"limit (sys.getrecursionlimit() = {sys.getrecursionlimit()})",
         coder=coder,
-        fix=_DEPTH_FIX,
+        fix="break any cycle (a list or dict that contains itself); for a value that is deep but not cyclic, "
+        + _DEPTH_FIX,
     )
 
 

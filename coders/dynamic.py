@@ -39,10 +39,10 @@ the value and the fix) any value that would need the pickle fallback. It still w
 
 from __future__ import annotations
 
-import sys
 import typing
 from typing import Any
 
+from .accel.codec import Accelerated
 from .base import WRAPPED, Coder, any_value_strategy
 from .errors import DecodeError, EncodeError
 from .primitives import canonical_double
@@ -87,7 +87,7 @@ def _pickle_coder():
     return PickleCoder()
 
 
-class AnyCoder(Coder):
+class AnyCoder(Accelerated, Coder):
     """Codes None, bool, int, float, str, bytes, tuple, list, dict, set and frozenset by tag; pickles the rest.
 
     The tag table is in the module docstring. Each type has an ``_encode_<type>`` and a
@@ -147,26 +147,6 @@ class AnyCoder(Coder):
             self._encode_other(value, out, nested)
         else:
             encoder(value, out, nested)
-
-    def encode(self, value: Any) -> bytes:
-        return self._encode_public(value, False)
-
-    def encode_nested(self, value: Any) -> bytes:
-        return self._encode_public(value, True)
-
-    def _encode_public(self, value: Any, nested: bool) -> bytes:
-        out = bytearray()
-        try:
-            self.encode_to(value, out, nested)
-        except RecursionError:
-            raise self._encode_error(
-                value,
-                "a value that is not cyclic or nested beyond Python's recursion limit "
-                f"(sys.getrecursionlimit() = {sys.getrecursionlimit()})",
-                fix="break the cycle (a list or dict that contains itself), flatten the structure, or raise the "
-                "limit with sys.setrecursionlimit(n) for values that are deep but not cyclic",
-            ) from None
-        return bytes(out)
 
     def _encode_none(self, value, out, nested):
         out.append(NONE_TAG)
@@ -445,6 +425,11 @@ class AnyCoder(Coder):
     def value_strategy(self, child, st):
         return any_value_strategy(st, canonical_floats=self.deterministic)
 
+    def accel_node(self, child):
+        if self.deterministic:  # dicts and sets sorted by their encoded bytes: the reference path does it
+            return super().accel_node(child)
+        return ("any",)
+
     def _params(self) -> tuple:
         return (self.deterministic,)
 
@@ -455,7 +440,7 @@ class AnyCoder(Coder):
         return typing.Any
 
     def __getstate__(self):
-        return {"deterministic": self.deterministic}
+        return {"deterministic": self.deterministic}  # not the bound methods (PUBLIC_METHODS) or tables
 
     def __setstate__(self, state):
         self.deterministic = state["deterministic"]

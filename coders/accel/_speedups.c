@@ -204,10 +204,10 @@ static PyObject *varint_methods(PyObject *module, PyObject *args)
 /* ------------------------------------------------------------------ coder trees */
 
 enum Kind { K_VARINT, K_STR, K_BYTES, K_FLOAT, K_CFLOAT, K_BOOL, K_NONE, K_NULLABLE, K_TUPLE,
-            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC, K_REF };
+            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC, K_REF, K_ANY };
 
 static const char *kind_names[] = {"varint", "str", "bytes", "float", "cfloat", "bool", "none", "nullable", "tuple",
-                                   "list", "tupleseq", "iterable", "map", "record", "generic", "ref", NULL};
+                                   "list", "tupleseq", "iterable", "map", "record", "generic", "ref", "any", NULL};
 
 typedef struct Node {
     int kind;
@@ -434,6 +434,111 @@ static int enc_seq_items(Node *nd, PyObject *x, Buf *b, int depth)
     return PySequence_Fast_GET_SIZE(x) == n ? 0 : -1;
 }
 
+/* An exact str as UTF-8, length-prefixed when nested; -1 for anything else (lone surrogates included). */
+static int enc_str(PyObject *x, int nested, Buf *b)
+{
+    if (!PyUnicode_CheckExact(x))
+        return -1;
+    if (PyUnicode_IS_ASCII(x)) {  /* its characters are its UTF-8 bytes */
+        Py_ssize_t n = PyUnicode_GET_LENGTH(x);
+        if (nested && buf_varint(b, (uint64_t)n) < 0)
+            return -1;
+        return buf_put(b, (const char *)PyUnicode_DATA(x), n);
+    }
+    /* a temporary bytes, not PyUnicode_AsUTF8AndSize, which would keep a UTF-8 copy in every str */
+    PyObject *raw = PyUnicode_AsUTF8String(x);  /* fails on lone surrogates */
+    if (raw == NULL)
+        return -1;
+    int r = (nested && buf_varint(b, (uint64_t)PyBytes_GET_SIZE(raw)) < 0) ? -1
+            : buf_put(b, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw));
+    Py_DECREF(raw);
+    return r;
+}
+
+/* ---- AnyCoder (coders.dynamic): Beam's FastPrimitivesCoder tags for exact builtin types.
+   None 00, int 01 varint (int64 only), float 02 double, bytes 03, str 04 (length-prefixed when
+   nested), list 05 / tuple 06 (varint count, elements nested), dict 07 (count, key, value),
+   set 08 / frozenset 15 (count, elements), bool 09 byte. Anything else (a subclass, a big int,
+   an object that would be pickled) is a surprise: the reference path codes the whole value. */
+
+static int enc_any(PyObject *x, int nested, Buf *b, int depth);
+
+static int enc_any_items(PyObject *x, char tag, Buf *b, int depth)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(x);
+    if (buf_put(b, &tag, 1) < 0 || buf_varint(b, (uint64_t)n) < 0)
+        return -1;
+    PyObject **items = PySequence_Fast_ITEMS(x);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (enc_any(items[i], 1, b, depth + 1) < 0)
+            return -1;
+    return 0;
+}
+
+static int enc_any(PyObject *x, int nested, Buf *b, int depth)
+{
+    PyTypeObject *t = Py_TYPE(x);
+    if (x == Py_None)
+        return buf_put(b, "\x00", 1);
+    if (t == &PyLong_Type) {
+        uint64_t v;
+        if (int64_of(x, &v) < 0 || buf_put(b, "\x01", 1) < 0)
+            return -1;
+        return buf_varint(b, v);
+    }
+    if (t == &PyUnicode_Type)
+        return buf_put(b, "\x04", 1) < 0 ? -1 : enc_str(x, nested, b);
+    if (t == &PyFloat_Type) {
+        if (buf_put(b, "\x02", 1) < 0 || buf_reserve(b, 8) < 0)
+            return -1;
+        if (PyFloat_Pack8(PyFloat_AS_DOUBLE(x), b->p + b->len, 0) < 0)
+            return -1;
+        b->len += 8;
+        return 0;
+    }
+    if (t == &PyBool_Type)
+        return buf_put(b, x == Py_True ? "\x09\x01" : "\x09\x00", 2);
+    if (t == &PyBytes_Type) {
+        if (buf_put(b, "\x03", 1) < 0 || (nested && buf_varint(b, (uint64_t)PyBytes_GET_SIZE(x)) < 0))
+            return -1;
+        return buf_put(b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x));
+    }
+    if (depth >= ref_depth_limit())  /* deeper than the recursion limit (or a cycle): the reference says which */
+        return -1;
+    if (t == &PyList_Type)
+        return enc_any_items(x, 0x05, b, depth);
+    if (t == &PyTuple_Type)
+        return enc_any_items(x, 0x06, b, depth);
+    if (t == &PyDict_Type) {
+        Py_ssize_t n = PyDict_GET_SIZE(x), it = 0, seen = 0;
+        PyObject *k, *v;
+        if (buf_put(b, "\x07", 1) < 0 || buf_varint(b, (uint64_t)n) < 0)
+            return -1;
+        while (PyDict_Next(x, &it, &k, &v)) {  /* exact builtins only below: no Python code runs */
+            if (enc_any(k, 1, b, depth + 1) < 0 || enc_any(v, 1, b, depth + 1) < 0 || ++seen > n)
+                return -1;
+        }
+        return seen == n ? 0 : -1;
+    }
+    if (t == &PySet_Type || t == &PyFrozenSet_Type) {
+        Py_ssize_t n = PySet_GET_SIZE(x), seen = 0;
+        char tag = t == &PySet_Type ? 0x08 : 0x15;
+        if (buf_put(b, &tag, 1) < 0 || buf_varint(b, (uint64_t)n) < 0)
+            return -1;
+        PyObject *it = PyObject_GetIter(x), *key;  /* an exact set's iterator runs no Python code */
+        if (it == NULL)
+            return -1;
+        int r = 0;
+        while (r == 0 && (key = PyIter_Next(it)) != NULL) {
+            r = (enc_any(key, 1, b, depth + 1) < 0 || ++seen > n) ? -1 : 0;
+            Py_DECREF(key);
+        }
+        Py_DECREF(it);
+        return (r == 0 && !PyErr_Occurred() && seen == n) ? 0 : -1;
+    }
+    return -1;
+}
+
 static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth)
 {
     switch (nd->kind) {
@@ -443,24 +548,10 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth)
             return -1;
         return buf_varint(b, v);
     }
-    case K_STR: {
-        if (!PyUnicode_CheckExact(x))
-            return -1;
-        if (PyUnicode_IS_ASCII(x)) {  /* its characters are its UTF-8 bytes */
-            Py_ssize_t n = PyUnicode_GET_LENGTH(x);
-            if (nested && buf_varint(b, (uint64_t)n) < 0)
-                return -1;
-            return buf_put(b, (const char *)PyUnicode_DATA(x), n);
-        }
-        /* a temporary bytes, not PyUnicode_AsUTF8AndSize, which would keep a UTF-8 copy in every str */
-        PyObject *raw = PyUnicode_AsUTF8String(x);  /* fails on lone surrogates */
-        if (raw == NULL)
-            return -1;
-        int r = (nested && buf_varint(b, (uint64_t)PyBytes_GET_SIZE(raw)) < 0) ? -1
-                : buf_put(b, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw));
-        Py_DECREF(raw);
-        return r;
-    }
+    case K_STR:
+        return enc_str(x, nested, b);
+    case K_ANY:
+        return enc_any(x, nested, b, depth);
     case K_BYTES:
         if (!PyBytes_CheckExact(x))
             return -1;
@@ -606,6 +697,119 @@ static int read_count(Input *in, Py_ssize_t *pos, Py_ssize_t min_size, Py_ssize_
     return 0;
 }
 
+static PyObject *dec_any(Input *in, Py_ssize_t *pos, int nested, int depth);
+
+/* A varint count at *pos that the bytes left can hold at one byte an element. */
+static int read_any_count(Input *in, Py_ssize_t *pos, Py_ssize_t *out)
+{
+    uint64_t n;
+    if (read_varint(in->d, in->len, pos, &n) < 0 || n > (uint64_t)(in->len - *pos))
+        return -1;
+    *out = (Py_ssize_t)n;
+    return 0;
+}
+
+static PyObject *dec_any_items(Input *in, Py_ssize_t *pos, int depth, int as_tuple)
+{
+    Py_ssize_t n;
+    if (read_any_count(in, pos, &n) < 0)
+        return NULL;
+    PyObject *items = as_tuple ? PyTuple_New(n) : PyList_New(n);
+    if (items == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = dec_any(in, pos, 1, depth + 1);
+        if (item == NULL) {
+            Py_DECREF(items);
+            return NULL;
+        }
+        if (as_tuple)
+            PyTuple_SET_ITEM(items, i, item);
+        else
+            PyList_SET_ITEM(items, i, item);
+    }
+    return items;
+}
+
+static PyObject *dec_any(Input *in, Py_ssize_t *pos, int nested, int depth)
+{
+    const unsigned char *d = in->d;
+    Py_ssize_t len = in->len;
+    if (*pos >= len)
+        return NULL;
+    unsigned char tag = d[(*pos)++];
+    switch (tag) {
+    case 0x00:
+        Py_RETURN_NONE;
+    case 0x01: {
+        uint64_t v;
+        if (read_varint(d, len, pos, &v) < 0)
+            return NULL;
+        return PyLong_FromLongLong((long long)v);
+    }
+    case 0x02: {
+        if (len - *pos < 8)
+            return NULL;
+        double v = PyFloat_Unpack8((const char *)d + *pos, 0);
+        if (v == -1.0 && PyErr_Occurred())
+            return NULL;
+        *pos += 8;
+        return PyFloat_FromDouble(v);
+    }
+    case 0x03: case 0x04: {
+        Py_ssize_t n;
+        if (nested) {
+            if (read_length(in, pos, &n) < 0)
+                return NULL;
+        } else {
+            n = len - *pos;
+        }
+        const char *s = (const char *)d + *pos;
+        *pos += n;
+        return tag == 0x03 ? PyBytes_FromStringAndSize(s, n) : PyUnicode_DecodeUTF8(s, n, NULL);
+    }
+    case 0x09:
+        if (*pos >= len || d[*pos] > 1)
+            return NULL;
+        return PyBool_FromLong(d[(*pos)++]);
+    }
+    if (depth >= ref_depth_limit())
+        return NULL;
+    switch (tag) {
+    case 0x05: case 0x06:
+        return dec_any_items(in, pos, depth, tag == 0x06);
+    case 0x07: {
+        Py_ssize_t n;
+        if (read_any_count(in, pos, &n) < 0)
+            return NULL;
+        PyObject *m = PyDict_New();
+        if (m == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *k = dec_any(in, pos, 1, depth + 1);
+            PyObject *v = k ? dec_any(in, pos, 1, depth + 1) : NULL;
+            int r = v ? PyDict_SetItem(m, k, v) : -1;  /* an unhashable key fails: the reference names it */
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            if (r < 0) {
+                Py_DECREF(m);
+                return NULL;
+            }
+        }
+        return m;
+    }
+    case 0x08: case 0x15: {
+        PyObject *items = dec_any_items(in, pos, depth, 0);
+        if (items == NULL)
+            return NULL;
+        PyObject *set = tag == 0x08 ? PySet_New(items) : PyFrozenSet_New(items);
+        Py_DECREF(items);
+        return set;
+    }
+    }
+    return NULL;  /* a big int, a pickled value or an unknown tag: the reference path */
+}
+
 static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth)
 {
     const unsigned char *d = in->d;
@@ -720,6 +924,8 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth
         if (depth >= ref_depth_limit())
             return NULL;
         return dec(nd->target, in, pos, nested, depth + 1);
+    case K_ANY:
+        return dec_any(in, pos, nested, depth);
     case K_GENERIC: {
         PyObject *p = PyLong_FromSsize_t(*pos);
         if (p == NULL)

@@ -8,6 +8,7 @@ A node is a tuple starting with its kind; the C extension (``_speedups.c``) know
 * ``("list" | "tupleseq" | "iterable", element, min_element_size)``, ``("map", key, value, min_entry_size)``;
 * ``("record", cls, field_names, from_fields, is_tuple, (fields...))``;
 * ``("ref", depth)``: the enclosing node at that depth, met again (a recursive type);
+* ``("any",)``: AnyCoder's type-tagged values (exact builtins; anything else declines);
 * ``("generic", encode, encode_nested, decode_from)``: any other coder, called through Python.
 
 No table here names a coder class: a coder says what it is (``Coder.accel_node``), so a new
@@ -20,8 +21,9 @@ from ..base import Coder, min_nested_size
 
 __all__ = ["COMPOSITE_KINDS", "spec_of"]
 
-#: Kinds with components: a coder whose own node has one of these is worth a codec of its own.
-COMPOSITE_KINDS = frozenset({"tuple", "list", "tupleseq", "iterable", "map", "record"})
+#: Kinds with components (or, for "any", values that may have them): a coder whose own node has one
+#: of these is worth a codec of its own.
+COMPOSITE_KINDS = frozenset({"tuple", "list", "tupleseq", "iterable", "map", "record", "any"})
 
 
 def spec_of(coder: Coder) -> tuple:

@@ -109,7 +109,7 @@ def test_any_coder_on_a_5000_deep_list_is_an_encode_error():
     for _ in range(5000):
         inner.append([])
         inner = inner[0]
-    with pytest.raises(EncodeError, match=r"nested beyond Python's recursion limit \(sys.getrecursionlimit\(\) = "):
+    with pytest.raises(EncodeError, match=r"nested too deeply to encode.*\(sys.getrecursionlimit\(\) = "):
         AnyCoder().encode(deep)
     with pytest.raises(DecodeError, match="nested too deeply to decode"):
         AnyCoder().decode(b"\x05\x01" * 5000 + b"\x00")
