@@ -34,7 +34,7 @@ _LAZY = {
     "UnpicklableError": ".report",
     "check_pipeline": ".pipeline",
 }
-_SUBMODULES = {"backends", "check", "report", "pipeline", "spark", "cli", "pytest_plugin"}
+_SUBMODULES = {"backends", "check", "report", "pipeline", "spark", "spark_beam", "cli", "pytest_plugin"}
 
 # Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
 __all__ = [

@@ -8,9 +8,9 @@ Names load on first use from the submodule that defines them:
   the function once imported)
 * ``DeterministicGroupByKey``: :mod:`coders.beam.gbk`
 * ``validate_pipeline`` / ``KeyFinding``: :mod:`coders.beam.validate`
-* ``ReadFromSequenceFile`` / ``ReadFromSparkPickleFile`` / ``WriteToSequenceFile`` and
-  their ``SequenceFileSource`` / ``SparkPickleFileSource`` / ``SequenceFileSink``:
-  :mod:`coders.beam.sources`
+* ``ReadFromSequenceFile`` / ``WriteToSequenceFile`` and their ``SequenceFileSource`` /
+  ``SequenceFileSink``: :mod:`coders.beam.sources` (the PySpark pickle-file source is
+  :mod:`pickling.spark_beam`: reading a pickle file is unpickling, which is pickling's layer)
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ _LAZY = {
     "validate_pipeline": ".validate",
     "KeyFinding": ".validate",
     "ReadFromSequenceFile": ".sources",
-    "ReadFromSparkPickleFile": ".sources",
     "WriteToSequenceFile": ".sources",
     "SequenceFileSource": ".sources",
-    "SparkPickleFileSource": ".sources",
     "SequenceFileSink": ".sources",
 }
 
@@ -44,10 +42,8 @@ __all__ = [
     "KeyCheckError",
     "KeyFinding",
     "ReadFromSequenceFile",
-    "ReadFromSparkPickleFile",
     "SequenceFileSink",
     "SequenceFileSource",
-    "SparkPickleFileSource",
     "WriteToSequenceFile",
     "from_beam",
     "install",

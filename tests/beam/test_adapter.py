@@ -283,13 +283,13 @@ def test_coders_beam_exports_lazily_by_name():
         assert getattr(cb, name).__module__.startswith("coders.beam.")
     for name in [
         "ReadFromSequenceFile",
-        "ReadFromSparkPickleFile",
         "WriteToSequenceFile",
         "SequenceFileSource",
-        "SparkPickleFileSource",
         "SequenceFileSink",
     ]:
         assert name in cb.__all__ and name in dir(cb)
+    for moved in ["ReadFromSparkPickleFile", "SparkPickleFileSource"]:  # pickling's layer: pickling.spark_beam
+        assert moved not in cb.__all__ and not hasattr(cb, moved)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         cb.nope
     assert c.beam is cb
