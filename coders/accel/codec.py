@@ -18,7 +18,7 @@ from .. import accel
 from ..base import Coder
 from .spec import COMPOSITE_KINDS, spec_of
 
-__all__ = ["PUBLIC_METHODS", "Accelerated", "AcceleratedCodec", "codec_for"]
+__all__ = ["PUBLIC_METHODS", "Accelerated", "AcceleratedCodec", "codec_for", "public_method"]
 
 #: The instance attributes ``bind`` sets (drop them from pickled state and after a change of fields).
 PUBLIC_METHODS = ("encode", "decode", "encode_nested", "decode_nested")
@@ -72,22 +72,34 @@ class Accelerated:
     """Mixin: the public methods bind themselves on first use (see the module docstring).
 
     The class-level methods run once per instance; afterwards the instance's own attributes answer.
+    A reference to a class-level method taken before binding (``f = coder.encode``) still works and
+    binds only once: later calls go to the bound method.
     """
 
     __slots__ = ()
 
     def encode(self, value):
-        bind(self)
-        return self.encode(value)
+        return _bound(self, "encode")(value)
 
     def decode(self, data):
-        bind(self)
-        return self.decode(data)
+        return _bound(self, "decode")(data)
 
     def encode_nested(self, value):
-        bind(self)
-        return self.encode_nested(value)
+        return _bound(self, "encode_nested")(value)
 
     def decode_nested(self, data):
-        bind(self)
-        return self.decode_nested(data)
+        return _bound(self, "decode_nested")(data)
+
+
+def public_method(coder: Coder, name: str):
+    """``getattr(coder, name)`` for one of PUBLIC_METHODS, bound first when the coder binds its own, so a
+    caller that keeps the method (Beam's CoderImpl does) holds the C codec's method itself."""
+    return _bound(coder, name) if isinstance(coder, Accelerated) else getattr(coder, name)
+
+
+def _bound(coder: Coder, name: str):
+    method = coder.__dict__.get(name)
+    if method is None:
+        bind(coder)
+        method = coder.__dict__[name]
+    return method
