@@ -25,6 +25,15 @@ wrong, each rule one function ``(KeyContext) -> [(reason, fix)]``:
   :mod:`coders.determinism` (mutable dataclasses, identity equality, Any parts), and
   parts that give equal values different bytes (numeric unions, decimals' scale).
 
+One more check looks at values rather than keys (a warning, an error with ``strict``):
+
+* ``create_values_rule``: a ``beam.Create`` whose declared output type
+  (``.with_output_types(int)``) does not accept the values it holds
+  (``Create([1.5]).with_output_types(int)``); the run would fail at the first
+  element, or code it with a coder that changes it. Values a type checker accepts
+  (``5`` for ``float``, a tuple for ``list[str]``) encode: see docs/registry.md's
+  Narrowing. Its finding has ``transform="Create"`` and names the first value's path.
+
 Groupings inside a grouping composite are reported once, under the composite's
 full label; ``DeterministicGroupByKey`` verified its key at construction and
 ``CombineGlobally`` (and ToList, Count.Globally ... built on it) keys everything by
@@ -49,7 +58,15 @@ from coders.naming import type_name
 
 from .gbk import DeterministicGroupByKey, _to_typing, beam_key_value_types
 
-__all__ = ["RULES", "KeyFinding", "runtime_type", "users_beam_coder", "validate_pipeline", "workers_rebuild_main"]
+__all__ = [
+    "RULES",
+    "KeyFinding",
+    "create_values_rule",
+    "runtime_type",
+    "users_beam_coder",
+    "validate_pipeline",
+    "workers_rebuild_main",
+]
 
 
 @dataclasses.dataclass
@@ -67,7 +84,8 @@ class KeyFinding:
 
     def __str__(self) -> str:
         key = type_name(self.key_type)
-        text = f"{self.label} ({self.transform}, key type `{key}`, coder {self.coder!r}): {self.reason}"
+        what = "element type" if self.transform == "Create" else "key type"
+        text = f"{self.label} ({self.transform}, {what} `{key}`, coder {self.coder!r}): {self.reason}"
         if self.fix and "Fix:" not in self.reason:
             text += f" Fix: {self.fix}"
         return text
@@ -409,6 +427,8 @@ class _GroupingVisitor(PipelineVisitor):
         from apache_beam.transforms import core
 
         self._composites.append(applied)
+        if isinstance(applied.transform, core.Create):
+            self._check_create(applied)
         if isinstance(applied.transform, core.CombineGlobally):
             # Beam keys every element by None to combine globally: one constant key, nothing to group wrongly.
             self._inside.append(applied)
@@ -439,6 +459,22 @@ class _GroupingVisitor(PipelineVisitor):
         if kind is not None and not self._inside:
             self._check(applied, kind)
 
+    def _check_create(self, applied) -> None:
+        severity = "error" if self.strict else "warning"
+        for reason, hint, coder in create_values_rule(applied, self.registry):
+            self.findings.append(
+                KeyFinding(
+                    applied.full_label,
+                    reason,
+                    hint,
+                    coder,
+                    "Create",
+                    "declare the type the values have (with_output_types), or convert the values to it",
+                    "create_values_rule",
+                    severity,
+                )
+            )
+
     def _check(self, applied, kind: str) -> None:
         if kind == "DeterministicGroupByKey":
             return
@@ -468,12 +504,55 @@ class _GroupingVisitor(PipelineVisitor):
                     )
 
 
+#: Most values of one ``beam.Create`` the check encodes (a large Create is checked by its first values).
+CREATE_VALUES_CHECKED = 10_000
+
+
+def create_values_rule(applied, registry) -> list[tuple[str, Any, Any]]:
+    """``(reason, hint, coder)`` when a ``beam.Create``'s declared output type does not accept its values.
+
+    The values are encoded with coderkit's coder for the declared type (the registry's lenient coders
+    take what a type checker accepts); a type coderkit would pickle is not checked (pickle takes anything).
+    """
+    from coders.errors import EncodeError
+
+    outputs = list(applied.outputs.values())
+    if not outputs:
+        return []
+    hint = runtime_type(_to_typing(outputs[0].element_type))
+    if hint is typing.Any:
+        return []
+    try:
+        if registry.fallbacks_in(hint):
+            return []
+        coder = registry.get_coder(hint)
+    except Exception:  # a hint coderkit cannot read: Beam's own checks speak for it
+        return []
+    values = list(getattr(applied.transform, "values", ()) or ())[:CREATE_VALUES_CHECKED]
+    bad: list[tuple[int, EncodeError]] = []
+    for i, value in enumerate(values):
+        try:
+            coder.encode(value)
+        except EncodeError as e:
+            bad.append((i, e))
+    if not bad:
+        return []
+    i, first = bad[0]
+    reason = (
+        f"{len(bad)} of the {len(values)} values of this Create do not fit its declared type `{type_name(hint)}`: "
+        f"value {i}: {first}"
+    )
+    return [(reason, hint, coder)]
+
+
 def validate_pipeline(pipeline, registry=None, *, strict: bool = False) -> list[KeyFinding]:
     """Every key problem of every grouping in ``pipeline`` (built, not run), each with its label and reason.
 
     ``registry`` (default ``coders.registry``) is coderkit's view of the key types. A key of
     unknown type (``Any``) is a ``"warning"`` finding, an ``"error"`` with ``strict``; every other
-    finding is an error. An empty list means no grouping was found at fault.
+    key finding is an error. A ``beam.Create`` whose declared type does not accept its values is a
+    ``"warning"`` (``"error"`` with ``strict``) with ``transform="Create"``. An empty list means no
+    grouping or Create was found at fault.
     """
     if registry is None:
         from coders.typecoders import registry

@@ -302,3 +302,27 @@ def test_timestamped_values_are_unwrapped_so_their_type_says_nothing_about_the_k
     p | beam.Create(["a"]) | beam.FlatMap(stamp) | beam.Map(lambda w: (w, 1)) | "Group" >> beam.GroupByKey()
     found = validate_pipeline(p)
     assert [(f.rule, f.severity, f.key_type) for f in found] == [("unknown_key_rule", "warning", typing.Any)]
+
+
+# ----------------------------------------------------------------------------- Create values vs declared types
+
+
+def test_a_create_whose_declared_type_is_too_narrow_for_its_values_is_a_warning():
+    p = beam.Pipeline(runner="DirectRunner")
+    p | "TooNarrow" >> beam.Create([1.5]).with_output_types(int)
+    p | "Fits" >> beam.Create([5, True, np.int64(3)]).with_output_types(float)  # the numeric tower: it fits
+    p | "Lists" >> beam.Create([("a",), ["b"]]).with_output_types(list[str])  # any sequence for a list
+    p | "Undeclared" >> beam.Create([1, "a"])
+    [finding] = validate_pipeline(p)
+    assert (finding.label, finding.transform, finding.rule, finding.severity) == (
+        "TooNarrow",
+        "Create",
+        "create_values_rule",
+        "warning",
+    )
+    assert finding.key_type is int
+    assert finding.reason.startswith(
+        "1 of the 1 values of this Create do not fit its declared type `int`: value 0: VarIntCoder expected int, "
+        "got float 1.5"
+    )
+    assert finding.fix == "declare the type the values have (with_output_types), or convert the values to it"
