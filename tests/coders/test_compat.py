@@ -976,3 +976,27 @@ def test_the_worked_example_in_docs_compat_runs_as_written():
     finally:
         del sys.modules["compat_doc"]
     assert module.__dict__["report"].verdict == "compatible"
+
+
+class _Celsius(Coder):
+    """A user's coder that describes itself (``snapshot_node``): its scale is part of its wire format."""
+
+    def __init__(self, scale: int):
+        self.scale = scale
+
+    def snapshot_node(self, child):
+        return {"coder": "shop.Celsius", "params": {"scale": self.scale}}
+
+    def _params(self):
+        return (self.scale,)
+
+
+def test_a_coder_that_describes_itself_is_compared_by_its_own_node():
+    assert compat.snapshot(_Celsius(10))["root"] == {"coder": "shop.Celsius", "params": {"scale": 10}}
+    assert compat.check(compat.snapshot(_Celsius(10)), _Celsius(10)).verdict == "identical"
+    report = compat.check(compat.snapshot(_Celsius(10)), _Celsius(100))
+    assert report.verdict == "incompatible"
+    assert report.problems[0].what == (
+        "shop.Celsius's parameters changed from {'scale': 10} to {'scale': 100}, and coderkit cannot tell whether "
+        "it still reads the old bytes"
+    )
