@@ -44,6 +44,7 @@ if typing.TYPE_CHECKING:
     from .proto import ProtoCoder
     from .scalars import BytearrayCoder, ComplexCoder, FractionCoder, IPAddressCoder, PathCoder
     from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
+    from .rows import RowCoder
     from .temporal import (
         CanonicalDateTimeCoder,
         CanonicalTimeCoder,
@@ -97,6 +98,7 @@ _LAZY = {
     # records, enums, unions
     "EnumCoder": ".records",
     "RecordCoder": ".records",
+    "RowCoder": ".rows",
     "UnionCoder": ".records",
     "TypedDictCoder": ".records",
     "BeamRowCoder": ".records",
@@ -118,6 +120,7 @@ _LAZY = {
 }
 _SUBMODULES = {
     "arrays",
+    "rows",
     "temporal",
     "testing",
     "beam",
@@ -180,6 +183,7 @@ __all__ = [
     "PickleCoder",
     "ProtoCoder",
     "RecordCoder",
+    "RowCoder",
     "SetCoder",
     "StrUtf8Coder",
     "TimeCoder",

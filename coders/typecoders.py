@@ -384,6 +384,12 @@ def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, contex
     resolved gets a deferred coder (made on first need), which is then filled with the fields."""
     from .records import RecordCoder
 
+    if getattr(registry, "record_format", "record") == "row":
+        from .rows import row_coder_or_none
+
+        row = row_coder_or_none(key)
+        if row is not None:
+            return row
     records = context.state.records
     name = type_name(key)
     key = _memo_key(key) or key
@@ -661,7 +667,17 @@ class CoderRegistry:
     Registries are independent: a test can make its own without touching the default ``registry``.
     """
 
-    def __init__(self, strict: bool = False, rules: typing.Iterable[Rule] = DEFAULT_RULES):
+    def __init__(
+        self, strict: bool = False, rules: typing.Iterable[Rule] = DEFAULT_RULES, record_format: str = "record"
+    ):
+        if record_format not in ("record", "row"):
+            raise ValueError(
+                f"CoderRegistry(record_format={record_format!r}): use 'record' (RecordCoder, the default) or "
+                f"'row' (RowCoder: Beam's portable row format)"
+            )
+        #: "record": derived records get RecordCoder; "row": RowCoder (Beam's row bytes) when every field
+        #: has a Beam schema type, else RecordCoder.
+        self.record_format = record_format
         self._strict = bool(strict)
         self.rules: list[Rule] = list(rules)
         self._registrations: dict[Any, Any] = {}

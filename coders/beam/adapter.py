@@ -41,8 +41,11 @@ import apache_beam.coders as beam_coders
 from apache_beam.coders import coder_impl
 
 import coders
+from coders.accel.codec import public_method
 from coders.base import WRAPPED, Coder
 from coders.errors import CoderNotFoundError, DecodeError
+
+from .rows import CoderkitRowCoder
 
 __all__ = [
     "CoderkitBeamCoder",
@@ -77,8 +80,9 @@ class CoderkitCoderImpl(coder_impl.CoderImpl):
 
     def __init__(self, coder: Coder):
         self._coder = coder
-        self._encode = coder.encode
-        self._decode = coder.decode
+        # the methods themselves (the C codec's when there is one): one call per value, no wrapper between
+        self._encode = public_method(coder, "encode")
+        self._decode = public_method(coder, "decode")
 
     def encode_to_stream(self, value, stream, nested):
         stream.write(self._encode(value), nested)
@@ -203,7 +207,7 @@ class NonDeterministicBeamFloatCoder(beam_coders.FloatCoder):
 
 # Beam's coder classes by the names coderkit's coders declare (``Coder.beam_coder``); Beam's FloatCoder
 # is named for the subclass that reports coderkit's determinism with the same URN and bytes.
-_BEAM_OVERRIDES: dict[str, type] = {"FloatCoder": NonDeterministicBeamFloatCoder}
+_BEAM_OVERRIDES: dict[str, type] = {"FloatCoder": NonDeterministicBeamFloatCoder, "RowCoder": CoderkitRowCoder}
 
 
 def _beam_class(name: str) -> type:
@@ -288,8 +292,9 @@ def _from_beam(beam_coder, root: str) -> Coder:
     if not isinstance(beam_coder, beam_coders.Coder):
         raise TypeError(f"from_beam takes an apache_beam.coders.Coder, not {type(beam_coder).__name__}")
     beam_cls = type(beam_coder)
-    name = "FloatCoder" if beam_cls is NonDeterministicBeamFloatCoder else beam_cls.__name__
-    ours = _coderkit_classes_for(name) if _beam_class_or_none(name) is beam_cls or name == "FloatCoder" else ()
+    overridden = next((n for n, c in _BEAM_OVERRIDES.items() if c is beam_cls), None)
+    name = overridden or beam_cls.__name__
+    ours = _coderkit_classes_for(name) if overridden or _beam_class_or_none(name) is beam_cls else ()
     if not ours:
         where = "" if repr(beam_coder) == root else f" (inside {root})"
         raise CoderNotFoundError(
@@ -304,4 +309,5 @@ def _from_beam(beam_coder, root: str) -> Coder:
 
 
 def _beam_class_or_none(name: str):
-    return getattr(beam_coders.coders, name, None)
+    # Beam's coders module, or its package (RowCoder lives in apache_beam.coders.row_coder)
+    return getattr(beam_coders.coders, name, None) or getattr(beam_coders, name, None)
