@@ -71,6 +71,7 @@ _MAX_HEADER = ZONE << 1 | 1
 
 _US = _timedelta(microseconds=1)
 _DT_MIN = _datetime.min
+_DT_MIN_UTC = _datetime.min.replace(tzinfo=_UTC)
 _DT_MAX_MICROS = (_datetime.max - _DT_MIN) // _US
 _DAY_US = 86_400_000_000
 _HEAD_BE = struct.Struct(">BQ")  # header byte, unsigned 8-byte wall-clock microseconds
@@ -312,8 +313,8 @@ class DateTimeCoder(_Temporal):
             tz = value.tzinfo
             if tz is None:
                 return _HEAD_BE.pack(value.fold, (value - _DT_MIN) // _US)
-            if tz is _UTC:
-                return _HEAD_BE.pack(UTC << 1 | value.fold, (value.replace(tzinfo=None) - _DT_MIN) // _US)
+            if tz is _UTC:  # both operands in UTC: the difference is the wall-clock one
+                return _HEAD_BE.pack(UTC << 1 | value.fold, (value - _DT_MIN_UTC) // _US)
         else:
             value = self._plain(value)
         return self._encode_zoned(value)
@@ -357,9 +358,11 @@ class DateTimeCoder(_Temporal):
             raise DecodeError(f"invalid zone header 0x{header:02x} (at most 0x{_MAX_HEADER:02x})", offset=pos)
         if wall > _DT_MAX_MICROS:
             raise DecodeError(f"datetime microseconds {wall} beyond 9999-12-31T23:59:59.999999", offset=pos + 1)
-        value = _DT_MIN + _timedelta(0, 0, wall)
         if header == 0:
-            return value, pos + 9
+            return _DT_MIN + _timedelta(0, 0, wall), pos + 9
+        if header == UTC << 1:
+            return _DT_MIN_UTC + _timedelta(0, 0, wall), pos + 9
+        value = _DT_MIN + _timedelta(0, 0, wall)
         tz, end = _read_zone(header >> 1, data, pos + 9)
         return value.replace(tzinfo=tz, fold=header & 1), end
 
@@ -407,7 +410,7 @@ class CanonicalDateTimeCoder(DateTimeCoder):
             if value.utcoffset() is None:
                 raise self._encode_error(value, "a datetime whose tzinfo gives a UTC offset")
             value = value.astimezone(_UTC)
-        return _HEAD_BE.pack(UTC << 1, (value.replace(tzinfo=None) - _DT_MIN) // _US)
+        return _HEAD_BE.pack(UTC << 1, (value - _DT_MIN_UTC) // _US)
 
     def own_determinism_issues(self):
         return []
