@@ -32,6 +32,7 @@ import math
 import os
 import pickle
 import tempfile
+import types
 import typing
 import warnings
 from typing import Any, Callable, Iterable
@@ -39,7 +40,7 @@ from typing import Any, Callable, Iterable
 from .base import MAX_GENERATED_SIZE, Coder
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .naming import qualified_type_name, short_repr
-from .records import is_namedtuple_class
+from .records import is_namedtuple_class, is_typeddict_class
 
 __all__ = [
     "UPDATE_SNAPSHOTS_ENV",
@@ -509,6 +510,10 @@ def _hint_class(coder: Coder) -> type | None:
         return None
     origin = typing.get_origin(hint)
     target = hint if origin is None else origin  # List[int] -> list; Union/Optional have no class
+    if origin is typing.Union or origin is types.UnionType:  # no one class: the members are checked elsewhere
+        return None
+    if is_typeddict_class(target):  # a TypedDict's values are plain dicts (isinstance refuses TypedDicts)
+        return dict
     return target if isinstance(target, type) else None
 
 

@@ -81,6 +81,10 @@ def _registered(cls: type, registry) -> bool:
     return any(base in registrations for base in cls.__mro__[:-1])
 
 
+# Libraries whose value types coderkit codes exactly (coders.arrays, coders.arrow) where Beam pickles them.
+_LIBRARY_VALUE_MODULES = frozenset({"numpy", "pandas", "pyarrow"})
+
+
 def _is_user_record_type(hint, registry) -> bool:
     if not isinstance(hint, type) or isinstance(hint, beam_typehints.TypeConstraint):
         return False
@@ -90,6 +94,8 @@ def _is_user_record_type(hint, registry) -> bool:
     if module in ("builtins", "typing") or module.split(".")[0] == "apache_beam":
         return False
     if _registered(hint, registry):
+        return True
+    if module.split(".")[0] in _LIBRARY_VALUE_MODULES:  # arrays and tables: Beam would pickle them
         return True
     return is_record_class(hint) or is_typeddict_class(hint) or issubclass(hint, enum.Enum)
 
