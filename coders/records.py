@@ -44,8 +44,6 @@ __all__ = [
     "RecordCoder",
     "TypedDictCoder",
     "UnionCoder",
-    "attrs_rule",
-    "beam_row_rule",
     "is_attrs_class",
     "is_beam_row_class",
     "is_msgspec_struct_class",
@@ -53,11 +51,8 @@ __all__ = [
     "is_pydantic_model_class",
     "is_record_class",
     "is_typeddict_class",
-    "msgspec_struct_rule",
-    "pydantic_model_rule",
     "record_field_names",
     "record_mutability",
-    "typeddict_rule",
 ]
 
 # Records being rebuilt by as_deterministic_coder in this thread: id(original) -> new deferred coder.
@@ -902,120 +897,6 @@ class RecordCoder(Accelerated, Coder):
             return new.set_fields(fixed)
         finally:
             del building[id(self)]
-
-
-# ================================================================= records from other libraries: rules
-
-
-def _forward_refs_in(hint) -> bool:
-    from .typecoders import _contains_forward_ref
-
-    return _contains_forward_ref(hint)
-
-
-def pydantic_model_rule(hint, registry, context):
-    """A pydantic v2 model (nested, recursive, generic ``Model[int]``, Optional and defaulted fields):
-    ``RecordCoder`` over ``model_fields`` in declaration order. Models with ``extra='allow'`` are left
-    to a registration or the fallback (their extra values would be lost)."""
-    if not is_pydantic_model_class(hint) or hint.model_config.get("extra") == "allow":
-        return None
-    from .typecoders import _field_hints, _record_coder
-
-    fields, hints = [], None
-    for name, info in hint.model_fields.items():
-        annotation = info.annotation
-        if annotation is None or _forward_refs_in(annotation):
-            hints = hints if hints is not None else _field_hints(hint)
-            annotation = hints.get(name, typing.Any if annotation is None else annotation)
-        fields.append((name, annotation))
-    return _record_coder(hint, hint, fields, registry, context)
-
-
-def attrs_rule(hint, registry, context):
-    """An attrs class (``attrs.define``, ``frozen``, slotted or not, generic): ``RecordCoder`` over
-    ``attrs.fields`` (their attribute names, ``_y`` for a private ``y``); untyped ``attr.ib()`` is Any."""
-    from .typecoders import _field_hints, _generic_record, _record_coder, _substitute
-
-    found = _generic_record(hint, is_attrs_class)
-    if found is None:
-        return None
-    cls, mapping = found
-    hints = _field_hints(cls)
-    fields = [
-        (a.name, _substitute(hints.get(a.name, a.type if a.type is not None else typing.Any), mapping))
-        for a in cls.__attrs_attrs__
-    ]
-    return _record_coder(hint, cls, fields, registry, context)
-
-
-def msgspec_struct_rule(hint, registry, context):
-    """A ``msgspec.Struct`` (frozen, ``array_like``, tagged, generic): ``RecordCoder`` over ``__struct_fields__``."""
-    from .typecoders import _field_hints, _generic_record, _record_coder, _substitute
-
-    found = _generic_record(hint, is_msgspec_struct_class)
-    if found is None:
-        return None
-    cls, mapping = found
-    hints = _field_hints(cls)
-    fields = [(name, _substitute(hints.get(name, typing.Any), mapping)) for name in cls.__struct_fields__]
-    return _record_coder(hint, cls, fields, registry, context)
-
-
-_KEY_QUALIFIERS = {"Required", "NotRequired", "ReadOnly"}
-
-
-def _strip_key_qualifier(hint):
-    """``NotRequired[T]`` / ``Required[T]`` / ``ReadOnly[T]`` -> ``T`` (they say whether a key is present)."""
-    while getattr(typing.get_origin(hint), "_name", None) in _KEY_QUALIFIERS:
-        hint = typing.get_args(hint)[0]
-    return hint
-
-
-def typeddict_rule(hint, registry, context):
-    """A ``TypedDict`` (total or ``total=False``, ``Required``/``NotRequired`` keys, generic,
-    recursive): ``TypedDictCoder`` over its keys in declaration order."""
-    from .typecoders import _class_namespace, _field_hints, _generic_record, _memo_key, _substitute
-
-    found = _generic_record(hint, is_typeddict_class)
-    if found is None:
-        return None
-    cls, mapping = found
-    try:
-        hints = typing.get_type_hints(cls, localns=_class_namespace(cls)[1])
-    except Exception:
-        hints = _field_hints(cls)
-    records = context.state.records
-    key = _memo_key(hint) or hint
-    if key in records:  # a recursive TypedDict: refer to the coder being built
-        slot = records[key]
-        if slot[0] is None:
-            slot[0] = TypedDictCoder.deferred(cls)
-        return slot[0]
-    slot = records[key] = [None]
-    name = type_name(hint)
-    namespace = _class_namespace(cls)
-    try:
-        fields = [
-            (
-                k,
-                registry.resolve(
-                    _substitute(_strip_key_qualifier(hints.get(k, typing.Any)), mapping),
-                    context.child(f"key {k!r} of `{name}`", namespace),
-                ),
-            )
-            for k in cls.__annotations__
-        ]
-    finally:
-        del records[key]
-    if slot[0] is not None:
-        return slot[0].set_fields(fields)
-    return TypedDictCoder(cls, fields)
-
-
-def beam_row_rule(hint, registry, context):
-    """Beam's ``beam.Row`` (by module and name; Beam is not imported): ``BeamRowCoder()``, which writes
-    the field names with the values, since a Row has no class of its own to hold them."""
-    return BeamRowCoder() if is_beam_row_class(hint) else None
 
 
 # ============================================================================== TypedDict

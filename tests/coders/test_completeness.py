@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 
+import apache_beam.coders
 import apache_beam.coders.coders as beam_coder_classes
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -54,7 +55,9 @@ def declaration_problems(cls: type, examples: dict[type, list[Coder]]) -> list[s
         problems.append(f"{cls.__name__} has no row in docs/wire-format.md")
     if not declares(cls, "beam_coder"):
         problems.append(f"{cls.__name__} declares no beam_coder (Beam's byte-identical class, or WRAPPED)")
-    elif cls.beam_coder != WRAPPED and not hasattr(beam_coder_classes, cls.beam_coder):
+    elif cls.beam_coder != WRAPPED and not (
+        hasattr(beam_coder_classes, cls.beam_coder) or hasattr(apache_beam.coders, cls.beam_coder)
+    ):
         problems.append(f"{cls.__name__}.beam_coder names {cls.beam_coder!r}, which apache_beam.coders lacks")
     if not declares(cls, "value_strategy"):
         problems.append(f"{cls.__name__} declares no value_strategy (coders.testing cannot generate its values)")
