@@ -197,7 +197,7 @@ class NonDeterministicBeamFloatCoder(beam_coders.FloatCoder):
         return False
 
     def as_deterministic_coder(self, step_label, error_message=None):
-        return to_beam(coders.CanonicalFloatCoder())
+        return to_beam(coders.CanonicalFloatCoder(lenient=True))  # float keys that hold ints group too
 
     def __repr__(self):
         return "NonDeterministicBeamFloatCoder"
