@@ -60,6 +60,7 @@ from coders.primitives import (
     VarIntCoder,
 )
 from coders.records import EnumCoder, RecordCoder, UnionCoder
+from coders.scalars import BytearrayCoder
 from coders.temporal import DateCoder, DateTimeCoder, TimeCoder, TimeDeltaCoder
 from coders.typecoders import CoderRegistry
 from coders.wrappers import NullableCoder
@@ -210,58 +211,60 @@ class AnimalCoder(coders.Coder):
 
 
 def _address():
-    return RecordCoder(Address, [("street", StrUtf8Coder()), ("zip_code", NullableCoder(VarIntCoder()))])
+    return RecordCoder(
+        Address, [("street", StrUtf8Coder(lenient=True)), ("zip_code", NullableCoder(VarIntCoder(lenient=True)))]
+    )
 
 
 RESOLUTIONS = [
-    (int, VarIntCoder(), [0, -1, 2**63 - 1]),
-    (float, FloatCoder(), [1.5, -0.0]),
-    (str, StrUtf8Coder(), ["", "héllo"]),
+    (int, VarIntCoder(lenient=True), [0, -1, 2**63 - 1]),
+    (float, FloatCoder(lenient=True), [1.5, -0.0]),
+    (str, StrUtf8Coder(lenient=True), ["", "héllo"]),
     (bytes, BytesCoder(), [b"", b"\x00\xff"]),
     (bool, BooleanCoder(), [True, False]),
     (None, NoneCoder(), [None]),
     (type(None), NoneCoder(), [None]),
     (Any, AnyCoder(), [1, 1.0, True, {"a": [None]}]),
     (object, AnyCoder(), [("x", 2)]),
-    (Optional[int], NullableCoder(VarIntCoder()), [None, 5]),
-    (int | None, NullableCoder(VarIntCoder()), [None, 5]),
+    (Optional[int], NullableCoder(VarIntCoder(lenient=True)), [None, 5]),
+    (int | None, NullableCoder(VarIntCoder(lenient=True)), [None, 5]),
     (
         Optional[Union[int, str]],
-        NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+        NullableCoder(UnionCoder([(int, VarIntCoder(lenient=True)), (str, StrUtf8Coder(lenient=True))])),
         [None, 1, "a"],
     ),
-    (Union[int, str], UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
-    (int | str, UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())]), [3, "three"]),
-    (Tuple[int, str], TupleCoder(VarIntCoder(), StrUtf8Coder()), [(1, "a")]),
-    (tuple[int, str], TupleCoder(VarIntCoder(), StrUtf8Coder()), [(1, "a")]),
+    (Union[int, str], UnionCoder([(int, VarIntCoder(lenient=True)), (str, StrUtf8Coder(lenient=True))]), [3, "three"]),
+    (int | str, UnionCoder([(int, VarIntCoder(lenient=True)), (str, StrUtf8Coder(lenient=True))]), [3, "three"]),
+    (Tuple[int, str], TupleCoder(VarIntCoder(lenient=True), StrUtf8Coder(lenient=True)), [(1, "a")]),
+    (tuple[int, str], TupleCoder(VarIntCoder(lenient=True), StrUtf8Coder(lenient=True)), [(1, "a")]),
     (tuple[()], TupleCoder(), [()]),
-    (Tuple[int, ...], TupleSequenceCoder(VarIntCoder()), [(), (1, 2, 3)]),
-    (tuple[int, ...], TupleSequenceCoder(VarIntCoder()), [(1, 2)]),
+    (Tuple[int, ...], TupleSequenceCoder(VarIntCoder(lenient=True)), [(), (1, 2, 3)]),
+    (tuple[int, ...], TupleSequenceCoder(VarIntCoder(lenient=True)), [(1, 2)]),
     (tuple, TupleSequenceCoder(AnyCoder()), [(1, "a", 2.0)]),
     (Tuple, TupleSequenceCoder(AnyCoder()), [(1,)]),
-    (List[int], ListCoder(VarIntCoder()), [[], [1, 2]]),
-    (list[int], ListCoder(VarIntCoder()), [[3]]),
-    (list, ListCoder(AnyCoder()), [[1, "a"]]),
-    (List, ListCoder(AnyCoder()), [[1.0]]),
-    (Sequence[str], ListCoder(StrUtf8Coder()), [["a", "b"]]),
-    (Iterable[int], IterableCoder(VarIntCoder()), [[1, 2, 3]]),
-    (typing.Collection[int], IterableCoder(VarIntCoder()), [[4]]),
-    (Dict[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{}, {"a": 1}]),
-    (dict[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"b": 2}]),
-    (Mapping[str, int], MapCoder(StrUtf8Coder(), VarIntCoder()), [{"c": 3}]),
+    (List[int], ListCoder(VarIntCoder(lenient=True), lenient=True), [[], [1, 2]]),
+    (list[int], ListCoder(VarIntCoder(lenient=True), lenient=True), [[3]]),
+    (list, ListCoder(AnyCoder(), lenient=True), [[1, "a"]]),
+    (List, ListCoder(AnyCoder(), lenient=True), [[1.0]]),
+    (Sequence[str], ListCoder(StrUtf8Coder(lenient=True), lenient=True), [["a", "b"]]),
+    (Iterable[int], IterableCoder(VarIntCoder(lenient=True)), [[1, 2, 3]]),
+    (typing.Collection[int], IterableCoder(VarIntCoder(lenient=True)), [[4]]),
+    (Dict[str, int], MapCoder(StrUtf8Coder(lenient=True), VarIntCoder(lenient=True)), [{}, {"a": 1}]),
+    (dict[str, int], MapCoder(StrUtf8Coder(lenient=True), VarIntCoder(lenient=True)), [{"b": 2}]),
+    (Mapping[str, int], MapCoder(StrUtf8Coder(lenient=True), VarIntCoder(lenient=True)), [{"c": 3}]),
     (dict, MapCoder(AnyCoder(), AnyCoder()), [{1: "x"}]),
-    (typing.MutableMapping[str, bytes], MapCoder(StrUtf8Coder(), BytesCoder()), [{"m": b"1"}]),
-    (typing.MutableSequence[int], ListCoder(VarIntCoder()), [[1]]),
-    (Set[int], SetCoder(VarIntCoder()), [set(), {1, 2}]),
-    (set[str], SetCoder(StrUtf8Coder()), [{"a"}]),
-    (AbstractSet[int], SetCoder(VarIntCoder()), [{5}]),
-    (typing.MutableSet[int], SetCoder(VarIntCoder()), [{6}]),
+    (typing.MutableMapping[str, bytes], MapCoder(StrUtf8Coder(lenient=True), BytesCoder()), [{"m": b"1"}]),
+    (typing.MutableSequence[int], ListCoder(VarIntCoder(lenient=True), lenient=True), [[1]]),
+    (Set[int], SetCoder(VarIntCoder(lenient=True)), [set(), {1, 2}]),
+    (set[str], SetCoder(StrUtf8Coder(lenient=True)), [{"a"}]),
+    (AbstractSet[int], SetCoder(VarIntCoder(lenient=True)), [{5}]),
+    (typing.MutableSet[int], SetCoder(VarIntCoder(lenient=True)), [{6}]),
     (set, SetCoder(AnyCoder()), [{1, "a"}]),
-    (FrozenSet[int], SetCoder(VarIntCoder(), frozen=True), [frozenset({1, 2})]),
-    (frozenset[str], SetCoder(StrUtf8Coder(), frozen=True), [frozenset({"z"})]),
+    (FrozenSet[int], SetCoder(VarIntCoder(lenient=True), frozen=True), [frozenset({1, 2})]),
+    (frozenset[str], SetCoder(StrUtf8Coder(lenient=True), frozen=True), [frozenset({"z"})]),
     (Color, EnumCoder(Color), [Color.RED, Color.GREEN]),
     (Level, EnumCoder(Level), [Level.HIGH]),
-    (Point, RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())]), [Point(1, 2.5)]),
+    (Point, RecordCoder(Point, [("x", VarIntCoder(lenient=True)), ("y", FloatCoder(lenient=True))]), [Point(1, 2.5)]),
     (Pair, RecordCoder(Pair, [("left", AnyCoder()), ("right", AnyCoder())]), [Pair(1, "b")]),
     (Address, _address(), [Address("Main St"), Address("Elm", 12345)]),
     (
@@ -269,28 +272,32 @@ RESOLUTIONS = [
         RecordCoder(
             Customer,
             [
-                ("name", StrUtf8Coder()),
+                ("name", StrUtf8Coder(lenient=True)),
                 ("address", _address()),
                 ("color", EnumCoder(Color)),
-                ("scores", MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))),
-                ("nickname", NullableCoder(StrUtf8Coder())),
+                ("scores", MapCoder(StrUtf8Coder(lenient=True), ListCoder(FloatCoder(lenient=True), lenient=True))),
+                ("nickname", NullableCoder(StrUtf8Coder(lenient=True))),
             ],
         ),
         [Customer("ann", Address("x"), Color.GREEN, {"m": [1.0, 2.0]}, "a"), Customer("bob", Address("y", 1))],
     ),
-    (Box[int], RecordCoder(Box, [("item", VarIntCoder()), ("label", StrUtf8Coder())]), [Box(7, "seven")]),
-    (Box, RecordCoder(Box, [("item", AnyCoder()), ("label", StrUtf8Coder())]), [Box("any", "")]),
-    (UserId, VarIntCoder(), [UserId(42)]),
-    (Annotated[str, "meta"], StrUtf8Coder(), ["annotated"]),
-    (typing.Literal["open", "closed"], StrUtf8Coder(), ["open"]),
+    (
+        Box[int],
+        RecordCoder(Box, [("item", VarIntCoder(lenient=True)), ("label", StrUtf8Coder(lenient=True))]),
+        [Box(7, "seven")],
+    ),
+    (Box, RecordCoder(Box, [("item", AnyCoder()), ("label", StrUtf8Coder(lenient=True))]), [Box("any", "")]),
+    (UserId, VarIntCoder(lenient=True), [UserId(42)]),
+    (Annotated[str, "meta"], StrUtf8Coder(lenient=True), ["annotated"]),
+    (typing.Literal["open", "closed"], StrUtf8Coder(lenient=True), ["open"]),
     (
         typing.Literal[1, "x", None],
-        NullableCoder(UnionCoder([(int, VarIntCoder()), (str, StrUtf8Coder())])),
+        NullableCoder(UnionCoder([(int, VarIntCoder(lenient=True)), (str, StrUtf8Coder(lenient=True))])),
         [1, "x", None],
     ),
     (typing.Literal[Color.RED], EnumCoder(Color), [Color.RED]),
     (T, AnyCoder(), [[1, "x"]]),
-    (TypeVar("N", bound=int), VarIntCoder(), [9]),
+    (TypeVar("N", bound=int), VarIntCoder(lenient=True), [9]),
     (
         datetime.datetime,
         DateTimeCoder(),
@@ -308,7 +315,11 @@ RESOLUTIONS = [
     (
         Dict[str, List[Optional[Point]]],
         MapCoder(
-            StrUtf8Coder(), ListCoder(NullableCoder(RecordCoder(Point, [("x", VarIntCoder()), ("y", FloatCoder())])))
+            StrUtf8Coder(lenient=True),
+            ListCoder(
+                NullableCoder(RecordCoder(Point, [("x", VarIntCoder(lenient=True)), ("y", FloatCoder(lenient=True))])),
+                lenient=True,
+            ),
         ),
         [{"k": [None, Point(0, 0.0)]}],
     ),
@@ -347,7 +358,7 @@ assert first is coders.typecoders.registry
 import coders.determinism, coders.dynamic
 assert coders.registry is first
 assert coders.registry.get_coder(dict[str, list[int]]) == coders.MapCoder(
-    coders.StrUtf8Coder(), coders.ListCoder(coders.VarIntCoder()))
+    coders.StrUtf8Coder(lenient=True), coders.ListCoder(coders.VarIntCoder(lenient=True), lenient=True))
 assert 'apache_beam' not in sys.modules, 'apache_beam was imported'
 try:
     import coders.registry
@@ -390,7 +401,9 @@ def test_string_annotations_are_resolved_in_the_defining_module():
     # Every annotation in this module is a string (from __future__ import annotations).
     assert isinstance(Customer.__dataclass_fields__["scores"].type, str)
     coder = CoderRegistry(strict=True).get_coder(Customer)
-    assert coder.field_coders[3] == MapCoder(StrUtf8Coder(), ListCoder(FloatCoder()))
+    assert coder.field_coders[3] == MapCoder(
+        StrUtf8Coder(lenient=True), ListCoder(FloatCoder(lenient=True), lenient=True)
+    )
 
 
 def test_a_name_that_cannot_be_resolved_falls_back_and_says_so():
@@ -410,7 +423,7 @@ def test_registered_instance_wins_over_the_built_in_rules():
     registry = CoderRegistry()
     registry.register_coder(int, FloatCoder())
     assert registry.get_coder(int) == FloatCoder()
-    assert registry.get_coder(List[int]) == ListCoder(FloatCoder())
+    assert registry.get_coder(List[int]) == ListCoder(FloatCoder(), lenient=True)
 
 
 def test_registered_factory_for_a_generic_is_called_with_the_component_coders():
@@ -423,10 +436,10 @@ def test_registered_factory_for_a_generic_is_called_with_the_component_coders():
 
     registry.register_coder(MyBox, factory)
     coder = registry.get_coder(MyBox[int])
-    assert calls == [VarIntCoder()]
-    assert isinstance(coder, MyBoxCoder) and coder.item_coder == VarIntCoder()
+    assert calls == [VarIntCoder(lenient=True)]
+    assert isinstance(coder, MyBoxCoder) and coder.item_coder == VarIntCoder(lenient=True)
     assert coder.decode(coder.encode(MyBox(5))) == MyBox(5)
-    assert registry.get_coder(MyBox[List[str]]).item_coder == ListCoder(StrUtf8Coder())
+    assert registry.get_coder(MyBox[List[str]]).item_coder == ListCoder(StrUtf8Coder(lenient=True), lenient=True)
     # bare generic: one AnyCoder per type parameter
     assert registry.get_coder(MyBox).item_coder == AnyCoder()
     # a Coder class is a factory too
@@ -450,7 +463,7 @@ def test_a_builtin_registration_does_not_take_over_its_subclasses():
     assert registry.get_coder(bool) == BooleanCoder()
     assert registry.get_coder(Level) == EnumCoder(Level)
     registry.register_coder(list, lambda element: IterableCoder(element))
-    assert registry.get_coder(List[str]) == IterableCoder(StrUtf8Coder())
+    assert registry.get_coder(List[str]) == IterableCoder(StrUtf8Coder(lenient=True))
 
 
 def test_an_optional_field_is_named_as_the_field():
@@ -476,7 +489,7 @@ def test_cache_returns_the_same_coder_and_register_coder_clears_it():
     first = registry.get_coder(Dict[str, Point])
     assert registry.get_coder(Dict[str, Point]) is first
     registry.register_coder(Point, BytesCoder())
-    assert registry.get_coder(Dict[str, Point]) == MapCoder(StrUtf8Coder(), BytesCoder())
+    assert registry.get_coder(Dict[str, Point]) == MapCoder(StrUtf8Coder(lenient=True), BytesCoder())
 
 
 @pytest.mark.parametrize(
@@ -506,7 +519,7 @@ def test_module_level_functions_use_the_default_registry():
     from coders import registry
 
     assert isinstance(registry, CoderRegistry)
-    assert coders.get_coder(List[int]) == ListCoder(VarIntCoder())
+    assert coders.get_coder(List[int]) == ListCoder(VarIntCoder(lenient=True), lenient=True)
     assert registry.get_coder(Point) == CoderRegistry().get_coder(Point)
 
 
@@ -518,7 +531,7 @@ def test_fallback_warning_names_type_where_slowness_and_fix_and_points_at_the_ca
     with pytest.warns(FallbackCoderWarning) as caught:
         coder = registry.get_coder(Order)
     assert coder.field_coders[1] == PickleCoder()
-    assert coder.field_coders[2] == ListCoder(PickleCoder())
+    assert coder.field_coders[2] == ListCoder(PickleCoder(), lenient=True)
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2
     blob, opaque = messages
@@ -590,7 +603,7 @@ def test_the_same_type_warns_once_in_one_registry_however_often_and_wherever_it_
 
     assert fallback_warnings(meet_it_again) == []
     # still the pickle fallback each time: silence is the warn-once memory, not a coder found
-    assert later[List[Blob]] == ListCoder(PickleCoder())
+    assert later[List[Blob]] == ListCoder(PickleCoder(), lenient=True)
     assert later[TwoBlobs].field_coders[0] == PickleCoder()
 
 
@@ -660,7 +673,7 @@ def test_registering_the_type_itself_ends_the_fallback_without_a_warning():
     registry.register_coder(Blob, BytesCoder())
     found = []
     assert fallback_warnings(lambda: found.append(registry.get_coder(List[Blob]))) == []
-    assert found == [ListCoder(BytesCoder())]
+    assert found == [ListCoder(BytesCoder(), lenient=True)]
 
 
 def test_threads_warn_once_per_type_per_registry():
@@ -894,7 +907,6 @@ def test_is_registered_sees_base_classes():
         typing.OrderedDict[str, int],
         collections.Counter,
         typing.DefaultDict[str, int],
-        bytearray,
     ],
 )
 def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
@@ -906,6 +918,19 @@ def test_types_a_builtin_rule_would_change_fall_back_instead(hint):
     assert str(caught[0].message).endswith(
         f"Fix: register a coder with coders.register_coder({type_name(hint)}, coder) (or a factory)."
     )
+
+
+def test_bytearray_gets_its_own_coder_not_the_bytes_rule_or_the_fallback():
+    # bytes' coder would decode a bytearray as bytes; scalar_rule gives bytearray its own coder
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackCoderWarning)
+        coder = CoderRegistry(strict=True).get_coder(bytearray)
+    assert coder == BytearrayCoder() and repr(coder) == repr(BytearrayCoder())
+    value = bytearray(b"\x00\xff")
+    assert coder.encode(value) == BytesCoder().encode(b"\x00\xff") == b"\x00\xff"
+    assert coder.encode_nested(value) == b"\x02\x00\xff"
+    for back in (coder.decode(coder.encode(value)), coder.decode_nested(coder.encode_nested(value))):
+        assert back == value and type(back) is bytearray
 
 
 # ---- the default registry's warning, threads, pickled coders ------------------------------------------------
