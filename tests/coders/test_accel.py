@@ -109,11 +109,16 @@ def test_inexact_types_take_the_reference_path_and_still_encode():
     class MyStr(str):
         pass
 
-    coder = TupleCoder(S, ListCoder(I), IterableCoder(I), MapCoder(S, I))
+    # a str subclass needs the lenient StrUtf8Coder (what the registry builds for str); the plain one is exact
+    coder = TupleCoder(StrUtf8Coder(lenient=True), ListCoder(I), IterableCoder(I), MapCoder(S, I))
     value = (MyStr("a"), [1], (x for x in [2, 3]), collections.OrderedDict(a=1))
     expected = Coder.encode(coder, (MyStr("a"), [1], (x for x in [2, 3]), collections.OrderedDict(a=1)))
     assert coder.encode(value) == expected
-    assert coder.decode(expected) == ("a", [1], [2, 3], {"a": 1})
+    back = coder.decode(expected)
+    assert back == ("a", [1], [2, 3], {"a": 1}) and type(back[0]) is str
+    plain = TupleCoder(S, ListCoder(I), IterableCoder(I), MapCoder(S, I))
+    with pytest.raises(coders.EncodeError, match=r"at value\[0\]: StrUtf8Coder expected str .*got MyStr 'a'"):
+        plain.encode((MyStr("a"), [1], [2, 3], {"a": 1}))
 
 
 def test_decode_of_bytearray_and_memoryview_and_beams_unknown_length_form():
