@@ -9,15 +9,22 @@
   Beam's own construction-time check, which stops at the first bad fn with no path, is
   deferred so the report lists them all. ``@pytest.mark.check_picklable(keys=True)`` also
   fails on non-deterministic grouping keys.
+* ``--coderkit-update-snapshots``: ``coders.testing.assert_compatible`` and
+  ``assert_decodes_golden`` rewrite their snapshot and golden files from the current code
+  (the same as ``CODERKIT_UPDATE_SNAPSHOTS=1``; the environment carries it to xdist workers).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import pytest
 
 _MARKER = "check_picklable"
+_UPDATE_ENV = "CODERKIT_UPDATE_SNAPSHOTS"  # read by coders.testing (not imported here: coders stays lazy)
+_SAVED_ENV = pytest.StashKey[object]()
+_UNSET = object()
 
 
 def pytest_addoption(parser) -> None:
@@ -28,6 +35,13 @@ def pytest_addoption(parser) -> None:
         default=False,
         help="check the fns of every Beam pipeline a test builds (coderkit)",
     )
+    group.addoption(
+        "--coderkit-update-snapshots",
+        action="store_true",
+        default=False,
+        help="rewrite the compatibility snapshots and golden files that coders.testing checks "
+        f"(the same as {_UPDATE_ENV}=1); do it once old data is drained or migrated (coderkit)",
+    )
 
 
 def pytest_configure(config) -> None:
@@ -36,6 +50,20 @@ def pytest_configure(config) -> None:
         f"{_MARKER}(keys=False, **options): check every Beam pipeline this test builds with "
         "coderkit's check_pipeline; keys=True also checks grouping keys",
     )
+    if config.getoption("coderkit_update_snapshots", default=False):
+        config.stash[_SAVED_ENV] = os.environ.get(_UPDATE_ENV, _UNSET)
+        os.environ[_UPDATE_ENV] = "1"
+
+
+def pytest_unconfigure(config) -> None:
+    """Put the environment back, so a pytest run inside a process (pytester) does not leak the flag."""
+    saved = config.stash.get(_SAVED_ENV, None)
+    if saved is None:
+        return
+    if saved is _UNSET:
+        os.environ.pop(_UPDATE_ENV, None)
+    else:
+        os.environ[_UPDATE_ENV] = saved
 
 
 @pytest.fixture

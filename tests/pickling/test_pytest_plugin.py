@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -129,3 +130,71 @@ def test_marker_with_keys_also_fails_on_grouping_keys_that_are_not_deterministic
     assert result.returncode == 1, out + result.stderr
     assert "1 failed, 1 passed" in out and "FAILED test_user_pipeline.py::test_keys_checked" in out
     assert "[GroupByAmount] GroupByKey key" in out and "CanonicalFloatCoder" in out
+
+
+SNAPSHOT_TESTS = """
+    import dataclasses
+    from pathlib import Path
+
+    from coders.testing import assert_compatible
+
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+
+    def test_point_reads_old_bytes():
+        assert_compatible(Point, Path(__file__).with_name("point.json"))
+"""
+
+
+def stale_snapshot() -> dict:
+    """What the old code wrote: a Point whose second field was ``z: str`` (renamed and retyped since)."""
+    lenient = {"lenient": True}
+    return {
+        "coderkit_snapshot": 1,
+        "root": {
+            "coder": "RecordCoder",
+            "format": "record",
+            "type": "test_user_pipeline.Point",
+            "fields": [
+                {"name": "x", "coder": {"coder": "VarIntCoder", "params": lenient}},
+                {"name": "z", "coder": {"coder": "StrUtf8Coder", "params": lenient}},
+            ],
+        },
+    }
+
+
+def test_update_snapshots_option_rewrites_a_stale_snapshot_that_fails_without_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("CODERKIT_UPDATE_SNAPSHOTS", raising=False)  # the subprocess inherits the environment
+    snapshot_file = tmp_path / "point.json"
+    stale = json.dumps(stale_snapshot(), indent=2)
+    snapshot_file.write_text(stale)
+
+    without = run_pytest(tmp_path, SNAPSHOT_TESTS)
+    assert without.returncode == 1, without.stdout + without.stderr
+    assert "1 failed" in without.stdout
+    assert "verdict: incompatible" in without.stdout, without.stdout
+    assert "Point.y: field 'z' was renamed to 'y'" in without.stdout
+    assert snapshot_file.read_text() == stale  # a failing check never touches the file
+
+    updated = run_pytest(tmp_path, SNAPSHOT_TESTS, "--coderkit-update-snapshots")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "1 passed" in updated.stdout
+    rewritten = json.loads(snapshot_file.read_text())
+    assert [f["name"] for f in rewritten["root"]["fields"]] == ["x", "y"]
+    assert [f["coder"]["coder"] for f in rewritten["root"]["fields"]] == ["VarIntCoder", "VarIntCoder"]
+
+    again = run_pytest(tmp_path, SNAPSHOT_TESTS)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 passed" in again.stdout
+
+
+def test_update_snapshots_option_is_listed_in_the_coderkit_group(tmp_path):
+    result = run_pytest(tmp_path, "def test_nothing():\n    pass\n", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--coderkit-update-snapshots" in result.stdout
+    group = result.stdout.split("\ncoderkit:\n", 1)[1].split("\n\n", 1)[0]
+    assert "--check-picklable" in group and "--coderkit-update-snapshots" in group, group
