@@ -20,6 +20,7 @@ import random
 from typing import Any, Sequence
 
 from coders import AnyCoder, BooleanCoder, FloatCoder, RecordCoder, StrUtf8Coder, TupleCoder, VarIntCoder
+from coders.accel.codec import public_method
 from coders.collections import TupleSequenceCoder
 from coders.testing import first_difference
 
@@ -101,7 +102,15 @@ def main(argv: Sequence[str] | None = None) -> Table:
         (f"Beam {type(beam_impl).__name__}", beam_impl.encode, beam_impl.decode, None),
         ("pickle p5", lambda v: pickle.dumps(v, 5), pickle.loads, None),
     ):
-        peers.append((f"{len(records):,} records vs {peer}", (ours.encode, ours.decode), (enc, dec), records, target))
+        peers.append(
+            (
+                f"{len(records):,} records vs {peer}",
+                (public_method(ours, "encode"), public_method(ours, "decode")),
+                (enc, dec),
+                records,
+                target,
+            )
+        )
 
     tuples = make_tuples(sizes["tuples"], rng)
     tuple_coder = TupleCoder(VarIntCoder(), StrUtf8Coder(), FloatCoder())
@@ -115,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> Table:
         peers.append(
             (
                 f"{len(tuples):,} (int, str, float) vs {peer}",
-                (tuple_coder.encode, tuple_coder.decode),
+                (public_method(tuple_coder, "encode"), public_method(tuple_coder, "decode")),
                 (enc, dec),
                 tuples,
                 target,
@@ -137,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> Table:
         peers.append(
             (
                 f"{len(rows):,} dict[str, Any] rows vs {peer}",
-                (any_coder.encode, any_coder.decode),
+                (public_method(any_coder, "encode"), public_method(any_coder, "decode")),
                 (enc, dec),
                 rows,
                 target,

@@ -113,6 +113,15 @@ static int int64_of(PyObject *x, uint64_t *out)
     int overflow = 0;
     if (!PyLong_CheckExact(x))
         return -1;
+#if PY_VERSION_HEX < 0x030C0000
+    /* CPython 3.11's layout: an int of at most one digit (30 bits) is its sign times ob_digit[0] */
+    Py_ssize_t size = Py_SIZE(x);
+    if (size >= -1 && size <= 1) {
+        long long small = size ? (long long)((PyLongObject *)x)->ob_digit[0] : 0;
+        *out = (uint64_t)(size < 0 ? -small : small);
+        return 0;
+    }
+#endif
     long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
     if (overflow)
         return -1;
@@ -699,6 +708,52 @@ static int read_count(Input *in, Py_ssize_t *pos, Py_ssize_t min_size, Py_ssize_
 
 static PyObject *dec_any(Input *in, Py_ssize_t *pos, int nested, int depth);
 
+/* Dict keys repeat from value to value (the same field names in every row): short ASCII keys are
+   looked up in a small cache of str objects instead of building a new str each time (as msgspec does).
+   A slot holds one str; a collision simply replaces it. Only exact, immutable str objects are shared. */
+#define KEY_CACHE_SIZE 512
+#define KEY_CACHE_MAX_LEN 32
+static PyObject *key_cache[KEY_CACHE_SIZE];
+
+static PyObject *cached_key(const char *s, Py_ssize_t n)
+{
+    uint32_t h = 2166136261u;  /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            return PyUnicode_DecodeUTF8(s, n, NULL);  /* not ASCII: no caching */
+        h = (h ^ c) * 16777619u;
+    }
+    PyObject **slot = &key_cache[h % KEY_CACHE_SIZE];
+    PyObject *hit = *slot;
+    if (hit != NULL && PyUnicode_GET_LENGTH(hit) == n && memcmp(PyUnicode_DATA(hit), s, (size_t)n) == 0) {
+        Py_INCREF(hit);
+        return hit;
+    }
+    PyObject *key = PyUnicode_DecodeUTF8(s, n, NULL);
+    if (key != NULL) {
+        Py_INCREF(key);
+        Py_XSETREF(*slot, key);
+    }
+    return key;
+}
+
+/* A dict key: a str (tag 04, always nested here) through the cache, anything else as any value. */
+static PyObject *dec_any_key(Input *in, Py_ssize_t *pos, int depth)
+{
+    Py_ssize_t p = *pos, n;
+    if (p < in->len && in->d[p] == 0x04) {
+        p++;
+        if (read_length(in, &p, &n) < 0)
+            return NULL;
+        if (n <= KEY_CACHE_MAX_LEN) {
+            *pos = p + n;
+            return cached_key((const char *)in->d + p, n);
+        }
+    }
+    return dec_any(in, pos, 1, depth);
+}
+
 /* A varint count at *pos that the bytes left can hold at one byte an element. */
 static int read_any_count(Input *in, Py_ssize_t *pos, Py_ssize_t *out)
 {
@@ -782,11 +837,11 @@ static PyObject *dec_any(Input *in, Py_ssize_t *pos, int nested, int depth)
         Py_ssize_t n;
         if (read_any_count(in, pos, &n) < 0)
             return NULL;
-        PyObject *m = PyDict_New();
+        PyObject *m = _PyDict_NewPresized(n);  /* sized once: no rehash while filling */
         if (m == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *k = dec_any(in, pos, 1, depth + 1);
+            PyObject *k = dec_any_key(in, pos, depth + 1);
             PyObject *v = k ? dec_any(in, pos, 1, depth + 1) : NULL;
             int r = v ? PyDict_SetItem(m, k, v) : -1;  /* an unhashable key fails: the reference names it */
             Py_XDECREF(k);
@@ -900,7 +955,7 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth
         Py_ssize_t n;
         if (read_count(in, pos, nd->min_size, &n) < 0)
             return NULL;
-        PyObject *m = PyDict_New();
+        PyObject *m = _PyDict_NewPresized(n);  /* sized once: no rehash while filling */
         if (m == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i < n; i++) {
