@@ -36,6 +36,7 @@ import typing
 import uuid
 from typing import Any, ClassVar
 
+from .accel.codec import PUBLIC_METHODS, Accelerated
 from .base import _MALFORMED, Coder
 from .collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleSequenceCoder
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
@@ -490,7 +491,7 @@ def _substituted(hint):
 # ================================================================================ RowCoder
 
 
-class RowCoder(Coder):
+class RowCoder(Accelerated, Coder):
     """A record (dataclass, NamedTuple, pydantic model, attrs class, msgspec Struct) as Beam's row.
 
     Bytes: Beam's ``RowCoder`` (``beam:coder:row:v1``) for the schema Beam infers for the class
@@ -559,6 +560,8 @@ class RowCoder(Coder):
 
     def _setup(self) -> None:
         names = self.field_names
+        for name in PUBLIC_METHODS:
+            self.__dict__.pop(name, None)  # methods bound to another instance's codec (a copied __dict__)
         self._layout = _Layout(names, self.field_coders, [t.nullable for t in self.field_types], self._defaults)
         self.from_fields = _make_from_fields(_builder_kind(self._kind, self.cls, names), self.cls, names)
         if self._kind == "namedtuple":
@@ -607,6 +610,11 @@ class RowCoder(Coder):
     def decode_from(self, data, pos: int, nested: bool):
         values, pos = self._layout.decode_values(data, pos, nested)
         return self.from_fields(values), pos
+
+    def accel_node(self, child):
+        nullable = bytes(int(t.nullable) for t in self.field_types)
+        fields = tuple(child(c) for c in self.field_coders)
+        return ("row", self.cls, self.field_names, self.from_fields, self._kind == "namedtuple", nullable, fields)
 
     # ---- schema ----
 

@@ -213,10 +213,10 @@ static PyObject *varint_methods(PyObject *module, PyObject *args)
 /* ------------------------------------------------------------------ coder trees */
 
 enum Kind { K_VARINT, K_STR, K_BYTES, K_FLOAT, K_CFLOAT, K_BOOL, K_NONE, K_NULLABLE, K_TUPLE,
-            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC, K_REF, K_ANY };
+            K_LIST, K_TUPLESEQ, K_ITERABLE, K_MAP, K_RECORD, K_GENERIC, K_REF, K_ANY, K_ROW };
 
 static const char *kind_names[] = {"varint", "str", "bytes", "float", "cfloat", "bool", "none", "nullable", "tuple",
-                                   "list", "tupleseq", "iterable", "map", "record", "generic", "ref", "any", NULL};
+                                   "list", "tupleseq", "iterable", "map", "record", "generic", "ref", "any", "row", NULL};
 
 typedef struct Node {
     int kind;
@@ -227,6 +227,7 @@ typedef struct Node {
     PyObject *cls, *names, *build;                 /* record */
     PyObject *enc_outer, *enc_nested, *dec_from;   /* generic */
     struct Node *target;   /* ref: the enclosing node it stands for (a recursive type; not owned) */
+    PyObject *nullable;    /* row: bytes, one 0/1 per field (may the field be None?) */
 } Node;
 
 /* Most ref nodes one value may pass through (its recursion depth): the smaller of Python's recursion
@@ -253,6 +254,7 @@ static void node_free(Node *nd)
     Py_XDECREF(nd->enc_outer);
     Py_XDECREF(nd->enc_nested);
     Py_XDECREF(nd->dec_from);
+    Py_XDECREF(nd->nullable);
     PyMem_Free(nd);
 }
 
@@ -266,6 +268,7 @@ static int node_traverse(Node *nd, visitproc visit, void *arg)
     Py_VISIT(nd->enc_outer);
     Py_VISIT(nd->enc_nested);
     Py_VISIT(nd->dec_from);
+    Py_VISIT(nd->nullable);
     for (Py_ssize_t i = 0; i < nd->n; i++) {
         int r = node_traverse(nd->kids[i], visit, arg);
         if (r)
@@ -370,6 +373,28 @@ static Node *node_from_spec(PyObject *spec, int depth, Node **stack)
             nd->names = names;
             Py_INCREF(build);
             nd->build = build;
+            ok = node_kids(nd, fields, depth, stack) == 0;
+        }
+        break;
+    }
+    case K_ROW: {
+        PyObject *cls, *names, *build, *nullable, *fields;
+        ok = PyArg_ParseTuple(spec, "OOO!OpO!O!:row", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
+                              &PyBytes_Type, &nullable, &PyTuple_Type, &fields);
+        if (ok && (PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(fields) ||
+                   PyBytes_GET_SIZE(nullable) != PyTuple_GET_SIZE(fields))) {
+            PyErr_SetString(PyExc_ValueError, "Codec spec: row names, nullability and fields differ in length");
+            ok = 0;
+        }
+        if (ok) {
+            Py_INCREF(cls);
+            nd->cls = cls;
+            Py_INCREF(names);
+            nd->names = names;
+            Py_INCREF(build);
+            nd->build = build;
+            Py_INCREF(nullable);
+            nd->nullable = nullable;
             ok = node_kids(nd, fields, depth, stack) == 0;
         }
         break;
@@ -548,6 +573,65 @@ static int enc_any(PyObject *x, int nested, Buf *b, int depth)
     return -1;
 }
 
+static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth);
+
+/* Beam's row (coders.rows.RowCoder): varint field count, the null bitmap (00 when no field is None,
+   else a varint length and one bit per field, least significant first), then every field that is not
+   None, nested. The same bytes in both contexts. A None in a field that is not nullable declines. */
+static int enc_row(Node *nd, PyObject *x, Buf *b, int depth)
+{
+    Py_ssize_t n = nd->n;
+    if ((PyObject *)Py_TYPE(x) != nd->cls || n > 4096)
+        return -1;
+    PyObject *small[32], **values = n <= 32 ? small : PyMem_Malloc((size_t)n * sizeof(PyObject *));
+    if (values == NULL)
+        return -1;
+    Py_ssize_t got = 0;
+    int r = -1;
+    if (nd->is_tuple) {
+        if (!plain_as(x, &PyTuple_Type) || PyTuple_GET_SIZE(x) != n)
+            goto done;
+        for (; got < n; got++) {
+            values[got] = PyTuple_GET_ITEM(x, got);
+            Py_INCREF(values[got]);
+        }
+    } else {
+        for (; got < n; got++) {
+            values[got] = PyObject_GetAttr(x, PyTuple_GET_ITEM(nd->names, got));
+            if (values[got] == NULL)
+                goto done;
+        }
+    }
+    const char *nullable = PyBytes_AS_STRING(nd->nullable);
+    unsigned char mask[512];
+    Py_ssize_t mask_len = (n + 7) / 8;
+    int any_null = 0;
+    memset(mask, 0, (size_t)mask_len);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (values[i] == Py_None) {
+            if (!nullable[i])
+                goto done;
+            mask[i >> 3] |= (unsigned char)(1 << (i & 7));
+            any_null = 1;
+        }
+    }
+    if (buf_varint(b, (uint64_t)n) < 0)
+        goto done;
+    if (any_null ? (buf_varint(b, (uint64_t)mask_len) < 0 || buf_put(b, (const char *)mask, mask_len) < 0)
+                 : buf_put(b, "\x00", 1) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (values[i] != Py_None && enc(nd->kids[i], values[i], 1, b, depth) < 0)
+            goto done;
+    r = 0;
+done:
+    for (Py_ssize_t i = 0; i < got; i++)
+        Py_DECREF(values[i]);
+    if (values != small)
+        PyMem_Free(values);
+    return r;
+}
+
 static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth)
 {
     switch (nd->kind) {
@@ -657,6 +741,8 @@ static int enc(Node *nd, PyObject *x, int nested, Buf *b, int depth)
         if (depth >= ref_depth_limit())
             return -1;
         return enc(nd->target, x, nested, b, depth + 1);
+    case K_ROW:
+        return enc_row(nd, x, b, depth);
     case K_GENERIC: {
         PyObject *raw = PyObject_CallOneArg(nested ? nd->enc_nested : nd->enc_outer, x);
         if (raw == NULL)
@@ -979,6 +1065,41 @@ static PyObject *dec(Node *nd, Input *in, Py_ssize_t *pos, int nested, int depth
         if (depth >= ref_depth_limit())
             return NULL;
         return dec(nd->target, in, pos, nested, depth + 1);
+    case K_ROW: {
+        /* only rows written with exactly this schema's field count: evolution is the reference's */
+        uint64_t count, mask_len;
+        if (read_varint(d, len, pos, &count) < 0 || count != (uint64_t)nd->n)
+            return NULL;
+        if (read_varint(d, len, pos, &mask_len) < 0 || mask_len > (uint64_t)(len - *pos))
+            return NULL;
+        const unsigned char *mask = d + *pos;
+        *pos += (Py_ssize_t)mask_len;
+        const char *nullable = PyBytes_AS_STRING(nd->nullable);
+        PyObject *t = PyTuple_New(nd->n);
+        if (t == NULL)
+            return NULL;
+        for (Py_ssize_t i = 0; i < nd->n; i++) {
+            PyObject *item;
+            if ((uint64_t)(i >> 3) < mask_len && (mask[i >> 3] >> (i & 7)) & 1) {
+                if (!nullable[i]) {
+                    Py_DECREF(t);
+                    return NULL;
+                }
+                item = Py_None;
+                Py_INCREF(item);
+            } else {
+                item = dec(nd->kids[i], in, pos, 1, depth);
+                if (item == NULL) {
+                    Py_DECREF(t);
+                    return NULL;
+                }
+            }
+            PyTuple_SET_ITEM(t, i, item);
+        }
+        PyObject *obj = PyObject_CallOneArg(nd->build, t);
+        Py_DECREF(t);
+        return obj;
+    }
     case K_ANY:
         return dec_any(in, pos, nested, depth);
     case K_GENERIC: {

@@ -8,6 +8,8 @@ A node is a tuple starting with its kind; the C extension (``_speedups.c``) know
 * ``("list" | "tupleseq" | "iterable", element, min_element_size)``, ``("map", key, value, min_entry_size)``;
 * ``("record", cls, field_names, from_fields, is_tuple, (fields...))``;
 * ``("ref", depth)``: the enclosing node at that depth, met again (a recursive type);
+* ``("row", cls, field_names, from_fields, is_tuple, nullable, (fields...))``: Beam's row layout
+  (field count, null bitmap, present fields), ``nullable`` one byte a field;
 * ``("any",)``: AnyCoder's type-tagged values (exact builtins; anything else declines);
 * ``("generic", encode, encode_nested, decode_from)``: any other coder, called through Python.
 
@@ -23,7 +25,7 @@ __all__ = ["COMPOSITE_KINDS", "spec_of"]
 
 #: Kinds with components (or, for "any", values that may have them): a coder whose own node has one
 #: of these is worth a codec of its own.
-COMPOSITE_KINDS = frozenset({"tuple", "list", "tupleseq", "iterable", "map", "record", "any"})
+COMPOSITE_KINDS = frozenset({"tuple", "list", "tupleseq", "iterable", "map", "record", "row", "any"})
 
 
 def spec_of(coder: Coder) -> tuple:

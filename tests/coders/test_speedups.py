@@ -36,6 +36,7 @@ from coders.accel.codec import codec_for
 from coders.base import Coder
 from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
 from coders.dynamic import AnyCoder
+from coders.rows import RowCoder
 from coders.errors import DecodeError, EncodeError
 from coders.primitives import (
     BooleanCoder,
@@ -94,7 +95,20 @@ POINT = RecordCoder(Point, [("x", I), ("y", NullableCoder(S))])
 TREE = RecordCoder.deferred(Tree)
 TREE.set_fields([("label", S), ("children", ListCoder(TREE))])
 
+@dataclasses.dataclass(frozen=True)
+class Event:
+    id: int
+    name: str
+    note: typing.Optional[str]
+    scores: typing.List[int]
+    where: typing.Optional[Point]
+
+
 TREES = [
+    RowCoder(Order),
+    RowCoder(Point),
+    RowCoder(Event),
+    ListCoder(RowCoder(Event)),
     AnyCoder(),
     TupleCoder(I, AnyCoder()),
     MapCoder(S, AnyCoder()),
