@@ -42,9 +42,9 @@ if typing.TYPE_CHECKING:
         VarIntCoder,
     )
     from .proto import ProtoCoder
-    from .scalars import BytearrayCoder, ComplexCoder, FractionCoder, IPAddressCoder, PathCoder
     from .records import BeamRowCoder, EnumCoder, RecordCoder, TypedDictCoder, UnionCoder
     from .rows import RowCoder
+    from .scalars import BytearrayCoder, ComplexCoder, FractionCoder, IPAddressCoder, PathCoder
     from .temporal import (
         CanonicalDateTimeCoder,
         CanonicalTimeCoder,
@@ -143,14 +143,10 @@ _SUBMODULES = {
 
 # Spelled out (not built from _LAZY) so type checkers and linters can read it; a test keeps them in step.
 __all__ = [
-    "BytearrayCoder",
-    "ComplexCoder",
-    "FractionCoder",
-    "IPAddressCoder",
-    "PathCoder",
     "AnyCoder",
     "BeamRowCoder",
     "BooleanCoder",
+    "BytearrayCoder",
     "BytesCoder",
     "CanonicalDateTimeCoder",
     "CanonicalDecimalCoder",
@@ -161,6 +157,7 @@ __all__ = [
     "CoderError",
     "CoderNotFoundError",
     "CoderRegistry",
+    "ComplexCoder",
     "DateCoder",
     "DateTimeCoder",
     "DecimalCoder",
@@ -170,6 +167,8 @@ __all__ = [
     "EnumCoder",
     "FallbackCoderWarning",
     "FloatCoder",
+    "FractionCoder",
+    "IPAddressCoder",
     "IterableCoder",
     "LengthPrefixCoder",
     "ListCoder",
@@ -180,6 +179,7 @@ __all__ = [
     "NumpyArrayCoder",
     "NumpyScalarCoder",
     "PandasTimestampCoder",
+    "PathCoder",
     "PickleCoder",
     "ProtoCoder",
     "RecordCoder",

@@ -76,6 +76,8 @@ def strategy_of(coder: Coder):
     if id(coder) not in _STRATEGIES:
         _STRATEGIES[id(coder)] = strategy_for(coder)
     return _STRATEGIES[id(coder)]
+
+
 CLASSES = exported_coder_classes()
 
 

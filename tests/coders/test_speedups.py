@@ -36,7 +36,6 @@ from coders.accel.codec import codec_for
 from coders.base import Coder
 from coders.collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleCoder, TupleSequenceCoder
 from coders.dynamic import AnyCoder
-from coders.rows import RowCoder
 from coders.errors import DecodeError, EncodeError
 from coders.primitives import (
     BooleanCoder,
@@ -50,6 +49,7 @@ from coders.primitives import (
     VarIntCoder,
 )
 from coders.records import EnumCoder, RecordCoder
+from coders.rows import RowCoder
 from coders.testing import first_difference, strategy_for
 from coders.wrappers import LengthPrefixCoder, NullableCoder
 
@@ -94,6 +94,7 @@ LINE = RecordCoder(Line, [("sku", NullableCoder(S)), ("qty", I), ("prices", List
 POINT = RecordCoder(Point, [("x", I), ("y", NullableCoder(S))])
 TREE = RecordCoder.deferred(Tree)
 TREE.set_fields([("label", S), ("children", ListCoder(TREE))])
+
 
 @dataclasses.dataclass(frozen=True)
 class Event:
@@ -324,7 +325,7 @@ def test_tree_valid_values_give_the_reference_bytes_and_values(coder, data):
         assert_same(outcome(codec.decode, expected), outcome(decode_ref, coder, expected), "decode of valid bytes")
         if takes_any(coder):  # a big int or a pickled object inside is the reference path's by design
             raw = outcome(codec.raw_encode, value)
-            assert raw[0] == "ok" and raw[2] == expected or raw[1] is speedups.Unhandled
+            assert (raw[0] == "ok" and raw[2] == expected) or raw[1] is speedups.Unhandled
             raw = outcome(codec.raw_decode, expected)
             if raw[1] is not speedups.Unhandled:
                 assert_same(raw, outcome(decode_ref, coder, expected), "the C path alone")
