@@ -31,6 +31,7 @@ import json
 import math
 import os
 import pickle
+import sys
 import tempfile
 import types
 import typing
@@ -136,7 +137,10 @@ def first_difference(expected: Any, actual: Any, path: str = "value") -> str | N
 
     Types must match at every depth; floats compare by value and sign (any NaN equals any
     NaN); decimals by value and exponent; dicts and sets by their elements, whatever the
-    order; dataclasses and NamedTuples field by field.
+    order; dataclasses and NamedTuples field by field; numpy arrays by dtype, shape and every bit
+    (object arrays element by element); pandas DataFrames and Series by index, column labels, dtypes,
+    values column by column and ``attrs``; pyarrow Tables and RecordBatches with their schema and
+    metadata. numpy, pandas and pyarrow are never imported here.
     """
     return _EXACT.difference(expected, actual, path)
 
@@ -215,9 +219,9 @@ class _Comparison:
             return self._set(a, b, path, busy)
         if dataclasses.is_dataclass(a):
             return self._fields(a, b, [f.name for f in dataclasses.fields(a)], path, busy)
-        if _is_array(a):
-            same = a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-            return None if same else f"{path}: array {_short_repr(a)} became {_short_repr(b)}"
+        found = self._library_value(a, b, path, busy)
+        if found is not _NOT_LIBRARY:
+            return found
         try:
             equal = bool(a == b)
         except Exception as e:
@@ -230,6 +234,164 @@ class _Comparison:
                 f"original; define __eq__ (or make it a dataclass) to compare by value"
             )
         return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+
+    def _library_value(self, a: Any, b: Any, path: str, busy: set):
+        """numpy, pandas and pyarrow values, by each library's exact rules (their ``==`` is elementwise or
+        loose), or ``_NOT_LIBRARY``. A library is looked up in sys.modules, never imported: holding one
+        of its values proves it is loaded."""
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(a, _classes(np, "ndarray", "generic")):
+            if isinstance(a, _classes(sys.modules.get("numpy.ma"), "MaskedArray")):
+                return _NOT_LIBRARY  # its buffer holds arbitrary values under the mask
+            return self._array(np, a, b, path, busy)
+        pd = sys.modules.get("pandas")
+        if pd is not None:
+            if isinstance(a, _classes(pd, "DataFrame")):
+                return self._frame(pd, np, a, b, path, busy)
+            if isinstance(a, _classes(pd, "Series")):
+                return self._series(pd, np, a, b, path, busy)
+            if isinstance(a, _classes(pd, "Index")):
+                return self._pandas_index(pd, a, b, path, busy)
+        pa = sys.modules.get("pyarrow")
+        if pa is not None and isinstance(a, _classes(pa, "Table", "RecordBatch")):
+            return self._arrow_table(pa, a, b, path, busy)
+        return _NOT_LIBRARY
+
+    def _elements(self, a: Iterable, b: Iterable, paths: Iterable[str], busy: set) -> str | None:
+        for x, y, where in zip(a, b, paths):
+            found = self._diff(x, y, where, busy)
+            if found:
+                return found
+        return None
+
+    def _array(self, np, a, b, path: str, busy: set) -> str | None:
+        """A numpy array or scalar: dtype (with byte order), shape, then every bit of the buffer; where the
+        buffer holds pointers (object, StringDType and structured dtypes with objects), each element."""
+        shown = f"({_short_repr(a)} became {_short_repr(b)})"
+        if a.dtype != b.dtype or a.dtype.str != b.dtype.str:
+            return f"{path}: dtype changed from {a.dtype!s} to {b.dtype!s} {shown}"
+        if a.shape != b.shape:
+            return f"{path}: shape changed from {a.shape} to {b.shape} {shown}"
+        if a.dtype.names is not None and a.dtype.hasobject:
+            return self._elements(
+                (a[n] for n in a.dtype.names),
+                (b[n] for n in a.dtype.names),
+                (f"{path}[{n!r}]" for n in a.dtype.names),
+                busy,
+            )
+        if a.dtype.hasobject or a.dtype.kind == "T":
+            paths = (f"{path}[{_index_text(i)}]" for i in np.ndindex(a.shape))
+            return self._elements(a.flat, b.flat, paths, busy)
+        data_a, data_b = a.tobytes(), b.tobytes()
+        if data_a == data_b:
+            return None
+        at = _first_byte_difference(data_a, data_b)
+        if a.ndim == 0 or not a.dtype.itemsize or at is None:
+            return f"{path}: {_short_repr(a)} became {_short_repr(b)}"
+        index = np.unravel_index(at // a.dtype.itemsize, a.shape)
+        return f"{path}[{_index_text(index)}]: {_short_repr(a[index])} became {_short_repr(b[index])} {shown}"
+
+    def _frame(self, pd, np, a, b, path: str, busy: set) -> str | None:
+        """A DataFrame: its column labels and index (type, names, dtype, values), then column by column
+        (dtype, values), then ``attrs``. ``DataFrame.equals`` alone takes 1 for 1.0 in an object column,
+        None for NaN, and -0.0 for 0.0."""
+        found = self._pandas_index(pd, a.columns, b.columns, f"{path}.columns", busy, labels_only=True)
+        found = found or self._pandas_index(pd, a.index, b.index, f"{path}.index", busy)
+        if found:
+            return found
+        for i, label in enumerate(a.columns):
+            found = self._column(pd, np, a.iloc[:, i], b.iloc[:, i], f"{path}[{_short_repr(label, 60)}]", busy)
+            if found:
+                return found
+        found = self._diff(a.attrs, b.attrs, f"{path}.attrs", busy)
+        if found:
+            return found
+        return None if a.equals(b) else f"{path}: DataFrame.equals is False ({_short_repr(a)} became {_short_repr(b)})"
+
+    def _series(self, pd, np, a, b, path: str, busy: set) -> str | None:
+        found = self._diff(a.name, b.name, f"{path}.name", busy)
+        found = found or self._pandas_index(pd, a.index, b.index, f"{path}.index", busy)
+        found = found or self._column(pd, np, a, b, path, busy)
+        found = found or self._diff(a.attrs, b.attrs, f"{path}.attrs", busy)
+        if found:
+            return found
+        return None if a.equals(b) else f"{path}: Series.equals is False ({_short_repr(a)} became {_short_repr(b)})"
+
+    def _column(self, pd, np, a, b, path: str, busy: set) -> str | None:
+        """One column (a Series with an equal index): dtype, then values; object columns element by element."""
+        if a.dtype != b.dtype or str(a.dtype) != str(b.dtype):
+            return f"{path}: dtype changed from {a.dtype!s} to {b.dtype!s}"
+        if a.dtype == object:
+            paths = (f"{path}.iloc[{j}]" for j in range(len(a)))
+            return self._elements(a.to_numpy(dtype=object), b.to_numpy(dtype=object), paths, busy)
+        if not a.equals(b):
+            j = _first_unequal(len(a), lambda k: a.iloc[:k].equals(b.iloc[:k]))
+            if j is None:
+                return f"{path}: values changed ({_short_repr(a)} became {_short_repr(b)})"
+            return f"{path}.iloc[{j}]: {_short_repr(a.iloc[j])} became {_short_repr(b.iloc[j])}"
+        if self.exact_numbers and isinstance(a.dtype, np.dtype) and a.dtype.kind in "fc":
+            return _signed_zero(np, a.to_numpy(), b.to_numpy(), path)
+        return None
+
+    def _pandas_index(self, pd, a, b, path: str, busy: set, labels_only: bool = False) -> str | None:
+        """An Index: its class (RangeIndex is not Index), names, dtype (every level's), then its values.
+
+        ``labels_only`` (a DataFrame's columns): the names and each label with its type, whatever Index
+        class holds them (an empty frame's RangeIndex of columns comes back from Arrow as an Index)."""
+        shown = f"({_short_repr(list(a), 100)} became {_short_repr(list(b), 100)})"
+        if type(a) is not type(b) and not labels_only:
+            return f"{path}: index type changed from {qualified_type_name(a)} to {qualified_type_name(b)} {shown}"
+        if list(a.names) != list(b.names):
+            return f"{path}: names changed from {list(a.names)!r} to {list(b.names)!r}"
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} became {len(b)} {shown}"
+        dtypes_a = list(a.dtypes) if isinstance(a, pd.MultiIndex) else [a.dtype]
+        dtypes_b = list(b.dtypes) if isinstance(b, pd.MultiIndex) else [b.dtype]
+        if not labels_only and (dtypes_a != dtypes_b or list(map(str, dtypes_a)) != list(map(str, dtypes_b))):
+            shown_a, shown_b = ", ".join(map(str, dtypes_a)), ", ".join(map(str, dtypes_b))
+            return f"{path}: dtype changed from {shown_a} to {shown_b} {shown}"
+        if labels_only or a.dtype == object:  # labels of any Python type: pandas takes 1, 1.0 and True as equal
+            paths = (f"{path}[{j}]" for j in range(len(a)))
+            return self._elements(a.to_numpy(dtype=object), b.to_numpy(dtype=object), paths, busy)
+        if not a.equals(b):
+            j = _first_unequal(len(a), lambda k: a[:k].equals(b[:k]))
+            if j is None:
+                return f"{path}: values changed {shown}"
+            return f"{path}[{j}]: {_short_repr(a[j])} became {_short_repr(b[j])}"
+        return None
+
+    def _arrow_table(self, pa, a, b, path: str, busy: set) -> str | None:
+        """A pyarrow Table or RecordBatch: ``equals(check_metadata=True)``, saying what differs: a field
+        (name, type, nullability, metadata), the schema's metadata, the row count, or a column's value.
+        Values compare as Python values: a NaN equals any NaN (Arrow's ``equals`` says a table holding
+        one differs from itself), and float columns keep the sign of zero."""
+        if a.schema.names != b.schema.names:
+            return f"{path}: columns changed from {a.schema.names!r} to {b.schema.names!r}"
+        for field_a, field_b in zip(a.schema, b.schema):
+            where = f"{path}.schema.field({field_a.name!r})"
+            if not field_a.equals(field_b):
+                return f"{where}: {field_a} became {field_b}"
+            if field_a.metadata != field_b.metadata:
+                return f"{where}.metadata: {_short_repr(field_a.metadata)} became {_short_repr(field_b.metadata)}"
+        if a.schema.metadata != b.schema.metadata:
+            return f"{path}.schema.metadata: {_short_repr(a.schema.metadata)} became {_short_repr(b.schema.metadata)}"
+        if a.num_rows != b.num_rows:
+            return f"{path}: {a.num_rows} rows became {b.num_rows}"
+        if a.equals(b, check_metadata=True) and not (
+            self.exact_numbers and any(_arrow_floats(pa, f.type) for f in a.schema)
+        ):
+            return None
+        for i, name in enumerate(a.schema.names):
+            column_a, column_b = a.column(i), b.column(i)
+            if column_a.equals(column_b) and not (self.exact_numbers and _arrow_floats(pa, column_a.type)):
+                continue
+            paths = (f"{path}.column({name!r})[{j}]" for j in range(len(column_a)))
+            found = self._elements(column_a.to_pylist(), column_b.to_pylist(), paths, busy)
+            if found:
+                return found
+        if not a.schema.equals(b.schema, check_metadata=True):
+            return f"{path}.schema: {a.schema} became {b.schema}"
+        return None  # what differs is NaNs, which equal each other here
 
     def _float(self, a: float, b: float, path: str) -> str | None:
         if math.isnan(a) and math.isnan(b):
@@ -348,8 +510,50 @@ def _safe_equal(a: Any, b: Any) -> bool:
         return False
 
 
-def _is_array(value: Any) -> bool:
-    return type(value).__module__ == "numpy" and hasattr(value, "tobytes") and hasattr(value, "dtype")
+_NOT_LIBRARY = object()  # _library_value's "not a numpy, pandas or pyarrow value"
+
+
+def _classes(module, *names: str) -> tuple:
+    """The named classes of an already-imported module (none while it is still importing)."""
+    return tuple(c for c in (getattr(module, n, None) for n in names) if isinstance(c, type))
+
+
+def _index_text(index: tuple) -> str:
+    return ", ".join(str(int(i)) for i in index) if index else "()"
+
+
+def _first_unequal(length: int, prefix_equal: Callable[[int], bool]) -> int | None:
+    """The first position where two sequences differ, from a prefix test (log(length) calls), or None."""
+    if prefix_equal(length):
+        return None
+    low, high = 0, length  # prefix_equal(low) holds, prefix_equal(high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if prefix_equal(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _signed_zero(np, a, b, path: str) -> str | None:
+    """The first position where equal float (or complex) arrays hold zeros of different signs."""
+    for part_a, part_b in ((a.real, b.real), (a.imag, b.imag)) if a.dtype.kind == "c" else ((a, b),):
+        bad = np.flatnonzero((part_a == 0) & (np.signbit(part_a) != np.signbit(part_b)))
+        if bad.size:
+            j = int(bad[0])
+            return f"{path}.iloc[{j}]: {_short_repr(a[j])} became {_short_repr(b[j])} (the sign of zero changed)"
+    return None
+
+
+def _arrow_floats(pa, arrow_type) -> bool:
+    """True when an Arrow type holds floating values at any depth."""
+    if pa.types.is_floating(arrow_type):
+        return True
+    value_type = getattr(arrow_type, "value_type", None)  # dictionaries
+    if value_type is not None and _arrow_floats(pa, value_type):
+        return True
+    return any(_arrow_floats(pa, arrow_type.field(i).type) for i in range(arrow_type.num_fields))
 
 
 _EXACT = _Comparison(check_types=True, exact_numbers=True)

@@ -910,3 +910,195 @@ def test_first_difference_compares_zone_offset_and_fold_of_datetimes_and_times()
     assert first_difference(dt, dt + datetime.timedelta(microseconds=1)).startswith(
         "value: datetime.datetime(2024, 5, 1"
     )
+
+
+# ---- numpy, pandas and pyarrow values: compared by their own exact rules ----------------------------------
+
+
+def test_object_arrays_compare_element_by_element_and_name_the_index():
+    import numpy as np
+
+    value = np.array([["a", 1], [None, (2.0,)]], dtype=object)
+    # distinct arrays holding equal objects (their buffers hold different pointers) are equal
+    assert first_difference(value, value.copy()) is None
+    scalar, other = np.empty((), dtype=object), np.empty((), dtype=object)
+    scalar[()], other[()] = {"k": [1]}, {"k": [1]}
+    assert first_difference(scalar, other) is None
+    other[()] = {"k": [True]}
+    assert first_difference(scalar, other) == "value[()]['k'][0]: type changed from int to bool (1 became True)"
+    changed = value.copy()
+    changed[1, 1] = (2,)
+    assert first_difference(value, changed) == "value[1, 1][0]: type changed from float to int (2.0 became 2)"
+    changed = value.copy()
+    changed[0, 0] = "b"
+    assert first_difference(value, changed) == "value[0, 0]: 'a' became 'b'"
+    assert first_difference(np.array(["a"], dtype=object), np.array(["a"])).startswith(
+        "value: dtype changed from object to <U1"
+    )
+    assert first_difference(value, value.reshape(4)).startswith("value: shape changed from (2, 2) to (4,)")
+
+
+def test_assert_roundtrip_passes_an_exact_object_array_coder():
+    import numpy as np
+
+    from coders.arrays import NumpyArrayCoder
+
+    value = np.empty((2, 2), dtype=object)
+    value[:] = [["a", "bc"], ["", "é"]]
+    assert_roundtrip(NumpyArrayCoder(element_coder=StrUtf8Coder()), value)
+
+
+def test_plain_arrays_compare_dtype_shape_and_every_bit_naming_the_first_element():
+    import numpy as np
+
+    assert first_difference(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0])) == (
+        "value[1]: np.float64(2.0) became np.float64(2.5) (array([1., 2., 3.]) became array([1. , 2.5, 3. ]))"
+    )
+    assert first_difference(np.array([1, 2], "<i4"), np.array([1, 2], ">i4")).startswith(
+        "value: dtype changed from int32 to >i4"
+    )
+    assert first_difference(np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2)).startswith(
+        "value: shape changed from (2, 3) to (3, 2)"
+    )
+    assert first_difference(np.float64(-0.0), np.float64(0.0)) == "value: np.float64(-0.0) became np.float64(0.0)"
+    assert first_difference(np.array([np.nan, -0.0]), np.array([np.nan, -0.0])) is None
+
+
+def a_frame():
+    import pandas as pd
+
+    index = pd.Index([10, 20], name="id")
+    frame = pd.DataFrame(
+        {"n": [1, 2], "s": ["x", "y"], "o": pd.Series([1, None], dtype=object, index=index), "f": [0.5, -0.0]},
+        index=index,
+    )
+    frame.attrs["source"] = "test"
+    return frame
+
+
+def test_equal_dataframes_and_series_pass():
+    import pandas as pd
+
+    assert first_difference(a_frame(), a_frame()) is None
+    assert first_difference(pd.Series([1.5, None], name="s"), pd.Series([1.5, None], name="s")) is None
+    assert first_difference(pd.DataFrame(), pd.DataFrame()) is None
+
+
+def test_a_dataframe_whose_dtype_changed_is_reported_by_column():
+    frame = a_frame()
+    assert frame.equals(frame.astype({"n": "Int64"})) is False  # pandas agrees here, but says nothing of where
+    assert first_difference(frame, frame.astype({"n": "Int64"})) == "value['n']: dtype changed from int64 to Int64"
+    assert (
+        first_difference(frame, frame.astype({"f": "float32"})) == "value['f']: dtype changed from float64 to float32"
+    )
+
+
+def test_a_dataframe_whose_index_changed_is_reported():
+    import pandas as pd
+
+    frame = a_frame()
+    assert first_difference(frame, frame.rename_axis("key")) == "value.index: names changed from ['id'] to ['key']"
+    plain = pd.DataFrame({"a": [1, 2]})
+    assert first_difference(plain, plain.set_axis(pd.Index([0, 1]))) == (
+        "value.index: index type changed from pandas.RangeIndex to pandas.Index ([0, 1] became [0, 1])"
+    )
+    numbered = plain.set_axis(pd.Index([0, 1]))
+    assert (
+        first_difference(numbered, plain.set_axis(pd.Index([0, 2]))) == "value.index[1]: np.int64(1) became np.int64(2)"
+    )
+
+
+def test_dataframe_values_labels_and_attrs_that_equals_misses():
+    import pandas as pd
+
+    frame = a_frame()
+    changed = frame.copy()
+    changed["o"] = pd.Series([1.0, None], dtype=object, index=frame.index)
+    assert frame.equals(changed)  # pandas takes 1 and 1.0 as equal in an object column
+    assert first_difference(frame, changed) == "value['o'].iloc[0]: type changed from int to float (1 became 1.0)"
+    changed = frame.copy()
+    changed["f"] = [0.5, 0.0]
+    assert frame.equals(changed)  # and -0.0 as 0.0
+    assert first_difference(frame, changed) == (
+        "value['f'].iloc[1]: np.float64(-0.0) became np.float64(0.0) (the sign of zero changed)"
+    )
+    changed = frame.copy()
+    changed.loc[20, "s"] = "z"
+    assert first_difference(frame, changed) == "value['s'].iloc[1]: 'y' became 'z'"
+    changed = frame.copy()
+    changed.attrs["source"] = "prod"
+    assert first_difference(frame, changed) == "value.attrs['source']: 'test' became 'prod'"
+    assert first_difference(frame, frame.rename(columns={"s": "t"})) == "value.columns[1]: 's' became 't'"
+
+
+def test_series_name_and_values():
+    import pandas as pd
+
+    series = pd.Series([1, 2], name="s")
+    assert first_difference(series, series.rename("t")) == "value.name: 's' became 't'"
+    assert first_difference(series, pd.Series([1, 3], name="s")) == "value.iloc[1]: np.int64(2) became np.int64(3)"
+
+
+def a_table():
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [pa.field("id", pa.int64(), metadata={"doc": "order id"}), ("x", pa.float64())], metadata={"source": "test"}
+    )
+    return pa.table({"id": [1, 2], "x": [float("nan"), -0.0]}, schema=schema)
+
+
+def test_equal_tables_and_batches_pass_even_holding_nan():
+    table = a_table()
+    assert not table.equals(a_table())  # Arrow's equals: a NaN differs from itself
+    assert first_difference(table, a_table()) is None
+    assert first_difference(table.to_batches()[0], a_table().to_batches()[0]) is None
+
+
+def test_a_table_whose_schema_metadata_changed_is_reported():
+    import pyarrow as pa
+
+    table = a_table()
+    changed = table.replace_schema_metadata({"source": "prod"})
+    assert table.num_rows == changed.num_rows and table.schema.equals(changed.schema)  # == and equals() miss it
+    assert first_difference(table, changed) == "value.schema.metadata: {b'source': b'test'} became {b'source': b'prod'}"
+    assert first_difference(table.to_batches()[0], table.to_batches()[0].replace_schema_metadata(None)) == (
+        "value.schema.metadata: {b'source': b'test'} became None"
+    )
+    plain_id = table.cast(table.schema.set(0, pa.field("id", pa.int64())))
+    assert first_difference(table, plain_id) == "value.schema.field('id').metadata: {b'doc': b'order id'} became None"
+
+
+def test_a_table_whose_field_or_values_changed_is_reported():
+    import pyarrow as pa
+
+    table = a_table()
+    narrow = table.cast(table.schema.set(0, pa.field("id", pa.int32(), metadata={"doc": "order id"})))
+    assert (
+        first_difference(table, narrow)
+        == "value.schema.field('id'): pyarrow.Field<id: int64> became pyarrow.Field<id: int32>"
+    )
+    other = pa.table({"id": [1, 3], "x": [float("nan"), -0.0]}, schema=table.schema)
+    assert first_difference(table, other) == "value.column('id')[1]: 2 became 3"
+    zero = pa.table({"id": [1, 2], "x": [float("nan"), 0.0]}, schema=table.schema)
+    assert first_difference(table, zero) == "value.column('x')[1]: float -0.0 became 0.0"
+    assert first_difference(table, table.rename_columns(["id", "y"])) == (
+        "value: columns changed from ['id', 'x'] to ['id', 'y']"
+    )
+
+
+def test_the_kit_never_imports_numpy_pandas_or_pyarrow_itself():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from coders.testing import assert_roundtrip, first_difference\n"
+        "from coders.primitives import VarIntCoder\n"
+        "assert_roundtrip(VarIntCoder(), 1)\n"
+        "assert first_difference([{'a': object()}], [{'a': 1}]) is not None\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'pandas', 'pyarrow')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
