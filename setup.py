@@ -13,7 +13,7 @@ setup(
             "coders.accel._speedups",
             sources=["coders/accel/_speedups.c"],
             optional=True,
-            extra_compile_args=["-O2", "-Wall", "-Wno-missing-field-initializers"],
+            extra_compile_args=["-O3", "-Wall", "-Wno-missing-field-initializers"],
         ),
     ],
 )
