@@ -67,6 +67,32 @@ def _rebuild_map() -> dict:
     return m
 
 
+def _deterministic_fields(coder, segment_of, context):
+    """``coder`` (a record or TypedDict coder: ``cls``, ``field_names``, ``field_coders``, ``deferred``,
+    ``set_fields``) rebuilt from its fields' deterministic variants; a recursive one meets its own
+    placeholder. Raises with every field that has none, each at ``segment_of(name)``."""
+    building = _rebuild_map()
+    placeholder = building.get(id(coder))
+    if placeholder is not None:
+        return placeholder
+    if coder.is_deterministic():
+        return coder
+    new = type(coder).deferred(coder.cls)
+    building[id(coder)] = new
+    try:
+        fixed, failed = [], []
+        for name, field_coder in zip(coder.field_names, coder.field_coders):
+            try:
+                fixed.append((name, field_coder.as_deterministic_coder(context)))
+            except NonDeterministicCoderError:
+                failed.append(segment_of(name))
+        if failed:
+            raise NonDeterministicCoderError(coder, _issues_under(coder, failed), context=context)
+        return new.set_fields(fixed)
+    finally:
+        del building[id(coder)]
+
+
 def _issues_under(coder: Coder, segments: Iterable[str]) -> list:
     """The determinism issues of ``coder`` whose path goes through one of the given child segments."""
     root = coder.path_name()
@@ -877,26 +903,7 @@ class RecordCoder(Accelerated, Coder):
 
     def as_deterministic_coder(self, context: str | None = None) -> Coder:
         """This record with every field coder replaced by its deterministic variant (self if already)."""
-        building = _rebuild_map()
-        placeholder = building.get(id(self))
-        if placeholder is not None:
-            return placeholder
-        if self.is_deterministic():
-            return self
-        new = RecordCoder.deferred(self.cls)
-        building[id(self)] = new
-        try:
-            fixed, failed = [], []
-            for name, coder in zip(self.field_names, self.field_coders):
-                try:
-                    fixed.append((name, coder.as_deterministic_coder(context)))
-                except NonDeterministicCoderError:
-                    failed.append("." + name)
-            if failed:
-                raise NonDeterministicCoderError(self, _issues_under(self, failed), context=context)
-            return new.set_fields(fixed)
-        finally:
-            del building[id(self)]
+        return _deterministic_fields(self, lambda name: "." + name, context)
 
 
 # ============================================================================== TypedDict
@@ -1097,26 +1104,7 @@ class TypedDictCoder(Coder):
 
     def as_deterministic_coder(self, context: str | None = None) -> Coder:
         """This TypedDict coder with every key's coder made deterministic (self if already)."""
-        building = _rebuild_map()
-        placeholder = building.get(id(self))
-        if placeholder is not None:
-            return placeholder
-        if self.is_deterministic():
-            return self
-        new = TypedDictCoder.deferred(self.cls)
-        building[id(self)] = new
-        try:
-            fixed, failed = [], []
-            for name, coder in zip(self.field_names, self.field_coders):
-                try:
-                    fixed.append((name, coder.as_deterministic_coder(context)))
-                except NonDeterministicCoderError:
-                    failed.append(f"[{name!r}]")
-            if failed:
-                raise NonDeterministicCoderError(self, _issues_under(self, failed), context=context)
-            return new.set_fields(fixed)
-        finally:
-            del building[id(self)]
+        return _deterministic_fields(self, lambda name: f"[{name!r}]", context)
 
 
 # ================================================================================ beam.Row
