@@ -191,7 +191,7 @@ def customer_coder():
 
 
 def plain(method, coder, arg):
-    """The reference path: the class's readable encode_to/decode_from, bypassing the C codec the public methods bind to."""
+    """The reference path: the readable encode_to/decode_from, bypassing the C codec of the public methods."""
     nested = method.endswith("nested")
     if method.startswith("encode"):
         out = bytearray()
