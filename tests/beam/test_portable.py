@@ -9,7 +9,8 @@ to the job service, which asks the pool for an SDK worker: a new ``python`` proc
 The worker writes the exact repr of what it holds (classes included) to files in tmp_path, named by
 its pid; the tests read them back.
 
-A service that does not listen within STARTUP_SECONDS fails the tests with its output; the process
+A service that exits before it listens fails the tests with its output (one that hangs is ended by
+pytest's timeout, and the failure carries its output too); the process
 groups the fixtures start are killed at teardown, whatever happened (the pool's own SDK workers with it).
 """
 
@@ -22,7 +23,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -46,9 +46,7 @@ import portable_types as pt  # noqa: E402
 
 pytestmark = pytest.mark.pipeline
 
-STARTUP_SECONDS = 30
-STOP_SECONDS = 5
-JOB_SECONDS = 120
+STOP_SECONDS = 5  # how long SIGTERM gets before SIGKILL, at teardown
 LOG_TAIL = 4000
 
 
@@ -131,20 +129,23 @@ class Service:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return text[-LOG_TAIL:] or "(no output)"
 
-    def wait_listening(self, deadline: float) -> None:
-        while True:
-            code = self.process.poll()
-            if code is not None:
-                pytest.fail(
-                    f"the {self.name} exited with {code} before listening on port {self.port}:\n{self.output()}"
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the {self.name} did not listen on port {self.port} within {STARTUP_SECONDS} s:\n{self.output()}"
-                )
-            time.sleep(0.05)
+    def wait_listening(self) -> None:
+        """Until the service listens, or exits (a failure with its output). A service that does neither
+        is ended by pytest's own timeout; the failure then carries its output too."""
+        try:
+            while True:
+                code = self.process.poll()
+                if code is not None:
+                    pytest.fail(
+                        f"the {self.name} exited with {code} before listening on port {self.port}:\n{self.output()}"
+                    )
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+                time.sleep(0.05)
+        except pytest.fail.Exception:
+            raise
+        except BaseException as e:  # pytest-timeout's interruption: say what the service printed
+            raise AssertionError(f"the {self.name} never listened on port {self.port}:\n{self.output()}") from e
 
     def stop(self) -> None:
         """SIGTERM to the group, SIGKILL to whatever is left (the pool's SDK workers ignore its death)."""
@@ -175,9 +176,8 @@ def portable(tmp_path_factory):
             service = Service(name, module, log_dir, *flags)
             stack.callback(service.stop)
             services.append(service)
-        deadline = time.monotonic() + STARTUP_SECONDS
         for service in services:
-            service.wait_listening(deadline)
+            service.wait_listening()
         jobs, pool = services
         yield Portable(jobs, pool)
 
@@ -200,29 +200,20 @@ class Portable:
         )
 
     def run(self, pipeline: beam.Pipeline) -> None:
-        """Run and wait (at most JOB_SECONDS, then cancel); a failed or stuck job fails the test with the
+        """Run and wait; a failed job, or one pytest's own timeout interrupts, fails the test with the
         services' output (the SDK workers write theirs to the pool's)."""
         result = pipeline.run()
-        outcome: list = []
-        waiter = threading.Thread(target=lambda: outcome.append(_finish(result)), daemon=True)
-        waiter.start()
-        waiter.join(JOB_SECONDS)
-        if not outcome:
+        try:
+            outcome = result.wait_until_finish()
+        except BaseException as e:
             with contextlib.suppress(Exception):
                 result.cancel()
-            outcome.append(TimeoutError(f"the job did not finish within {JOB_SECONDS} s"))
-        if outcome[0] != "DONE":
+            outcome = e
+        if outcome != "DONE":
             raise AssertionError(
-                f"the portable job failed: {outcome[0]}\n--- job service ---\n{self.jobs.output()}\n"
+                f"the portable job failed: {outcome!r}\n--- job service ---\n{self.jobs.output()}\n"
                 f"--- worker pool and its SDK workers ---\n{self.pool.output()}"
             )
-
-
-def _finish(result):
-    try:
-        return result.wait_until_finish()
-    except Exception as e:
-        return e
 
 
 def read_reprs(directory: Path) -> tuple[list[str], set[int]]:
@@ -368,7 +359,7 @@ def test_a_service_that_cannot_start_fails_with_its_output(tmp_path):
     service = Service("worker pool", "apache_beam.runners.worker.worker_pool_main", tmp_path, "--port")
     try:
         with pytest.raises(pytest.fail.Exception) as failed:
-            service.wait_listening(time.monotonic() + STARTUP_SECONDS)
+            service.wait_listening()
     finally:
         service.stop()
     message = str(failed.value)

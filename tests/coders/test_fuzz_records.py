@@ -156,7 +156,6 @@ def mutated(draw, seeds: list[bytes]):
     return bytes(data)
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize("name,coder,samples", SUBJECTS, ids=SUBJECT_IDS)
 def test_random_bytes_raise_only_decode_error(name, coder, samples):
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,7 +166,6 @@ def test_random_bytes_raise_only_decode_error(name, coder, samples):
     check()
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize("name,coder,samples", SUBJECTS, ids=SUBJECT_IDS)
 def test_mutated_encodings_raise_only_decode_error(name, coder, samples):
     seeds = [coder.encode(v) for v in samples] + [coder.encode_nested(v) for v in samples]
