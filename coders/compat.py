@@ -25,12 +25,15 @@ same class, equal parameters and compatible components, or incompatible.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import inspect
 import json
 import math
+import os
 import sys
+import tempfile
 import types
 import typing
 from typing import Any, Callable, Iterable
@@ -46,9 +49,11 @@ __all__ = [
     "SnapshotError",
     "check",
     "coder_for",
+    "dumps",
     "load_snapshot",
     "record_node",
     "snapshot",
+    "write_atomically",
 ]
 
 #: Version of the snapshot layout (the ``coderkit_snapshot`` key). A newer layout is refused, not misread.
@@ -56,6 +61,27 @@ SNAPSHOT_VERSION = 1
 
 #: The record formats: coderkit's positional ``RecordCoder`` and Beam's ``RowCoder`` (``beam:coder:row:v1``).
 FORMATS = ("record", "row")
+
+
+def dumps(snap: dict) -> str:
+    """A snapshot as the JSON text committed next to the tests (stable: sorted keys, one line ending)."""
+    return json.dumps(snap, indent=2, sort_keys=True) + "\n"
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".coderkit-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class SnapshotError(ValueError):

@@ -44,6 +44,7 @@ __all__ = [
     "RecordCoder",
     "TypedDictCoder",
     "UnionCoder",
+    "generic_record",
     "is_attrs_class",
     "is_beam_row_class",
     "is_msgspec_struct_class",
@@ -53,6 +54,7 @@ __all__ = [
     "is_typeddict_class",
     "record_field_names",
     "record_mutability",
+    "substitute_type_vars",
 ]
 
 # Records being rebuilt by as_deterministic_coder in this thread: id(original) -> new deferred coder.
@@ -91,6 +93,32 @@ def _deterministic_fields(coder, segment_of, context):
         return new.set_fields(fixed)
     finally:
         del building[id(coder)]
+
+
+def substitute_type_vars(hint, mapping: dict):
+    """``hint`` with its type variables replaced from ``mapping`` (``list[T]`` -> ``list[int]``)."""
+    if not mapping:
+        return hint
+    if isinstance(hint, typing.TypeVar):
+        return mapping.get(hint, hint)
+    params = getattr(hint, "__parameters__", ())
+    if params and typing.get_origin(hint) is not None:
+        try:
+            return hint[tuple(mapping.get(p, p) for p in params)]
+        except TypeError:
+            return hint
+    return hint
+
+
+def generic_record(hint, predicate):
+    """``(cls, typevar -> argument)`` when ``hint`` is a record class or a parameterised generic record."""
+    if isinstance(hint, type) and predicate(hint):
+        return hint, {}
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type) and predicate(origin):
+        params = getattr(origin, "__parameters__", ())
+        return origin, dict(zip(params, typing.get_args(hint)))
+    return None
 
 
 def _issues_under(coder: Coder, segments: Iterable[str]) -> list:

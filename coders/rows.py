@@ -42,7 +42,15 @@ from .collections import IterableCoder, ListCoder, MapCoder, SetCoder, TupleSequ
 from .errors import DecodeError, EncodeError, NonDeterministicCoderError
 from .naming import type_name
 from .primitives import BooleanCoder, BytesCoder, DecimalCoder, FloatCoder, StrUtf8Coder, VarIntCoder
-from .records import _builder_kind, _declared_fields, _make_from_fields, _record_kind, is_record_class
+from .records import (
+    _builder_kind,
+    _declared_fields,
+    _make_from_fields,
+    _record_kind,
+    generic_record,
+    is_record_class,
+    substitute_type_vars,
+)
 from .streams import read_exact, read_varint64, write_varint64
 from .wrappers import NullableCoder
 
@@ -480,14 +488,6 @@ def _defaults(cls, kind: str, names) -> tuple:
     return tuple(out)
 
 
-def _substituted(hint):
-    """``(cls, hints substituted)`` for a generic record alias ``Box[int]``, else ``(hint, None)``."""
-    origin = typing.get_origin(hint)
-    if isinstance(origin, type) and is_record_class(origin):
-        return origin, dict(zip(getattr(origin, "__parameters__", ()), typing.get_args(hint)))
-    return hint, None
-
-
 # ================================================================================ RowCoder
 
 
@@ -517,7 +517,7 @@ class RowCoder(Accelerated, Coder):
     python_type_option: ClassVar[str] = PYTHON_TYPE_OPTION
 
     def __init__(self, record_type):
-        cls, mapping = _substituted(record_type)
+        cls, mapping = generic_record(record_type, is_record_class) or (record_type, None)
         try:
             self._kind = _record_kind(cls)
         except TypeError:
@@ -530,7 +530,7 @@ class RowCoder(Accelerated, Coder):
         names = _declared_fields(cls, self._kind)
         hints = _field_hints(cls, self._kind, names)
         if mapping:
-            hints = [_substitute(h, mapping) for h in hints]
+            hints = [substitute_type_vars(h, mapping) for h in hints]
         stack = getattr(_building, "stack", None)
         if stack is None:
             stack = _building.stack = []
@@ -723,18 +723,6 @@ class RowCoder(Accelerated, Coder):
 def _rebuild(record_type, deterministic: bool) -> RowCoder:
     coder = RowCoder(record_type)
     return coder.as_deterministic_coder() if deterministic else coder
-
-
-def _substitute(hint, mapping: dict):
-    if isinstance(hint, typing.TypeVar):
-        return mapping.get(hint, hint)
-    params = getattr(hint, "__parameters__", ())
-    if params and typing.get_origin(hint) is not None:
-        try:
-            return hint[tuple(mapping.get(p, p) for p in params)]
-        except TypeError:
-            return hint
-    return hint
 
 
 def same_fields(a, b) -> bool:

@@ -21,7 +21,6 @@ hypothesis is imported only when it is called, so ``import coders.testing`` work
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import datetime
@@ -32,7 +31,6 @@ import math
 import os
 import pickle
 import sys
-import tempfile
 import types
 import typing
 import warnings
@@ -1348,28 +1346,12 @@ def _updating() -> bool:
     return os.environ.get(UPDATE_SNAPSHOTS_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".coderkit-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_snapshot(type_or_coder: Any, path: str | os.PathLike, record_format: str | None = None) -> dict:
     """Write ``coders.compat.snapshot(type_or_coder)`` to ``path`` as JSON (atomically) and return it."""
-    from .compat import snapshot
+    from .compat import dumps, snapshot, write_atomically
 
     snap = snapshot(type_or_coder, record_format)
-    _write_atomic(path, json.dumps(snap, indent=2, sort_keys=True) + "\n")
+    write_atomically(path, dumps(snap))
     return snap
 
 
@@ -1429,7 +1411,9 @@ def write_golden(coder: Coder, path: str | os.PathLike, values: Iterable[Any]) -
         for v in values
     ]
     doc = {"coderkit_golden": 1, "coder": _short_repr(coder, 400), "values": entries}
-    _write_atomic(path, json.dumps(doc, indent=2) + "\n")
+    from .compat import write_atomically
+
+    write_atomically(path, json.dumps(doc, indent=2) + "\n")
 
 
 def assert_decodes_golden(coder: Coder, path: str | os.PathLike, values: Iterable[Any]) -> None:

@@ -42,12 +42,14 @@ from .proto import protobuf_rule
 from .records import (
     BeamRowCoder,
     TypedDictCoder,
+    generic_record,
     is_attrs_class,
     is_beam_row_class,
     is_msgspec_struct_class,
     is_namedtuple_class,
     is_pydantic_model_class,
     is_typeddict_class,
+    substitute_type_vars,
 )
 from .scalars import scalar_rule
 
@@ -415,50 +417,25 @@ def _record_coder(key, cls, field_hints: list[tuple[str, Any]], registry, contex
     return RecordCoder(cls, fields)
 
 
-def _substitute(hint, mapping: dict):
-    if not mapping:
-        return hint
-    if isinstance(hint, typing.TypeVar):
-        return mapping.get(hint, hint)
-    params = getattr(hint, "__parameters__", ())
-    if params and typing.get_origin(hint) is not None:
-        try:
-            return hint[tuple(mapping.get(p, p) for p in params)]
-        except TypeError:
-            return hint
-    return hint
-
-
-def _generic_record(hint, predicate):
-    """``(cls, typevar -> argument)`` when ``hint`` is a record class or a parameterised generic record."""
-    if isinstance(hint, type) and predicate(hint):
-        return hint, {}
-    origin = typing.get_origin(hint)
-    if isinstance(origin, type) and predicate(origin):
-        params = getattr(origin, "__parameters__", ())
-        return origin, dict(zip(params, typing.get_args(hint)))
-    return None
-
-
 def namedtuple_rule(hint, registry, context):
     """A ``typing.NamedTuple`` or ``collections.namedtuple``: ``RecordCoder`` over its fields (untyped ones Any)."""
-    found = _generic_record(hint, is_namedtuple_class)
+    found = generic_record(hint, is_namedtuple_class)
     if found is None:
         return None
     cls, mapping = found
     hints = _field_hints(cls)
-    fields = [(f, _substitute(hints.get(f, typing.Any), mapping)) for f in cls._fields]
+    fields = [(f, substitute_type_vars(hints.get(f, typing.Any), mapping)) for f in cls._fields]
     return _record_coder(hint, cls, fields, registry, context)
 
 
 def dataclass_rule(hint, registry, context):
     """A dataclass (frozen or not, nested, recursive, generic, with string annotations): ``RecordCoder``."""
-    found = _generic_record(hint, dataclasses.is_dataclass)
+    found = generic_record(hint, dataclasses.is_dataclass)
     if found is None:
         return None
     cls, mapping = found
     hints = _field_hints(cls)
-    fields = [(f.name, _substitute(hints.get(f.name, f.type), mapping)) for f in dataclasses.fields(cls)]
+    fields = [(f.name, substitute_type_vars(hints.get(f.name, f.type), mapping)) for f in dataclasses.fields(cls)]
     return _record_coder(hint, cls, fields, registry, context)
 
 
@@ -598,13 +575,13 @@ def attrs_rule(hint, registry, context):
     """An attrs class (``attrs.define``, ``frozen``, slotted or not, generic): ``RecordCoder`` over
     ``attrs.fields`` (their attribute names, ``_y`` for a private ``y``); untyped ``attr.ib()`` is Any."""
 
-    found = _generic_record(hint, is_attrs_class)
+    found = generic_record(hint, is_attrs_class)
     if found is None:
         return None
     cls, mapping = found
     hints = _field_hints(cls)
     fields = [
-        (a.name, _substitute(hints.get(a.name, a.type if a.type is not None else typing.Any), mapping))
+        (a.name, substitute_type_vars(hints.get(a.name, a.type if a.type is not None else typing.Any), mapping))
         for a in cls.__attrs_attrs__
     ]
     return _record_coder(hint, cls, fields, registry, context)
@@ -613,12 +590,12 @@ def attrs_rule(hint, registry, context):
 def msgspec_struct_rule(hint, registry, context):
     """A ``msgspec.Struct`` (frozen, ``array_like``, tagged, generic): ``RecordCoder`` over ``__struct_fields__``."""
 
-    found = _generic_record(hint, is_msgspec_struct_class)
+    found = generic_record(hint, is_msgspec_struct_class)
     if found is None:
         return None
     cls, mapping = found
     hints = _field_hints(cls)
-    fields = [(name, _substitute(hints.get(name, typing.Any), mapping)) for name in cls.__struct_fields__]
+    fields = [(name, substitute_type_vars(hints.get(name, typing.Any), mapping)) for name in cls.__struct_fields__]
     return _record_coder(hint, cls, fields, registry, context)
 
 
@@ -636,7 +613,7 @@ def typeddict_rule(hint, registry, context):
     """A ``TypedDict`` (total or ``total=False``, ``Required``/``NotRequired`` keys, generic,
     recursive): ``TypedDictCoder`` over its keys in declaration order."""
 
-    found = _generic_record(hint, is_typeddict_class)
+    found = generic_record(hint, is_typeddict_class)
     if found is None:
         return None
     cls, mapping = found
@@ -659,7 +636,7 @@ def typeddict_rule(hint, registry, context):
             (
                 k,
                 registry.resolve(
-                    _substitute(_strip_key_qualifier(hints.get(k, typing.Any)), mapping),
+                    substitute_type_vars(_strip_key_qualifier(hints.get(k, typing.Any)), mapping),
                     context.child(f"key {k!r} of `{name}`", namespace),
                 ),
             )

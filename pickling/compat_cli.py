@@ -11,12 +11,10 @@ module that fails to import, or a snapshot file that is missing or corrupt (one 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
 import sys
-import tempfile
 from typing import Any
 
 _PROG = "coderkit compat"
@@ -45,19 +43,6 @@ def _load_target(target: str) -> Any:
     return obj
 
 
-def _write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".coderkit-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _coder_of(target: str, record_format: str | None):
     """The coder ``target`` names (a coder object as it is, a type through the registry); ValueError says why not."""
     from coders import compat
@@ -78,12 +63,12 @@ def run_snapshot(args) -> int:
         snap = compat.snapshot(coder)
     except ValueError as e:
         return _fail(str(e))
-    text = json.dumps(snap, indent=2, sort_keys=True) + "\n"
+    text = compat.dumps(snap)
     if args.output is None:
         sys.stdout.write(text)
         return 0
     try:
-        _write_atomic(args.output, text)
+        compat.write_atomically(args.output, text)
     except OSError as e:
         return _fail(f"cannot write {args.output!r}: {e.strerror or e}")
     print(f"{_PROG}: wrote the snapshot of {args.target} to {args.output}", file=sys.stderr)

@@ -358,32 +358,17 @@ static Node *node_from_spec(PyObject *spec, int depth, Node **stack)
             ok = kids && node_kids(nd, kids, depth, stack) == 0;
         }
         break;
-    case K_RECORD: {
-        PyObject *cls, *names, *build, *fields;
-        ok = PyArg_ParseTuple(spec, "OOO!OpO!:record", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
-                              &PyTuple_Type, &fields);
-        if (ok && PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(fields)) {
-            PyErr_SetString(PyExc_ValueError, "Codec spec: record names and fields differ in length");
-            ok = 0;
-        }
-        if (ok) {
-            Py_INCREF(cls);
-            nd->cls = cls;
-            Py_INCREF(names);
-            nd->names = names;
-            Py_INCREF(build);
-            nd->build = build;
-            ok = node_kids(nd, fields, depth, stack) == 0;
-        }
-        break;
-    }
-    case K_ROW: {
-        PyObject *cls, *names, *build, *nullable, *fields;
-        ok = PyArg_ParseTuple(spec, "OOO!OpO!O!:row", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
-                              &PyBytes_Type, &nullable, &PyTuple_Type, &fields);
+    case K_RECORD: case K_ROW: {
+        /* ("record", cls, names, build, is_tuple, fields); a row adds its nullable bytes before fields */
+        PyObject *cls, *names, *build, *fields, *nullable = NULL;
+        ok = kind == K_RECORD
+                 ? PyArg_ParseTuple(spec, "OOO!OpO!:record", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
+                                    &PyTuple_Type, &fields)
+                 : PyArg_ParseTuple(spec, "OOO!OpO!O!:row", &a, &cls, &PyTuple_Type, &names, &build, &nd->is_tuple,
+                                    &PyBytes_Type, &nullable, &PyTuple_Type, &fields);
         if (ok && (PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(fields) ||
-                   PyBytes_GET_SIZE(nullable) != PyTuple_GET_SIZE(fields))) {
-            PyErr_SetString(PyExc_ValueError, "Codec spec: row names, nullability and fields differ in length");
+                   (nullable != NULL && PyBytes_GET_SIZE(nullable) != PyTuple_GET_SIZE(fields)))) {
+            PyErr_SetString(PyExc_ValueError, "Codec spec: record names, nullability and fields differ in length");
             ok = 0;
         }
         if (ok) {
@@ -393,7 +378,7 @@ static Node *node_from_spec(PyObject *spec, int depth, Node **stack)
             nd->names = names;
             Py_INCREF(build);
             nd->build = build;
-            Py_INCREF(nullable);
+            Py_XINCREF(nullable);
             nd->nullable = nullable;
             ok = node_kids(nd, fields, depth, stack) == 0;
         }

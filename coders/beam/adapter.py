@@ -46,6 +46,7 @@ from coders.base import WRAPPED, Coder
 from coders.errors import CoderNotFoundError, DecodeError
 
 from .rows import CoderkitRowCoder
+from .wrapped import WrapsCoderkitCoder
 
 __all__ = [
     "CoderkitBeamCoder",
@@ -118,7 +119,7 @@ class CoderkitCoderImpl(coder_impl.CoderImpl):
         return f"CoderkitCoderImpl[{self._coder!r}]"
 
 
-class CoderkitBeamCoder(beam_coders.Coder):
+class CoderkitBeamCoder(WrapsCoderkitCoder, beam_coders.Coder):
     """A coderkit coder as a Beam coder. See the module docstring for its bytes.
 
     Determinism, the deterministic variant, the size estimate and the type hint are
@@ -158,30 +159,8 @@ class CoderkitBeamCoder(beam_coders.Coder):
     def estimate_size(self, value):
         return self.coder.estimate_size(value)
 
-    def is_deterministic(self):
-        return self.coder.is_deterministic()
-
-    def as_deterministic_coder(self, step_label, error_message=None):
-        if self.is_deterministic():
-            return self
-        context = f"key coder of {step_label}" if step_label else None
-        return to_beam(self.coder.as_deterministic_coder(context=context))
-
-    def to_type_hint(self):
-        return self.coder.to_type_hint()
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.coder == other.coder
-
-    def __hash__(self):
-        return hash((type(self).__name__, self.coder))
-
-    def __repr__(self):
-        return f"CoderkitBeamCoder[{self.coder!r}]"
-
-    def __reduce__(self):
-        # Only the wrapped coder travels; the impl is rebuilt on first use.
-        return (CoderkitBeamCoder, (self.coder,))
+    def _rewrap(self, coder):
+        return to_beam(coder)  # a deterministic variant may have a standard Beam twin
 
 
 class NonDeterministicBeamFloatCoder(beam_coders.FloatCoder):

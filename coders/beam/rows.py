@@ -23,6 +23,8 @@ from apache_beam.utils.plugin import BeamPlugin
 from coders.rows import DECIMAL_URN, RowCoder
 from coders.streams import INT32_BE, write_varint64
 
+from .wrapped import WrapsCoderkitCoder
+
 __all__ = ["CoderkitRowCoder", "RowsPlugin"]
 
 _ROW_URN = common_urns.coders.ROW.urn
@@ -131,7 +133,7 @@ def _copy_element(stream, ftype, out: bytearray) -> None:
     _copy_value(stream, ftype, out)
 
 
-class CoderkitRowCoder(BeamRowCoder):
+class CoderkitRowCoder(WrapsCoderkitCoder, BeamRowCoder):
     """Beam's RowCoder for coderkit's ``RowCoder``: same URN, schema and bytes; decodes to the user's class.
 
     Determinism and the deterministic variant are coderkit's (Beam's RowCoder would ask its own
@@ -146,30 +148,6 @@ class CoderkitRowCoder(BeamRowCoder):
 
     def _create_impl(self):
         return _RowImpl(self.coder)
-
-    def is_deterministic(self):
-        return self.coder.is_deterministic()
-
-    def as_deterministic_coder(self, step_label, error_message=None):
-        if self.is_deterministic():
-            return self
-        context = f"key coder of {step_label}" if step_label else None
-        return CoderkitRowCoder(self.coder.as_deterministic_coder(context=context))
-
-    def to_type_hint(self):
-        return self.coder.to_type_hint()
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.coder == other.coder
-
-    def __hash__(self):
-        return hash((type(self).__name__, self.coder))
-
-    def __repr__(self):
-        return f"CoderkitRowCoder[{self.coder!r}]"
-
-    def __reduce__(self):
-        return (CoderkitRowCoder, (self.coder,))
 
 
 _beam_constructor = BeamCoder._known_urns[_ROW_URN][1]
